@@ -1,0 +1,74 @@
+"""The environment the stack's processes and a user's shell share (pure functions)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from mdw.postgres import BIN_DIR
+from mdw.settings import Settings
+
+ACTIVATE_BEGIN = "# >>> mdw stack environment >>>"
+ACTIVATE_END = "# <<< mdw stack environment <<<"
+
+
+def public_environment(settings: Settings) -> dict[str, str]:
+    """Variables safe to print: no password ever appears here."""
+    wh = settings.warehouse
+    env = {
+        "MDW_HOME": str(settings.mdw_home),
+        "MDW_PG_PORT": str(settings.pg_port),
+        "MDW_PREFECT_PORT": str(settings.prefect_port),
+        "PGHOST": wh.host or "127.0.0.1",
+        "PGPORT": str(wh.port or 5432),
+        "PGUSER": wh.username or "postgres",
+        "PGDATABASE": wh.database or "warehouse",
+        "PREFECT_API_URL": settings.prefect_api_url,
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
+        "DBT_PROFILES_DIR": str(settings.profiles_dir),
+        "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if settings.embedded:
+        env["WAREHOUSE_URL"] = wh.render_as_string(hide_password=False)
+    return env
+
+
+def stack_environment(settings: Settings) -> dict[str, str]:
+    """What child processes get: the public set plus connection secrets, never printed."""
+    env = public_environment(settings)
+    env["WAREHOUSE_URL"] = settings.warehouse.render_as_string(hide_password=False)
+    env["PREFECT_API_DATABASE_CONNECTION_URL"] = settings.prefect_database.render_as_string(
+        hide_password=False
+    )
+    if settings.warehouse.password:
+        env["PGPASSWORD"] = str(settings.warehouse.password)
+    return env
+
+
+def shell_exports(settings: Settings) -> str:
+    lines = [f"export {k}={shlex.quote(v)}" for k, v in public_environment(settings).items()]
+    lines.append(f'export PATH={shlex.quote(str(BIN_DIR))}:"$PATH"')
+    if not settings.embedded:
+        lines.append("# WAREHOUSE_URL is yours; set PGPASSWORD or ~/.pgpass for psql and dbt")
+    return "\n".join(lines) + "\n"
+
+
+def with_activate_block(activate_text: str, exports: str) -> str:
+    """Put (or replace) the stack's exports at the end of a venv `activate` script."""
+    head = activate_text
+    if ACTIVATE_BEGIN in head:
+        before, _, rest = head.partition(ACTIVATE_BEGIN)
+        _, _, after = rest.partition(ACTIVATE_END)
+        head = before.rstrip("\n") + "\n" + after.lstrip("\n")
+    return f"{head.rstrip()}\n{ACTIVATE_BEGIN}\n{exports}{ACTIVATE_END}\n"
+
+
+def write_activate(settings: Settings, venv: Path) -> Path | None:
+    activate = venv / "bin" / "activate"
+    if not activate.exists():
+        return None
+    activate.write_text(with_activate_block(activate.read_text(), shell_exports(settings)))
+    return activate
