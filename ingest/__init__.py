@@ -1,0 +1,1 @@
+"""Landing of raw market data into the `raw` schema. Nothing here computes an indicator."""
