@@ -1,0 +1,90 @@
+"""What each layer must satisfy, as GX Core expectation suites (pure definitions)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+WARM_UP = {"sma_20": 20, "sma_50": 50, "sma_200": 200}
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """A suite bound to one table, run by one checkpoint."""
+
+    name: str
+    schema: str
+    table: str
+
+    @property
+    def checkpoint_name(self) -> str:
+        return f"{self.name}_checkpoint"
+
+
+RAW_DAILY_BARS = TableCheck("raw_daily_bars", "raw", "daily_bars")
+FCT_DAILY_INDICATORS = TableCheck("fct_daily_indicators", "marts", "fct_daily_indicators")
+CHECKS = (RAW_DAILY_BARS, FCT_DAILY_INDICATORS)
+
+
+def raw_daily_bars_suite() -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name=RAW_DAILY_BARS.name)
+    suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    for column in ("source", "symbol", "trade_date", *PRICE_COLUMNS, "volume", "load_run_id"):
+        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
+    suite.add_expectation(
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["source", "symbol", "trade_date"])
+    )
+    for column in PRICE_COLUMNS:
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
+        )
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0))
+    for upper, lower in (("high", "low"), ("high", "open"), ("high", "close"),
+                         ("open", "low"), ("close", "low")):
+        suite.add_expectation(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=upper, column_B=lower, or_equal=True
+            )
+        )
+    return suite
+
+
+def fct_daily_indicators_suite() -> gx.ExpectationSuite:
+    suite = gx.ExpectationSuite(name=FCT_DAILY_INDICATORS.name)
+    suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    for column in ("symbol", "trade_date", "bar_number", "close"):
+        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
+    suite.add_expectation(gxe.ExpectCompoundColumnsToBeUnique(column_list=["symbol", "trade_date"]))
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeBetween(column="rsi_14", min_value=0, max_value=100)
+    )
+    for upper, lower in (("bb_upper", "bb_middle"), ("bb_middle", "bb_lower")):
+        suite.add_expectation(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=upper, column_B=lower, or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        )
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="volatility_20", min_value=0))
+    warm_up_broken = " or ".join(
+        f"(({column} is null) <> (bar_number < {first_bar}))"
+        for column, first_bar in WARM_UP.items()
+    )
+    suite.add_expectation(
+        gxe.UnexpectedRowsExpectation(
+            description="SMA values are null exactly in each symbol's warm-up rows",
+            unexpected_rows_query=(
+                f"select symbol, trade_date, bar_number from {{batch}} where {warm_up_broken}"
+            ),
+        )
+    )
+    return suite
+
+
+SUITES = {
+    RAW_DAILY_BARS.name: raw_daily_bars_suite,
+    FCT_DAILY_INDICATORS.name: fct_daily_indicators_suite,
+}
