@@ -35,25 +35,58 @@ def get_context(root: Path = GX_ROOT) -> FileDataContext:
 
 
 def ensure_context(context: FileDataContext) -> None:
-    """Create or update the data source, suites, validation definitions and checkpoints."""
-    source = context.data_sources.add_or_update_postgres(
-        name=DATASOURCE, connection_string=CONNECTION_STRING
-    )
+    """Add what is missing and update a suite only when its definition changed.
+
+    Leaves the committed files byte-identical when nothing changed, so running the
+    validation flow never dirties the repository.
+    """
+    try:
+        source = context.data_sources.get(DATASOURCE)
+    except KeyError:
+        source = context.data_sources.add_postgres(
+            name=DATASOURCE, connection_string=CONNECTION_STRING
+        )
     for check in CHECKS:
-        asset = _table_asset(source, check)
-        batch = _whole_table(asset)
-        suite = context.suites.add_or_update(SUITES[check.name]())
-        definition = context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=check.name, data=batch, suite=suite)
-        )
-        context.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=check.checkpoint_name,
-                validation_definitions=[definition],
-                actions=[UpdateDataDocsAction(name="update_data_docs")],
-                result_format={"result_format": "SUMMARY"},
+        batch = _whole_table(_table_asset(source, check))
+        suite = _suite(context, check)
+        try:
+            definition = context.validation_definitions.get(check.name)
+        except Exception:  # noqa: BLE001 - GX raises several types for "not found"
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=check.name, data=batch, suite=suite)
             )
-        )
+        try:
+            context.checkpoints.get(check.checkpoint_name)
+        except Exception:  # noqa: BLE001
+            context.checkpoints.add(
+                gx.Checkpoint(
+                    name=check.checkpoint_name,
+                    validation_definitions=[definition],
+                    actions=[UpdateDataDocsAction(name="update_data_docs")],
+                    result_format={"result_format": "SUMMARY"},
+                )
+            )
+
+
+def _comparable(expectations: list) -> list[dict]:
+    return [
+        {k: v for k, v in e.configuration.to_json_dict().items() if k != "id"}
+        for e in expectations
+    ]
+
+
+def _suite(context: FileDataContext, check: TableCheck) -> gx.ExpectationSuite:
+    wanted = SUITES[check.name]()
+    try:
+        existing = context.suites.get(check.name)
+    except Exception:  # noqa: BLE001
+        return context.suites.add(gx.ExpectationSuite(name=check.name, expectations=wanted))
+    if _comparable(existing.expectations) != _comparable(wanted):
+        existing.expectations = []
+        for expectation in wanted:
+            existing.add_expectation(expectation)
+        existing.save()
+    return existing
 
 
 def _table_asset(source, check: TableCheck):

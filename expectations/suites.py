@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import great_expectations as gx
 import great_expectations.expectations as gxe
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
@@ -29,8 +28,13 @@ FCT_DAILY_INDICATORS = TableCheck("fct_daily_indicators", "marts", "fct_daily_in
 CHECKS = (RAW_DAILY_BARS, FCT_DAILY_INDICATORS)
 
 
-def raw_daily_bars_suite() -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name=RAW_DAILY_BARS.name)
+class _Collector(list):
+    def add_expectation(self, expectation: gxe.Expectation) -> None:
+        self.append(expectation)
+
+
+def raw_daily_bars_expectations() -> list[gxe.Expectation]:
+    suite = _Collector()
     suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
     for column in ("source", "symbol", "trade_date", *PRICE_COLUMNS, "volume", "load_run_id"):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
@@ -52,8 +56,8 @@ def raw_daily_bars_suite() -> gx.ExpectationSuite:
     return suite
 
 
-def fct_daily_indicators_suite() -> gx.ExpectationSuite:
-    suite = gx.ExpectationSuite(name=FCT_DAILY_INDICATORS.name)
+def fct_daily_indicators_expectations() -> list[gxe.Expectation]:
+    suite = _Collector()
     suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
     for column in ("symbol", "trade_date", "bar_number", "close"):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
@@ -85,6 +89,6 @@ def fct_daily_indicators_suite() -> gx.ExpectationSuite:
 
 
 SUITES = {
-    RAW_DAILY_BARS.name: raw_daily_bars_suite,
-    FCT_DAILY_INDICATORS.name: fct_daily_indicators_suite,
+    RAW_DAILY_BARS.name: raw_daily_bars_expectations,
+    FCT_DAILY_INDICATORS.name: fct_daily_indicators_expectations,
 }
