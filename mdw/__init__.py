@@ -1,1 +1,1 @@
-"""The local stack: settings, embedded PostgreSQL, Prefect server and runner, and the `mdw` command."""
+"""The local stack: settings, embedded PostgreSQL, Prefect server and runner, `mdw`."""

@@ -72,3 +72,12 @@ def write_activate(settings: Settings, venv: Path) -> Path | None:
         return None
     activate.write_text(with_activate_block(activate.read_text(), shell_exports(settings)))
     return activate
+
+
+def apply_client_environment(settings: Settings) -> None:
+    """Point this process's dbt (profiles.yml reads PG*) and Prefect client at the stack."""
+    import os
+
+    for key, value in stack_environment(settings).items():
+        if key.startswith(("PG", "DBT_", "WAREHOUSE_URL")):
+            os.environ[key] = value

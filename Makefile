@@ -1,0 +1,52 @@
+# Entry points: `make demo` (the whole pipeline on the embedded default) and `make test` (CI).
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# pip prints a warning per package for this machine's unused local indexes; keep the log readable
+QUIET  := 2>&1 | { grep -v "^WARNING: Location" || true; }
+
+.PHONY: demo test test-unit test-integration test-e2e lint bench up down status install clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11+ is required (PYTHON=$(PYTHON))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+		-r requirements.lock $(QUIET)
+	$(BIN)/python -m pip check
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . $(QUIET)
+	cd / && $(CURDIR)/$(BIN)/python -c "import mdw.cli, ingest.files, flows.pipeline, expectations.suites, talib"
+	test -x $(BIN)/mdw
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/mdw demo
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest tests
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check mdw ingest flows expectations tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+up down status: $(STAMP)
+	$(BIN)/mdw $@
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""Prefect flows: thin tables of contents that call the tasks in `flows.tasks`."""

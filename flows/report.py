@@ -1,0 +1,65 @@
+"""Markdown for the runs' Prefect artifacts (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ingest.landing import FileOutcome
+
+
+def landing_markdown(outcomes: Sequence[FileOutcome]) -> str:
+    lines = [
+        "## Landing",
+        "",
+        "| file | symbols | received | inserted | updated | unchanged | quarantined | status |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for o in outcomes:
+        if o.result is None:
+            lines.append(f"| `{o.path}` | | | | | | | failed: {o.error} |")
+            continue
+        r = o.result
+        unchanged = sum(s.unchanged for s in r.symbols)
+        partial = [s.symbol for s in r.symbols if s.status != "success"]
+        status = "success" if not partial else f"partial ({', '.join(partial)})"
+        lines.append(
+            f"| `{o.path}` | {len(r.symbols)} | {r.received} | {r.inserted} | {r.updated} "
+            f"| {unchanged} | {r.rejected} | {status} |"
+        )
+    lines += ["", "Quarantined rows, with their reasons, are in `raw.rejected_bars`."]
+    return "\n".join(lines)
+
+
+def dbt_markdown(command: str, models: int, tests: int, other: int, docs: str | None) -> str:
+    lines = [
+        "## dbt",
+        "",
+        f"`dbt {command}`: {models} models built, {tests} tests passed, "
+        f"{other} other nodes (hooks, seeds).",
+    ]
+    if docs:
+        lines.append(f"dbt docs: `{docs}` (browse with `dbt docs serve`).")
+    return "\n".join(lines)
+
+
+def validation_markdown(checks: Sequence[dict], data_docs: str) -> str:
+    lines = [
+        "## Validation (Great Expectations)",
+        "",
+        "| checkpoint | result | expectations | failed |",
+        "|---|---|---:|---:|",
+    ]
+    for c in checks:
+        result = "passed" if c["success"] else "**FAILED**"
+        lines.append(f"| {c['name']} | {result} | {c['evaluated']} | {len(c['failed'])} |")
+    failures = [f"- {c['name']}: {f}" for c in checks for f in c["failed"]]
+    if failures:
+        lines += ["", "Failed expectations:", *failures]
+    lines += ["", f"Data docs: `{data_docs}`"]
+    return "\n".join(lines)
+
+
+def warehouse_markdown(counts: dict[str, int]) -> str:
+    lines = ["## Warehouse", "", "| table | rows |", "|---|---:|"]
+    lines += [f"| `{table}` | {n} |" for table, n in counts.items()]
+    return "\n".join(lines)

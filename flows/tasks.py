@@ -1,0 +1,146 @@
+"""Prefect tasks: each wraps one step of `ingest`, dbt or `expectations` and returns plain data."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.runtime import flow_run
+
+from ingest.db import migrate
+from ingest.landing import FileOutcome, ingest_file
+from mdw.envvars import apply_client_environment
+from mdw.settings import get_settings
+
+
+@task(name="migrate-raw-schema")
+def migrate_raw_schema() -> list[str]:
+    applied = migrate(get_settings().warehouse)
+    get_run_logger().info("raw schema migrations applied: %s", applied or "none pending")
+    return applied
+
+
+@task(name="land-file", task_run_name="land {path}")
+def land_file(path: str, source: str, load_run_id: uuid.UUID) -> FileOutcome:
+    outcome = ingest_file(
+        get_settings().warehouse,
+        Path(path),
+        source=source,
+        load_run_id=load_run_id,
+        flow_run_id=str(flow_run.id) if flow_run.id else None,
+    )
+    logger = get_run_logger()
+    if outcome.error:
+        logger.error("could not land %s: %s", path, outcome.error)
+    else:
+        r = outcome.result
+        logger.info(
+            "%s: %d rows received, %d inserted, %d updated, %d quarantined",
+            path, r.received, r.inserted, r.updated, r.rejected,
+        )
+    return outcome
+
+
+@dataclass(frozen=True)
+class DbtSummary:
+    command: str
+    models: int
+    tests: int
+    other: int
+    failures: list[str] = field(default_factory=list)
+    docs_index: str | None = None
+
+
+@task(name="dbt-invoke", task_run_name="dbt {args}")
+def dbt_invoke(args: list[str]) -> DbtSummary:
+    """Run dbt through prefect-dbt's runner: one Prefect task per dbt node, failures raise."""
+    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+
+    settings = get_settings()
+    apply_client_environment(settings)
+    runner = PrefectDbtRunner(
+        settings=PrefectDbtSettings(
+            project_dir=settings.dbt_project_dir, profiles_dir=settings.profiles_dir
+        ),
+        raise_on_failure=True,
+    )
+    result = runner.invoke(args)
+    counts = {"model": 0, "test": 0, "other": 0}
+    for node_result in getattr(result.result, "results", []) or []:
+        kind = str(node_result.node.resource_type)
+        counts[kind if kind in counts else "other"] += 1
+    return DbtSummary(" ".join(args), counts["model"], counts["test"], counts["other"])
+
+
+@task(name="dbt-docs-generate")
+def dbt_docs_generate() -> str:
+    """Build the dbt docs site (target/index.html + catalog) for `dbt docs serve`."""
+    from dbt.cli.main import dbtRunner
+
+    settings = get_settings()
+    apply_client_environment(settings)
+    res = dbtRunner().invoke(
+        [
+            "docs", "generate", "--quiet",
+            "--project-dir", str(settings.dbt_project_dir),
+            "--profiles-dir", str(settings.profiles_dir),
+        ]
+    )
+    if not res.success:
+        raise RuntimeError(f"dbt docs generate failed: {res.exception}")
+    return str(settings.dbt_project_dir / "target" / "index.html")
+
+
+@dataclass(frozen=True)
+class ValidationSummary:
+    checks: list[dict]
+    data_docs: str
+
+    @property
+    def success(self) -> bool:
+        return all(c["success"] for c in self.checks)
+
+
+@task(name="run-gx-checkpoints")
+def run_gx_checkpoints() -> ValidationSummary:
+    from expectations.context import data_docs_index, run_checkpoints
+
+    settings = get_settings()
+    results = run_checkpoints(settings.warehouse.render_as_string(hide_password=False))
+    logger = get_run_logger()
+    for r in results:
+        (logger.info if r.success else logger.error)(
+            "%s: %s (%d expectations, %d failed)%s",
+            r.name, "passed" if r.success else "FAILED", r.evaluated, len(r.failed),
+            "".join(f"\n  - {f}" for f in r.failed),
+        )
+    return ValidationSummary(
+        checks=[
+            {"name": r.name, "success": r.success, "evaluated": r.evaluated, "failed": r.failed}
+            for r in results
+        ],
+        data_docs=str(data_docs_index()),
+    )
+
+
+COUNTED_TABLES = (
+    "raw.daily_bars",
+    "raw.rejected_bars",
+    "marts.fct_daily_bars",
+    "marts.fct_daily_indicators",
+    "marts.dim_symbols",
+)
+
+
+@task(name="count-warehouse-rows")
+def count_warehouse_rows() -> dict[str, int]:
+    from ingest.db import transaction
+
+    counts: dict[str, int] = {}
+    with transaction(get_settings().warehouse) as cur:
+        for table in COUNTED_TABLES:
+            cur.execute(f"select count(*) from {table}")  # noqa: S608 - fixed table names
+            counts[table] = cur.fetchone()[0]
+    return counts

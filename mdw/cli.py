@@ -1,0 +1,160 @@
+"""`mdw`: the local stack - up, down, status, env, demo, ingest."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from mdw import postgres, services
+from mdw.envvars import shell_exports, stack_environment, write_activate
+from mdw.settings import Settings, get_settings
+
+
+def _use_stack(settings: Settings) -> None:
+    """Make this process a client of the stack (Prefect API, dbt profile, warehouse URL)."""
+    os.environ.update(stack_environment(settings))
+
+
+def cmd_up(settings: Settings) -> int:
+    from ingest.db import migrate
+
+    if settings.embedded:
+        pg = postgres.start(settings)
+        print(f"postgres        up    pid {pg.pid}  {pg.detail}  (data: {settings.pgdata})")
+    else:
+        print("postgres        external (WAREHOUSE_URL): no embedded server started")
+    applied = migrate(settings.warehouse)
+    print(f"raw schema      migrated ({', '.join(applied) if applied else 'up to date'})")
+    server = services.start_server(settings)
+    print(f"prefect server  up    pid {server.pid}  {server.detail}")
+    runner = services.start_runner(settings)
+    print(f"runner          up    pid {runner.pid}  serving {runner.detail}")
+    print(f"logs            {settings.log_dir}")
+    return 0
+
+
+def cmd_down(settings: Settings) -> int:
+    # Runner first: a runner whose server has gone may ignore the first SIGTERM.
+    for name in (services.RUNNER, services.SERVER):
+        stopped = services.stop(settings, name)
+        print(f"{name:<15} {'stopped' if stopped else 'not running'}")
+    if settings.embedded:
+        stopped = postgres.stop(settings)
+        print(f"{'postgres':<15} {'stopped (data kept)' if stopped else 'not running'}")
+    return 0
+
+
+def cmd_status(settings: Settings) -> int:
+    healthy = True
+    if settings.embedded:
+        pg = postgres.status(settings)
+        healthy &= pg.running
+        state = "up" if pg.running else "down"
+        print(f"{'postgres':<15} {state:<5} {pg.pid or '-':<7} {pg.detail}")
+    else:
+        print(f"{'postgres':<15} external (WAREHOUSE_URL)")
+    for name in (services.SERVER, services.RUNNER):
+        st = services.proc_status(settings, name)
+        healthy &= st.running
+        print(f"{name:<15} {'up' if st.running else 'down':<5} {st.pid or '-':<7} {st.detail}")
+    return 0 if healthy else 1
+
+
+def cmd_env(settings: Settings, write: bool) -> int:
+    if write:
+        venv = _venv()
+        path = write_activate(settings, venv) if venv else None
+        print(f"# written to {path}" if path else "# no virtual environment to write to")
+    sys.stdout.write(shell_exports(settings))
+    return 0
+
+
+def _venv() -> Path | None:
+    return Path(sys.prefix) if sys.prefix != sys.base_prefix else None
+
+
+def cmd_demo(settings: Settings, timeout: float) -> int:
+    cmd_up(settings)
+    _use_stack(settings)
+    from mdw.demo import print_summary, run_pipeline_sample
+
+    started = time.monotonic()
+    flow_run = run_pipeline_sample(timeout)
+    venv = _venv()
+    if venv:
+        write_activate(settings, venv)
+    return print_summary(settings, flow_run, time.monotonic() - started)
+
+
+def cmd_ingest_files(settings: Settings, paths: list[str], source: str) -> int:
+    if not services.server_healthy(settings):
+        print("the stack is not up: run `mdw up` first", file=sys.stderr)
+        return 2
+    _use_stack(settings)
+    from flows.ingest_files import ingest_files
+
+    missing = [p for p in paths if not Path(p).exists()]
+    for p in missing:
+        print(f"warning: {p} does not exist (recorded as a failed load)", file=sys.stderr)
+    state = ingest_files([str(Path(p).resolve()) for p in paths], source=source,
+                         return_state=True)
+    outcomes = state.result(raise_on_failure=False)
+    if isinstance(outcomes, BaseException):
+        print(f"ingest-files failed: {outcomes}", file=sys.stderr)
+        return 1
+    for o in outcomes:
+        if o.result is None:
+            print(f"{o.path}: FAILED {o.error}")
+        else:
+            r = o.result
+            print(f"{o.path}: {r.received} received, {r.inserted} inserted, "
+                  f"{r.updated} updated, {r.rejected} quarantined")
+    return 0 if all(o.ok for o in outcomes) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mdw", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start PostgreSQL, the Prefect server and the runner (idempotent)")
+    sub.add_parser("down", help="stop what `up` started (data is kept)")
+    sub.add_parser("status", help="show each part of the stack and its health")
+    env = sub.add_parser("env", help="print the shell exports the stack uses")
+    env.add_argument("--write-activate", action="store_true",
+                     help="also put them into this virtualenv's bin/activate")
+    demo = sub.add_parser("demo", help="up, then run pipeline/sample through Prefect and summarise")
+    demo.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the run")
+    ingest = sub.add_parser("ingest", help="land data into the running stack")
+    ingest_sub = ingest.add_subparsers(dest="ingest_command", required=True)
+    files = ingest_sub.add_parser("files", help="land canonical CSV/Parquet files (ingest-files)")
+    files.add_argument("paths", nargs="+", help="files with symbol,date,open,high,low,close,volume")
+    files.add_argument("--source", default="files", help="value of raw.daily_bars.source")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        if args.command == "up":
+            return cmd_up(settings)
+        if args.command == "down":
+            return cmd_down(settings)
+        if args.command == "status":
+            return cmd_status(settings)
+        if args.command == "env":
+            return cmd_env(settings, args.write_activate)
+        if args.command == "demo":
+            return cmd_demo(settings, args.timeout)
+        if args.command == "ingest" and args.ingest_command == "files":
+            return cmd_ingest_files(settings, args.paths, args.source)
+    except RuntimeError as exc:
+        print(f"mdw {args.command}: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
