@@ -1,0 +1,52 @@
+"""Shared fixtures: real PostgreSQL servers and databases, never fakes."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from mdw import postgres
+from mdw.settings import PROJECT_ROOT, Settings
+
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+SAMPLE = PROJECT_ROOT / "data" / "sample" / "daily_bars_sample.csv"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """One embedded PostgreSQL for the test session, in its own MDW_HOME and port."""
+    home = tmp_path_factory.mktemp("mdw-home")
+    settings = Settings(MDW_HOME=home, MDW_PG_PORT=free_port())
+    postgres.start(settings)
+    yield settings
+    postgres.stop(settings)
+
+
+@pytest.fixture
+def warehouse_url(pg_server: Settings) -> Iterator[URL]:
+    """A fresh, empty database on the session's server, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = postgres._connect(pg_server, "postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'create database "{name}"')
+    yield pg_server.embedded_warehouse.set(database=name)
+    with admin.cursor() as cur:
+        cur.execute(f'drop database "{name}" with (force)')
+    admin.close()
+
+
+@pytest.fixture
+def sample_path() -> Path:
+    return SAMPLE

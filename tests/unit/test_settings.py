@@ -1,0 +1,60 @@
+from pathlib import Path
+
+from mdw.envvars import (
+    ACTIVATE_BEGIN,
+    public_environment,
+    shell_exports,
+    stack_environment,
+    with_activate_block,
+)
+from mdw.settings import Settings
+
+
+def test_defaults_point_at_the_embedded_server(tmp_path: Path):
+    s = Settings(MDW_HOME=tmp_path, MDW_PG_PORT=5555, MDW_PREFECT_PORT=4999)
+    assert s.embedded
+    assert s.warehouse.render_as_string() == "postgresql+psycopg2://postgres@127.0.0.1:5555/warehouse"
+    assert s.prefect_database.drivername == "postgresql+asyncpg"
+    assert s.prefect_database.database == "prefect"
+    assert s.prefect_api_url == "http://127.0.0.1:4999/api"
+    assert s.pgdata == tmp_path / "pgdata"
+
+
+def test_bare_postgresql_url_gets_an_explicit_driver():
+    s = Settings(WAREHOUSE_URL="postgresql://ana:s3cret@db.example:6543/wh")
+    assert not s.embedded
+    assert s.warehouse.drivername == "postgresql+psycopg2"
+    assert s.prefect_database.drivername == "postgresql+asyncpg"
+    assert s.prefect_database.database == "prefect"
+
+
+def test_exported_embedded_url_still_means_embedded():
+    s = Settings(MDW_PG_PORT=5555)
+    again = Settings(MDW_PG_PORT=5555, WAREHOUSE_URL=public_environment(s)["WAREHOUSE_URL"])
+    assert again.embedded
+
+
+def test_secrets_never_reach_printed_exports():
+    s = Settings(WAREHOUSE_URL="postgresql://ana:s3cret@db.example:6543/wh")
+    printed = shell_exports(s)
+    assert "s3cret" not in printed
+    assert "export PGHOST=db.example" in printed and "export PGPORT=6543" in printed
+    assert "s3cret" not in repr(s)
+    # child processes do get it
+    assert "s3cret" in stack_environment(s)["WAREHOUSE_URL"]
+    assert stack_environment(s)["PGPASSWORD"] == "s3cret"
+
+
+def test_exports_cover_what_a_users_shell_needs():
+    env = public_environment(Settings(MDW_PG_PORT=5555))
+    for key in ("WAREHOUSE_URL", "PREFECT_API_URL", "PGHOST", "PGPORT", "PGDATABASE",
+                "DBT_PROFILES_DIR", "DBT_PROJECT_DIR"):
+        assert key in env
+
+
+def test_activate_block_is_replaced_not_appended():
+    once = with_activate_block("original\n", "export A=1\n")
+    twice = with_activate_block(once, "export A=2\n")
+    assert twice.count(ACTIVATE_BEGIN) == 1
+    assert "export A=2" in twice and "export A=1" not in twice
+    assert twice.startswith("original\n")
