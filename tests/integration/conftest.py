@@ -1,0 +1,113 @@
+"""Integration fixtures: a warehouse with the bundled sample landed and the dbt project built."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import URL
+
+from ingest.db import migrate
+from ingest.landing import ingest_file
+from mdw import postgres
+from mdw.settings import PROJECT_ROOT, Settings
+from tests.conftest import SAMPLE
+
+DBT_PROJECT = PROJECT_ROOT / "dbt_project"
+
+
+@contextmanager
+def dbt_environment(url: URL) -> Iterator[None]:
+    """PG* variables for profiles.yml, restored afterwards."""
+    wanted = {
+        "PGHOST": url.host, "PGPORT": str(url.port), "PGUSER": url.username,
+        "PGDATABASE": url.database, "PGPASSWORD": url.password or "",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    saved = {k: os.environ.get(k) for k in wanted}
+    os.environ.update(wanted)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dbt(url: URL, *args: str):
+    """Run dbt in-process (real dbt, real database); returns dbt's result object."""
+    from dbt.cli.main import dbtRunner
+
+    with dbt_environment(url):
+        return dbtRunner().invoke(
+            [*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(PROJECT_ROOT),
+             "--quiet"]
+        )
+
+
+def create_database(server: Settings, template: str | None = None) -> URL:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = postgres._connect(server, "postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        if template:  # a template must have no other sessions (GX keeps a pooled one)
+            cur.execute("select pg_terminate_backend(pid) from pg_stat_activity"
+                        " where datname = %s and pid <> pg_backend_pid()", (template,))
+        cur.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
+    admin.close()
+    return server.embedded_warehouse.set(database=name)
+
+
+def drop_database(server: Settings, url: URL) -> None:
+    admin = postgres._connect(server, "postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{url.database}" with (force)')
+    admin.close()
+
+
+def query(url: URL, sql: str) -> pd.DataFrame:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.text(sql), conn)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(pg_server: Settings) -> Iterator[URL]:
+    """The sample landed and `dbt build` passed: shared read-only by the tests that use it."""
+    url = create_database(pg_server)
+    migrate(url)
+    outcome = ingest_file(url, SAMPLE)
+    assert outcome.ok, outcome.error
+    result = dbt(url, "build")
+    assert result.success, result.exception
+    yield url
+    drop_database(pg_server, url)
+
+
+@pytest.fixture
+def warehouse_copy(pg_server: Settings, built_warehouse: URL) -> Iterator[URL]:
+    """A private copy of the built warehouse that a test may corrupt."""
+    url = create_database(pg_server, template=built_warehouse.database)
+    yield url
+    drop_database(pg_server, url)
+
+
+@pytest.fixture
+def gx_root(tmp_path: Path) -> Path:
+    """A copy of the committed GX context, so tests never write into the repository."""
+    shutil.copytree(PROJECT_ROOT / "expectations" / "gx", tmp_path / "gx",
+                    ignore=shutil.ignore_patterns("uncommitted"))
+    return tmp_path

@@ -1,0 +1,164 @@
+"""Landing files into the raw layer, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ingest.db import migrate, transaction
+from ingest.landing import ingest_file
+from tests.conftest import SHARED_DATA
+
+pytestmark = pytest.mark.integration
+
+HEADER = ["symbol", "date", "open", "high", "low", "close", "volume"]
+
+
+def rows(url, sql):
+    with transaction(url) as cur:
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+def write_csv(path: Path, lines: list[list[str]], header=HEADER) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(lines)
+    return path
+
+
+def sample_lines(symbol: str, n: int, sample: Path) -> list[list[str]]:
+    with sample.open() as fh:
+        return [r for r in csv.reader(fh) if r[0] == symbol][:n]
+
+
+def test_migrations_apply_once(warehouse_url):
+    assert migrate(warehouse_url) == ["0001_raw_schema"]
+    assert migrate(warehouse_url) == []
+    tables = {r[0] for r in rows(warehouse_url,
+              "select table_name from information_schema.tables where table_schema = 'raw'")}
+    assert {"daily_bars", "load_runs", "rejected_bars", "schema_migrations"} <= tables
+
+
+def test_sample_lands_and_a_rerun_changes_nothing(warehouse_url, sample_path):
+    migrate(warehouse_url)
+    first = ingest_file(warehouse_url, sample_path)
+    assert first.ok
+    assert (first.result.received, first.result.inserted, first.result.rejected) == (
+        22213, 22202, 11)
+    snapshot_sql = "select * from raw.daily_bars order by source, symbol, trade_date"
+    before = rows(warehouse_url, snapshot_sql)
+
+    second = ingest_file(warehouse_url, sample_path)
+    assert (second.result.inserted, second.result.updated, second.result.rejected) == (0, 0, 11)
+    assert sum(s.unchanged for s in second.result.symbols) == 22202
+    assert rows(warehouse_url, snapshot_sql) == before  # loaded_at and load_run_id untouched
+    assert rows(warehouse_url, "select count(*) from raw.rejected_bars") == [(11,)]
+    statuses = dict(rows(warehouse_url, """
+        select status, count(*) from raw.load_runs group by status"""))
+    assert statuses == {"success": 28, "partial": 12}  # 20 symbols x 2 runs; 6 had rejects
+
+
+def test_bad_rows_are_quarantined_with_their_reasons(warehouse_url, sample_path, tmp_path):
+    migrate(warehouse_url)
+    good = sample_lines("AAPL", 3, sample_path)
+    sym, day, o, h, low, c, v = good[0]
+    bad = [
+        ["AAPL", "2020-01-02", "-1", h, low, c, v],
+        ["AAPL", "2020-01-03", o, "1", "2", c, v],
+        ["AAPL", "not-a-date", o, h, low, c, v],
+        ["AAPL", "", o, h, low, c, v],
+        ["AAPL", "2020-01-06", o, h, low, c, "-5"],
+        ["", "2020-01-07", o, h, low, c, v],
+        ["AAPL", "2020-01-08", "abc", h, low, c, v],
+        ["AAPL", "2020-01-09", o, h, low, "NaN", v],
+        ["AAPL", "2020-01-10", o, h, low, c, v],
+        ["AAPL", "2020-01-10", o, h, low, str(float(c) + 0.01), v],
+        ["AAPL", "2020-01-13", o, h, low, c, v],
+        ["AAPL", "2020-01-13", o, h, low, c, v],
+    ]
+    path = write_csv(tmp_path / "bars.csv", good + bad)
+    outcome = ingest_file(warehouse_url, path)
+    assert outcome.ok
+    expected = {
+        "2020-01-02": "non-positive open",
+        "2020-01-03": "high < low",
+        "not-a-date": "unparseable date",
+        "": "missing date",
+        "2020-01-06": "negative volume",
+        "2020-01-07": "missing symbol",
+        "2020-01-08": "unparseable open",
+        "2020-01-09": "unparseable close",
+    }
+    got = dict(rows(warehouse_url, "select coalesce(trade_date, ''), reason from raw.rejected_bars"
+                                   " where coalesce(trade_date, '') not in"
+                                   " ('2020-01-10', '2020-01-13')"))
+    for day_raw, reason in expected.items():
+        assert reason in got[day_raw], (day_raw, got[day_raw])
+    dupes = rows(warehouse_url, """select trade_date, reason from raw.rejected_bars
+                 where trade_date in ('2020-01-10', '2020-01-13') order by source_line""")
+    assert [d[1] for d in dupes] == [
+        "conflicting duplicate of symbol and date within the file",
+        "conflicting duplicate of symbol and date within the file",
+        "repeated row within the file (first copy landed)",
+    ]
+    # nothing dropped: every row either landed or quarantined, as received
+    landed = rows(warehouse_url, "select count(*) from raw.daily_bars")[0][0]
+    quarantined = rows(warehouse_url, "select count(*) from raw.rejected_bars")[0][0]
+    assert (landed, quarantined) == (4, 11)
+    assert landed + quarantined == len(good + bad)
+    assert rows(warehouse_url, "select open, close from raw.rejected_bars"
+                               " where trade_date = '2020-01-08'") == [("abc", c)]
+
+
+def test_a_restated_bar_updates_exactly_that_row(warehouse_url, sample_path, tmp_path):
+    migrate(warehouse_url)
+    lines = sample_lines("MSFT", 50, sample_path)
+    ingest_file(warehouse_url, write_csv(tmp_path / "v1.csv", lines))
+    lines[10][6] = str(int(lines[10][6]) + 100)  # a vendor restates the volume
+    outcome = ingest_file(warehouse_url, write_csv(tmp_path / "v2.csv", lines))
+    r = outcome.result
+    assert (r.inserted, r.updated, sum(s.unchanged for s in r.symbols)) == (0, 1, 49)
+    assert rows(warehouse_url, f"select volume from raw.daily_bars"
+                f" where trade_date = '{lines[10][1]}'")[0][0] == int(lines[10][6])
+
+
+def test_a_file_that_cannot_be_read_is_a_failed_load_run(warehouse_url, tmp_path):
+    migrate(warehouse_url)
+    path = write_csv(tmp_path / "bad.csv", [["AAPL", "2020-01-02", "1", "2", "1", "1"]],
+                     header=HEADER[:-1])
+    outcome = ingest_file(warehouse_url, path)
+    assert not outcome.ok and "missing column(s) volume" in outcome.error
+    assert rows(warehouse_url, "select symbol, status, error like '%missing column%'"
+                               " from raw.load_runs") == [("*", "failed", True)]
+    missing = ingest_file(warehouse_url, tmp_path / "nope.csv")
+    assert not missing.ok and "no such file" in missing.error
+
+
+def test_real_kaggle_layout_and_parquet_land_the_same_bars(warehouse_url, tmp_path):
+    """The original all_stocks_5yr layout (Name column, other order) and Parquet both land."""
+    migrate(warehouse_url)
+    src = SHARED_DATA / "prices" / "all_stocks_5yr.csv"
+    head = pd.read_csv(src, nrows=2000, dtype=str, keep_default_na=False)
+    kaggle = tmp_path / "kaggle.csv"
+    head.to_csv(kaggle, index=False)
+    typed = pd.read_csv(src, nrows=2000, parse_dates=["date"])
+    parquet = tmp_path / "bars.parquet"
+    typed.rename(columns={"Name": "Ticker"}).to_parquet(parquet)
+
+    a = ingest_file(warehouse_url, kaggle, source="kaggle")
+    b = ingest_file(warehouse_url, parquet, source="parquet")
+    assert a.ok and b.ok and a.result.received == b.result.received == 2000
+    assert a.result.rejected == b.result.rejected
+    diff = rows(warehouse_url, """
+        select count(*) from raw.daily_bars k
+        full join raw.daily_bars p
+          on p.source = 'parquet' and p.symbol = k.symbol and p.trade_date = k.trade_date
+        where k.source = 'kaggle'
+          and (p.symbol is null or (k.open, k.high, k.low, k.close, k.volume)
+                                   <> (p.open, p.high, p.low, p.close, p.volume))""")
+    assert diff == [(0,)]

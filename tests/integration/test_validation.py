@@ -1,0 +1,47 @@
+"""Great Expectations checkpoints against real tables."""
+
+from __future__ import annotations
+
+import pytest
+
+from expectations.context import data_docs_index, run_checkpoints
+from ingest.db import transaction
+
+pytestmark = pytest.mark.integration
+
+
+def url_string(url) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def test_checkpoints_pass_on_the_built_sample_and_write_data_docs(built_warehouse, gx_root):
+    results = run_checkpoints(url_string(built_warehouse), root=gx_root)
+    assert {r.name: r.success for r in results} == {
+        "raw_daily_bars": True, "fct_daily_indicators": True}
+    assert all(r.evaluated > 5 and not r.failed for r in results)
+    index = data_docs_index(gx_root)
+    assert index.exists() and "raw_daily_bars" in index.read_text()
+
+
+def test_broken_invariants_fail_and_are_named(warehouse_copy, gx_root):
+    with transaction(warehouse_copy) as cur:
+        cur.execute("update marts.fct_daily_indicators set rsi_14 = 150"
+                    " where symbol = 'AAPL' and bar_number = 100")
+        cur.execute("update marts.fct_daily_indicators set sma_20 = null"
+                    " where symbol = 'MSFT' and bar_number = 300")
+        cur.execute("update raw.daily_bars set high = low - 1"
+                    " where symbol = 'KO' and trade_date = '2016-03-01'")
+    results = {r.name: r for r in run_checkpoints(url_string(warehouse_copy), root=gx_root)}
+    raw, marts = results["raw_daily_bars"], results["fct_daily_indicators"]
+    assert not raw.success and not marts.success
+    assert any("high" in f and "low" in f and "(1 unexpected)" in f for f in raw.failed)
+    assert any("rsi_14" in f and "(1 unexpected)" in f for f in marts.failed)
+    assert any(f.startswith("unexpected_rows_expectation") for f in marts.failed)
+
+
+def test_the_committed_context_is_left_unchanged(built_warehouse, gx_root):
+    before = {p: p.read_bytes() for p in (gx_root / "gx").rglob("*.json")}
+    before[gx_root / "gx" / "great_expectations.yml"] = (
+        gx_root / "gx" / "great_expectations.yml").read_bytes()
+    run_checkpoints(url_string(built_warehouse), root=gx_root)
+    assert all(p.read_bytes() == content for p, content in before.items())
