@@ -40,7 +40,7 @@ test-e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
 
 lint: $(STAMP)
-	$(BIN)/ruff check mdw ingest flows expectations tests bench
+	$(BIN)/ruff check .
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
