@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -284,19 +284,9 @@ group by 1 order by 1
 """
 
 
-def land_file(
-    cur: psycopg2.extensions.cursor,
-    path: Path,
-    *,
-    source: str,
-    load_run_id: uuid.UUID,
-) -> FileResult:
-    """Land one file inside the caller's transaction. Raises FileFormatError if it can't."""
-    kind = file_kind(path)
-    if not path.exists():
-        raise FileFormatError(f"{path}: no such file")
-    header, stream = _csv_stream(path) if kind == "csv" else _parquet_stream(path)
-    columns = map_header(header)
+def _copy_incoming(
+    cur: psycopg2.extensions.cursor, columns: list[str], stream: io.BufferedIOBase, what: str
+) -> None:
     cols_sql = ", ".join(f'"{c}" text' for c in columns)
     cur.execute(f"create temporary table _incoming ({cols_sql}) on commit drop")
     try:
@@ -307,10 +297,15 @@ def land_file(
                 stream,
             )
     except psycopg2.DataError as exc:
-        raise FileFormatError(f"{path}: malformed CSV: {exc.pgerror or exc}".strip()) from exc
+        raise FileFormatError(f"{what}: malformed CSV: {exc.pgerror or exc}".strip()) from exc
     cur.execute("alter table _incoming add column _line bigserial")
+
+
+def _classify_and_merge(
+    cur: psycopg2.extensions.cursor, *, source: str, source_uri: str, load_run_id: uuid.UUID
+) -> list[SymbolResult]:
     cur.execute(CLASSIFY_SQL)
-    params = {"source": source, "run_id": str(load_run_id), "uri": str(path)}
+    params = {"source": source, "run_id": str(load_run_id), "uri": source_uri}
     cur.execute(QUARANTINE_SQL, params)
     cur.execute(UPSERT_SQL, params)
     changed = {row[0]: (row[1], row[2]) for row in cur.fetchall()}
@@ -331,4 +326,49 @@ def land_file(
             )
         )
     cur.execute("drop table _classified; drop table _incoming")
+    return symbols
+
+
+def land_file(
+    cur: psycopg2.extensions.cursor,
+    path: Path,
+    *,
+    source: str,
+    load_run_id: uuid.UUID,
+) -> FileResult:
+    """Land one file inside the caller's transaction. Raises FileFormatError if it can't."""
+    kind = file_kind(path)
+    if not path.exists():
+        raise FileFormatError(f"{path}: no such file")
+    header, stream = _csv_stream(path) if kind == "csv" else _parquet_stream(path)
+    _copy_incoming(cur, map_header(header), stream, str(path))
+    symbols = _classify_and_merge(
+        cur, source=source, source_uri=str(path), load_run_id=load_run_id
+    )
     return FileResult(path=str(path), load_run_id=load_run_id, symbols=symbols)
+
+
+def land_rows(
+    cur: psycopg2.extensions.cursor,
+    rows: Iterable[Sequence[object]],
+    *,
+    source: str,
+    source_uri: str,
+    load_run_id: uuid.UUID,
+) -> FileResult:
+    """Land bars given as rows in CANONICAL order (symbol, date, open, high, low, close, volume).
+
+    The same checks, quarantine and upsert as for files: vendor clients call this with what
+    the vendor returned (None becomes missing), so nothing a vendor sends is dropped silently.
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(CANONICAL)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    stream = io.BytesIO(buf.getvalue().encode())
+    _copy_incoming(cur, list(CANONICAL), stream, source_uri)
+    symbols = _classify_and_merge(
+        cur, source=source, source_uri=source_uri, load_run_id=load_run_id
+    )
+    return FileResult(path=source_uri, load_run_id=load_run_id, symbols=symbols)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ import psycopg2
 from sqlalchemy.engine import URL
 
 from ingest.db import transaction
-from ingest.files import FileFormatError, FileResult, land_file
+from ingest.files import FileFormatError, FileResult, land_file, land_rows
 from ingest.load_runs import record_failure, record_file
 
 
@@ -55,3 +56,21 @@ def ingest_file(
                 flow_run_id=flow_run_id,
             )
         return FileOutcome(str(path), None, message)
+
+
+def ingest_rows(
+    url: URL,
+    rows: Iterable[Sequence[object]],
+    *,
+    source: str,
+    source_uri: str,
+    load_run_id: uuid.UUID,
+    flow_run_id: str | None = None,
+) -> FileResult:
+    """Land vendor rows (canonical order) in one transaction with their load-run rows."""
+    started = datetime.now(UTC)
+    with transaction(url) as cur:
+        result = land_rows(cur, rows, source=source, source_uri=source_uri,
+                           load_run_id=load_run_id)
+        record_file(cur, result, source=source, started_at=started, flow_run_id=flow_run_id)
+    return result

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,10 +33,36 @@ class Settings(BaseSettings):
     prefect_db_url_override: SecretStr | None = Field(
         default=None, alias="MDW_PREFECT_DATABASE_URL"
     )
+    # Vendors. Keys come from the environment (or a Prefect Secret block, see ingest.secrets)
+    # and are never logged: SecretStr keeps them out of repr() and tracebacks.
+    polygon_api_key: SecretStr | None = Field(default=None, alias="POLYGON_API_KEY")
+    polygon_base_url: str = Field(default="https://api.polygon.io", alias="POLYGON_BASE_URL")
+    polygon_requests_per_minute: int = Field(default=5, alias="POLYGON_REQUESTS_PER_MINUTE", gt=0)
+    yahoo_requests_per_minute: int = Field(default=60, alias="YAHOO_REQUESTS_PER_MINUTE", gt=0)
+    yahoo_batch_size: int = Field(default=20, alias="YAHOO_BATCH_SIZE", gt=0)
+    yahoo_max_retries: int = Field(default=4, alias="YAHOO_MAX_RETRIES", ge=0)
+    # Symbols the scheduled flows fetch when none are given (empty: raw.symbols where active).
+    universe: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="MDW_UNIVERSE")
     sample_path: Path = Field(
         default=PROJECT_ROOT / "data" / "sample" / "daily_bars_sample.csv",
         alias="MDW_SAMPLE_PATH",
     )
+
+    @field_validator("universe", mode="before")
+    @classmethod
+    def _split_symbols(cls, value: object) -> object:
+        """`MDW_UNIVERSE=AAPL,MSFT` (or a JSON list) -> ["AAPL", "MSFT"]."""
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                import json
+
+                value = json.loads(value)
+            else:
+                value = value.split(",")
+        if isinstance(value, list):
+            return [str(v).strip().upper() for v in value if str(v).strip()]
+        return value
 
     @property
     def embedded(self) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ingest.db import migrate, transaction
+from ingest.db import migrate, migration_files, transaction
 from ingest.landing import ingest_file
 from tests.conftest import SHARED_DATA
 
@@ -37,11 +37,12 @@ def sample_lines(symbol: str, n: int, sample: Path) -> list[list[str]]:
 
 
 def test_migrations_apply_once(warehouse_url):
-    assert migrate(warehouse_url) == ["0001_raw_schema"]
+    assert migrate(warehouse_url) == [version for version, _ in migration_files()]
     assert migrate(warehouse_url) == []
     tables = {r[0] for r in rows(warehouse_url,
               "select table_name from information_schema.tables where table_schema = 'raw'")}
-    assert {"daily_bars", "load_runs", "rejected_bars", "schema_migrations"} <= tables
+    assert {"daily_bars", "load_runs", "rejected_bars", "schema_migrations", "corporate_actions",
+            "intraday_bars", "symbols"} <= tables
 
 
 def test_sample_lands_and_a_rerun_changes_nothing(warehouse_url, sample_path):
@@ -162,3 +163,22 @@ def test_real_kaggle_layout_and_parquet_land_the_same_bars(warehouse_url, tmp_pa
           and (p.symbol is null or (k.open, k.high, k.low, k.close, k.volume)
                                    <> (p.open, p.high, p.low, p.close, p.volume))""")
     assert diff == [(0,)]
+
+
+def test_vendor_rows_get_the_same_checks_as_files(warehouse_url):
+    import uuid
+
+    from ingest.landing import ingest_rows
+
+    migrate(warehouse_url)
+    run = uuid.uuid4()
+    rows_in = [
+        ("AAPL", "2020-08-28", 504.05, 505.77, 498.31, 499.23, 46907479),
+        ("AAPL", "2020-08-31", 127.58, 131.0, 126.0, 129.04, 225702688),
+        ("AAPL", "2020-09-01", None, 134.8, 130.53, 134.18, 151948100),
+    ]
+    result = ingest_rows(warehouse_url, rows_in, source="polygon", source_uri="test://aapl",
+                         load_run_id=run)
+    assert (result.received, result.inserted, result.rejected) == (3, 2, 1)
+    assert rows(warehouse_url, "select reason from raw.rejected_bars") == [("missing open",)]
+    assert rows(warehouse_url, "select status from raw.load_runs") == [("partial",)]

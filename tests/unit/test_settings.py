@@ -58,3 +58,14 @@ def test_activate_block_is_replaced_not_appended():
     assert twice.count(ACTIVATE_BEGIN) == 1
     assert "export A=2" in twice and "export A=1" not in twice
     assert twice.startswith("original\n")
+
+
+def test_universe_accepts_a_comma_list_or_json_and_keys_stay_secret(monkeypatch):
+    monkeypatch.setenv("MDW_UNIVERSE", "aapl, msft,")
+    monkeypatch.setenv("POLYGON_API_KEY", "pk_live_123")
+    s = Settings()
+    assert s.universe == ["AAPL", "MSFT"]
+    assert "pk_live_123" not in repr(s) and "pk_live_123" not in str(s.model_dump())
+    monkeypatch.setenv("MDW_UNIVERSE", '["tsla"]')
+    assert Settings().universe == ["TSLA"]
+    assert Settings().polygon_requests_per_minute == 5
