@@ -51,3 +51,21 @@ create table if not exists raw.symbols (
     updated_at    timestamptz not null default now()
 );
 comment on table raw.symbols is 'The symbol universe with active flags; delisted symbols are kept and marked.';
+
+-- Quarantine for records that are not bars (corporate actions, reference and company data):
+-- the record as received, the reason, and when it was seen.
+create table if not exists raw.rejected_records (
+    rejected_id      bigserial   primary key,
+    source           text        not null,
+    record_kind      text        not null,
+    symbol           text,
+    payload          jsonb       not null,
+    reason           text        not null,
+    fingerprint      text        not null,
+    load_run_id      uuid        not null,
+    last_seen_run_id uuid        not null,
+    rejected_at      timestamptz not null default now(),
+    last_seen_at     timestamptz not null default now(),
+    unique (source, record_kind, fingerprint)
+);
+comment on table raw.rejected_records is 'Quarantine for non-bar records (corporate actions, reference data), as received, with the reason.';

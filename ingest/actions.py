@@ -1,0 +1,158 @@
+"""Corporate actions (splits, dividends) into raw.corporate_actions, bad ones quarantined."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import psycopg2.extensions
+from psycopg2.extras import Json, execute_values
+
+
+@dataclass(frozen=True)
+class CorporateAction:
+    """One event as a source reported it. A split gives `split_to` shares for `split_from`."""
+
+    symbol: str
+    action_type: str  # 'split' | 'dividend'
+    ex_date: date | str | None
+    split_from: object = None
+    split_to: object = None
+    cash_amount: object = None
+    currency: str | None = None
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionsResult:
+    received: int
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: list[tuple[CorporateAction, str]]
+
+
+def _number(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def problems(action: CorporateAction) -> list[str]:
+    """Why an action cannot be landed (empty when it can)."""
+    found: list[str] = []
+    if not (action.symbol or "").strip():
+        found.append("missing symbol")
+    if action.action_type not in ("split", "dividend"):
+        found.append(f"unknown action type {action.action_type!r}")
+    try:
+        if action.ex_date is None or action.ex_date == "":
+            found.append("missing ex_date")
+        elif not isinstance(action.ex_date, date):
+            date.fromisoformat(str(action.ex_date)[:10])
+    except ValueError:
+        found.append("unparseable ex_date")
+    if action.action_type == "split":
+        for name in ("split_from", "split_to"):
+            number = _number(getattr(action, name))
+            if number is None:
+                found.append(f"missing or unparseable {name}")
+            elif number <= 0:
+                found.append(f"non-positive {name}")
+    if action.action_type == "dividend":
+        amount = _number(action.cash_amount)
+        if amount is None:
+            found.append("missing or unparseable cash_amount")
+        elif amount < 0:
+            found.append("negative cash_amount")
+    return found
+
+
+UPSERT_SQL = """
+insert into raw.corporate_actions as a (
+    source, symbol, action_type, ex_date, split_from, split_to, cash_amount, currency,
+    details, load_run_id
+) values %s
+on conflict (source, symbol, action_type, ex_date) do update
+    set split_from = excluded.split_from, split_to = excluded.split_to,
+        cash_amount = excluded.cash_amount, currency = excluded.currency,
+        details = excluded.details, loaded_at = now(), load_run_id = excluded.load_run_id
+    where (a.split_from, a.split_to, a.cash_amount, a.currency)
+          is distinct from
+          (excluded.split_from, excluded.split_to, excluded.cash_amount, excluded.currency)
+returning (xmax = 0) as inserted
+"""
+
+QUARANTINE_SQL = """
+insert into raw.rejected_records as r (
+    source, record_kind, symbol, payload, reason, fingerprint, load_run_id, last_seen_run_id
+) values (%s, %s, %s, %s, %s, md5(%s), %s, %s)
+on conflict (source, record_kind, fingerprint) do update
+    set last_seen_run_id = excluded.last_seen_run_id, last_seen_at = now()
+"""
+
+
+def quarantine_record(
+    cur: psycopg2.extensions.cursor,
+    *,
+    source: str,
+    record_kind: str,
+    symbol: str | None,
+    payload: dict,
+    reason: str,
+    load_run_id: uuid.UUID,
+) -> None:
+    """Keep a record that failed its checks, as received, with the reason (idempotent)."""
+    text = json.dumps(payload, sort_keys=True, default=str)
+    cur.execute(
+        QUARANTINE_SQL,
+        (source, record_kind, symbol, Json(json.loads(text)), reason, text + reason,
+         str(load_run_id), str(load_run_id)),
+    )
+
+
+def land_actions(
+    cur: psycopg2.extensions.cursor,
+    actions: Iterable[CorporateAction],
+    *,
+    source: str,
+    load_run_id: uuid.UUID,
+) -> ActionsResult:
+    """Upsert valid actions (unchanged ones untouched); quarantine the rest with reasons."""
+    good: dict[tuple, tuple] = {}
+    rejected: list[tuple[CorporateAction, str]] = []
+    received = 0
+    for action in actions:
+        received += 1
+        found = problems(action)
+        if found:
+            rejected.append((action, "; ".join(found)))
+            continue
+        ex_date = (action.ex_date if isinstance(action.ex_date, date)
+                   else date.fromisoformat(str(action.ex_date)[:10]))
+        key = (action.symbol.strip().upper(), action.action_type, ex_date)
+        good[key] = (
+            source, key[0], action.action_type, ex_date,
+            _number(action.split_from), _number(action.split_to), _number(action.cash_amount),
+            action.currency, Json(json.loads(json.dumps(action.details, default=str))),
+            str(load_run_id),
+        )
+    for action, reason in rejected:
+        quarantine_record(cur, source=source, record_kind=f"corporate_action:{action.action_type}",
+                          symbol=action.symbol, payload=asdict(action), reason=reason,
+                          load_run_id=load_run_id)
+    inserted = updated = 0
+    if good:
+        flags = execute_values(cur, UPSERT_SQL, list(good.values()), fetch=True)
+        inserted = sum(1 for (flag,) in flags if flag)
+        updated = len(flags) - inserted
+    unchanged = len(good) - inserted - updated
+    return ActionsResult(received, inserted, updated, unchanged, rejected)
