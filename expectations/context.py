@@ -122,7 +122,15 @@ def run_checkpoint(context: FileDataContext, check: TableCheck) -> CheckResult:
 
 
 def run_checkpoints(warehouse_url: str, root: Path = GX_ROOT) -> list[CheckResult]:
+    """Run every checkpoint against `warehouse_url` (given to GX through ${WAREHOUSE_URL})."""
+    saved = os.environ.get("WAREHOUSE_URL")
     os.environ["WAREHOUSE_URL"] = warehouse_url
-    context = get_context(root)
-    ensure_context(context)
-    return [run_checkpoint(context, check) for check in CHECKS]
+    try:
+        context = get_context(root)
+        ensure_context(context)
+        return [run_checkpoint(context, check) for check in CHECKS]
+    finally:
+        if saved is None:
+            os.environ.pop("WAREHOUSE_URL", None)
+        else:
+            os.environ["WAREHOUSE_URL"] = saved
