@@ -25,9 +25,9 @@ def test_checkpoints_pass_on_the_built_sample_and_write_data_docs(built_warehous
 
 def test_broken_invariants_fail_and_are_named(warehouse_copy, gx_root):
     with transaction(warehouse_copy) as cur:
-        cur.execute("update marts.fct_daily_indicators set rsi_14 = 150"
+        cur.execute("update intermediate.int_daily_indicators_computed set rsi_14 = 150"
                     " where symbol = 'AAPL' and bar_number = 100")
-        cur.execute("update marts.fct_daily_indicators set sma_20 = null"
+        cur.execute("update intermediate.int_daily_indicators_computed set sma_20 = null"
                     " where symbol = 'MSFT' and bar_number = 300")
         cur.execute("update raw.daily_bars set high = low - 1"
                     " where symbol = 'KO' and trade_date = '2016-03-01'")

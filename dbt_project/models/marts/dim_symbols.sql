@@ -1,8 +1,10 @@
+{{ config(materialized='view') }}
+
 with
 
-sequenced_bars as (
+daily_bars as (
 
-    select * from {{ ref('int_daily_bars_sequenced') }}
+    select * from {{ ref('fct_daily_bars') }}
 
 ),
 
@@ -16,7 +18,7 @@ per_symbol as (
         (array_agg(close order by trade_date desc))[1] as last_close,
         max(loaded_at) as last_loaded_at
 
-    from sequenced_bars
+    from daily_bars
     group by symbol
 
 ),

@@ -1,8 +1,81 @@
+{#-
+  One row per symbol and trading day: split-adjusted OHLCV (the basis of the newest bar), the
+  bar as landed, the adjustment factors, a total-return close, and one-day returns.
+  Incremental like fct_daily_indicators: per symbol from the first changed bar.
+-#}
+{{
+    config(
+        materialized='incremental',
+        unique_key=['symbol', 'trade_date'],
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True}],
+    )
+}}
+
 with
 
-sequenced_bars as (
+adjusted_bars as (
 
-    select * from {{ ref('int_daily_bars_sequenced') }}
+    select * from {{ ref('int_daily_bars_adjusted') }}
+
+),
+
+{% if is_incremental() %}
+
+restarts as (
+
+    {{ incremental_restart_points(ref('int_daily_bars_adjusted'), this) }}
+
+),
+
+stored_state as (
+
+    select distinct on (stored.symbol)
+        stored.symbol,
+        stored.bar_number as state_bar_number,
+        stored.raw_close / stored.split_factor as state_close
+    from {{ this }} as stored
+    inner join restarts
+        on restarts.symbol = stored.symbol and stored.trade_date < restarts.restart_date
+    order by stored.symbol, stored.trade_date desc
+
+),
+
+changed_bars as (
+
+    select
+        adjusted_bars.*,
+        coalesce(stored_state.state_bar_number, 0) as state_bar_number,
+        stored_state.state_close
+    from adjusted_bars
+    inner join restarts
+        on restarts.symbol = adjusted_bars.symbol
+        and adjusted_bars.trade_date >= restarts.restart_date
+    left join stored_state
+        on stored_state.symbol = adjusted_bars.symbol
+
+),
+
+{% else %}
+
+changed_bars as (
+
+    select adjusted_bars.*, 0::bigint as state_bar_number, null::numeric as state_close
+    from adjusted_bars
+
+),
+
+{% endif %}
+
+sequenced as (
+
+    select
+        *,
+        state_bar_number + row_number() over by_date as bar_number,
+        coalesce(lag(close) over by_date, state_close) as previous_close
+    from changed_bars
+    window by_date as (partition by symbol order by trade_date)
 
 ),
 
@@ -11,19 +84,28 @@ final as (
     select
         symbol,
         trade_date,
-        open,
-        high,
-        low,
-        close,
-        volume,
+        open::float8 as open,
+        high::float8 as high,
+        low::float8 as low,
+        close::float8 as close,
+        volume::float8 as volume,
+        raw_open,
+        raw_high,
+        raw_low,
+        raw_close,
+        raw_volume,
+        split_factor,
+        dividend_factor,
+        total_return_close,
         bar_number,
-        previous_close,
-        simple_return,
-        log_return,
+        previous_close::float8 as previous_close,
+        (close / previous_close - 1)::float8 as simple_return,
+        ln((close / previous_close)::float8) as log_return,
         data_source,
-        loaded_at
+        loaded_at,
+        source_loaded_at
 
-    from sequenced_bars
+    from sequenced
 
 )
 

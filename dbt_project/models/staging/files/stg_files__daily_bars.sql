@@ -12,11 +12,11 @@ renamed as (
     select
         symbol,
         trade_date,
-        open::float8 as open,
-        high::float8 as high,
-        low::float8 as low,
-        close::float8 as close,
-        round(volume)::bigint as volume,
+        open::numeric as open,
+        high::numeric as high,
+        low::numeric as low,
+        close::numeric as close,
+        volume::numeric as volume,
         source as data_source,
         loaded_at,
         load_run_id

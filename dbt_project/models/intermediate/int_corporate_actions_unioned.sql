@@ -1,0 +1,40 @@
+{#- One event per symbol, type and ex-date from all sources, by precedence: Polygon, Yahoo, files. -#}
+with
+
+file_actions as (
+
+    select *, 3 as source_rank from {{ ref('stg_files__corporate_actions') }}
+
+),
+
+unioned as (
+
+    select * from file_actions
+
+),
+
+ranked as (
+
+    select distinct on (symbol, action_type, ex_date) *
+    from unioned
+    order by symbol, action_type, ex_date, source_rank
+
+),
+
+final as (
+
+    select
+        symbol,
+        action_type,
+        ex_date,
+        split_ratio,
+        cash_amount,
+        currency,
+        data_source,
+        loaded_at
+
+    from ranked
+
+)
+
+select * from final

@@ -1,0 +1,125 @@
+{#-
+  Daily bars adjusted for corporate actions, from the unadjusted bars and the landed events.
+
+  - split_factor: exact product of split ratios with an ex-date after the bar; split-adjusted
+    prices are raw / split_factor and volume raw * split_factor (the basis of the newest bar),
+    all exact numerics.
+  - dividend_factor: product over later dividends of (1 - cash / previous raw close), the usual
+    total-return adjustment; total_return_close = split-adjusted close * dividend_factor.
+  - source_loaded_at: the newest of the bar's and its symbol's events' landing times, so that an
+    incremental run notices a new split and restates the symbol.
+  No window function here, so filters on symbol and date reach the raw tables' indexes.
+-#}
+with
+
+bars as (
+
+    select * from {{ ref('int_daily_bars_unioned') }}
+
+),
+
+actions as (
+
+    select * from {{ ref('int_corporate_actions_unioned') }}
+
+),
+
+split_eras as (
+
+    select
+        symbol,
+        lag(ex_date) over by_date as era_start,
+        ex_date as era_end,
+        udf.product(split_ratio) over newest_first as split_factor
+    from actions
+    where action_type = 'split'
+    window
+        by_date as (partition by symbol order by ex_date),
+        newest_first as (partition by symbol order by ex_date desc rows unbounded preceding)
+
+),
+
+dividends as (
+
+    select
+        actions.symbol,
+        actions.ex_date,
+        (1 - actions.cash_amount / previous_bar.close)::float8 as factor
+    from actions
+    cross join lateral (
+        select bars.close
+        from bars
+        where bars.symbol = actions.symbol and bars.trade_date < actions.ex_date
+        order by bars.trade_date desc
+        limit 1
+    ) as previous_bar
+    where actions.action_type = 'dividend'
+
+),
+
+dividend_eras as (
+
+    select
+        symbol,
+        lag(ex_date) over by_date as era_start,
+        ex_date as era_end,
+        udf.affine_scan(factor, 0::float8, 1::float8) over newest_first as dividend_factor
+    from dividends
+    window
+        by_date as (partition by symbol order by ex_date),
+        newest_first as (partition by symbol order by ex_date desc rows unbounded preceding)
+
+),
+
+symbol_events as (
+
+    select symbol, max(loaded_at) as events_loaded_at
+    from actions
+    group by symbol
+
+),
+
+adjusted as (
+
+    select
+        bars.symbol,
+        bars.trade_date,
+        bars.open / coalesce(split_eras.split_factor, 1) as open,
+        bars.high / coalesce(split_eras.split_factor, 1) as high,
+        bars.low / coalesce(split_eras.split_factor, 1) as low,
+        bars.close / coalesce(split_eras.split_factor, 1) as close,
+        bars.volume * coalesce(split_eras.split_factor, 1) as volume,
+        (bars.close / coalesce(split_eras.split_factor, 1))::float8
+            * coalesce(dividend_eras.dividend_factor, 1) as total_return_close,
+        coalesce(split_eras.split_factor, 1) as split_factor,
+        coalesce(dividend_eras.dividend_factor, 1) as dividend_factor,
+        bars.open as raw_open,
+        bars.high as raw_high,
+        bars.low as raw_low,
+        bars.close as raw_close,
+        bars.volume as raw_volume,
+        bars.data_source,
+        bars.loaded_at,
+        greatest(bars.loaded_at, symbol_events.events_loaded_at) as source_loaded_at
+
+    from bars
+    left join split_eras
+        on split_eras.symbol = bars.symbol
+        and bars.trade_date < split_eras.era_end
+        and (split_eras.era_start is null or bars.trade_date >= split_eras.era_start)
+    left join dividend_eras
+        on dividend_eras.symbol = bars.symbol
+        and bars.trade_date < dividend_eras.era_end
+        and (dividend_eras.era_start is null or bars.trade_date >= dividend_eras.era_start)
+    left join symbol_events
+        on symbol_events.symbol = bars.symbol
+
+),
+
+final as (
+
+    select * from adjusted
+
+)
+
+select * from final
