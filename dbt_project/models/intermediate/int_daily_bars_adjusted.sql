@@ -47,10 +47,10 @@ dividends as (
         (1 - actions.cash_amount / previous_bar.close)::float8 as factor
     from actions
     cross join lateral (
-        select bars.close
-        from bars
-        where bars.symbol = actions.symbol and bars.trade_date < actions.ex_date
-        order by bars.trade_date desc
+        select unioned.close
+        from {{ ref('int_daily_bars_unioned') }} as unioned
+        where unioned.symbol = actions.symbol and unioned.trade_date < actions.ex_date
+        order by unioned.trade_date desc
         limit 1
     ) as previous_bar
     where actions.action_type = 'dividend'

@@ -1,26 +1,19 @@
 {#-
   One bar per symbol and trading day from all sources, by precedence: Polygon over Yahoo over
-  files. Bars stay as the source gave them (vendors: unadjusted).
+  files (a lower source's bar is kept only where no higher one exists; anti-joins on the
+  sources' keys, no sort). Bars stay as the source gave them (vendors: unadjusted).
 -#}
 with
 
 file_bars as (
 
-    select *, 3 as source_rank from {{ ref('stg_files__daily_bars') }}
-
-),
-
-unioned as (
-
-    select * from file_bars
+    select * from {{ ref('stg_files__daily_bars') }}
 
 ),
 
 ranked as (
 
-    select distinct on (symbol, trade_date) *
-    from unioned
-    order by symbol, trade_date, source_rank
+    select * from file_bars
 
 ),
 

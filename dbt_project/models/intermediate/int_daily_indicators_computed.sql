@@ -3,11 +3,11 @@
   Computed on the split-adjusted series, as TA-Lib computes them from the symbol's first bar
   (macros/technical_indicators.sql); marts.fct_daily_indicators exposes the indicators.
 
-  Incremental: per symbol, recompute from the first changed bar (incremental_restart_points),
-  reading at most `indicator_lookback_bars` earlier bars for the moving windows and continuing the
-  recursive averages from the stored row just before it. Results are bit-identical to a full
-  refresh. Symbols with fewer than 200 stored bars before the change are recomputed from their
-  first bar (fewer rows than the look-back).
+  Incremental: per symbol, recompute from the first changed bar (incremental_restart_points).
+  The `indicator_lookback_bars` stored rows before it supply the moving windows and the carried
+  state (running sums, recursive averages), so the result is bit-identical to a full refresh.
+  Symbols with fewer than 200 stored bars before the change are recomputed from their first bar
+  (fewer rows than the look-back).
 -#}
 {{
     config(
@@ -20,8 +20,11 @@
 }}
 
 {%- set lookback = var('indicator_lookback_bars', 300) -%}
-{%- set recursions = indicator_recursions() -%}
-{%- set bar_columns = 'symbol, trade_date, high, low, close, volume, source_loaded_at' -%}
+{%- set stored = indicator_running_sums().keys() | list -%}
+{%- for q in indicator_recursions() -%}
+    {%- do stored.append('state_' ~ q ~ '_prefix') -%}
+    {%- do stored.append('state_' ~ q ~ '_anchor') -%}
+{%- endfor -%}
 
 with
 
@@ -35,19 +38,14 @@ restarts as (
 
 stored_state as (
 
-    select distinct on (stored.symbol)
-        stored.symbol,
+    select distinct on (computed.symbol)
+        computed.symbol,
         restarts.restart_date,
-        stored.bar_number as state_bar_number,
-        stored.state_obv,
-        {%- for q in recursions %}
-        stored.state_{{ q }}_prefix,
-        stored.state_{{ q }}_anchor{{ "," if not loop.last }}
-        {%- endfor %}
-    from {{ this }} as stored
+        computed.bar_number as state_bar_number
+    from {{ this }} as computed
     inner join restarts
-        on restarts.symbol = stored.symbol and stored.trade_date < restarts.restart_date
-    order by stored.symbol, stored.trade_date desc
+        on restarts.symbol = computed.symbol and computed.trade_date < restarts.restart_date
+    order by computed.symbol, computed.trade_date desc
 
 ),
 
@@ -57,53 +55,54 @@ continuing as (
 
 ),
 
-continued_bars as (
+look_back_rows as (
 
     select
-        bars.*,
+        look_back.symbol,
+        look_back.trade_date,
+        look_back.bar_number,
+        false as is_output,
+        null::numeric as high,
+        null::numeric as low,
+        look_back.close::numeric as close,
+        null::numeric as volume,
+        look_back.source_loaded_at,
         continuing.state_bar_number,
-        continuing.state_obv,
-        {%- for q in recursions %}
-        continuing.state_{{ q }}_prefix,
-        continuing.state_{{ q }}_anchor{{ "," if not loop.last }}
+        {%- for c in stored %}
+        look_back.{{ c }}{{ "," if not loop.last }}
         {%- endfor %}
     from continuing
     cross join lateral (
-        (
-            select {{ bar_columns }}, false as is_output
-            from {{ ref('int_daily_bars_adjusted') }} as b
-            where b.symbol = continuing.symbol and b.trade_date < continuing.restart_date
-            order by b.trade_date desc
-            limit {{ lookback }}
-        )
-        union all
-        (
-            select {{ bar_columns }}, true as is_output
-            from {{ ref('int_daily_bars_adjusted') }} as b
-            where b.symbol = continuing.symbol and b.trade_date >= continuing.restart_date
-        )
-    ) as bars
+        select *
+        from {{ this }} as computed
+        where computed.symbol = continuing.symbol
+            and computed.trade_date < continuing.restart_date
+        order by computed.trade_date desc
+        limit {{ lookback }}
+    ) as look_back
 
 ),
 
-continued_input as (
+changed_rows as (
 
     select
-        {{ bar_columns }},
-        is_output,
-        case
-            when is_output then state_bar_number
-                + row_number() over (partition by symbol, is_output order by trade_date)
-            else state_bar_number + 1
-                - row_number() over (partition by symbol, is_output order by trade_date desc)
-        end as bar_number,
-        state_bar_number,
-        state_obv,
-        {%- for q in recursions %}
-        state_{{ q }}_prefix,
-        state_{{ q }}_anchor{{ "," if not loop.last }}
+        bars.symbol,
+        bars.trade_date,
+        continuing.state_bar_number
+            + row_number() over (partition by bars.symbol order by bars.trade_date) as bar_number,
+        true as is_output,
+        bars.high,
+        bars.low,
+        bars.close,
+        bars.volume,
+        bars.source_loaded_at,
+        continuing.state_bar_number,
+        {%- for c in stored %}
+        null::float8 as {{ c }}{{ "," if not loop.last }}
         {%- endfor %}
-    from continued_bars
+    from continuing
+    inner join {{ ref('int_daily_bars_adjusted') }} as bars
+        on bars.symbol = continuing.symbol and bars.trade_date >= continuing.restart_date
 
 ),
 
@@ -117,17 +116,21 @@ recomputed_symbols as (
 
 {% endif %}
 
-full_input as (
+whole_series as (
 
     select
-        {{ bar_columns }},
-        true as is_output,
+        symbol,
+        trade_date,
         row_number() over (partition by symbol order by trade_date) as bar_number,
+        true as is_output,
+        high,
+        low,
+        close,
+        volume,
+        source_loaded_at,
         0::bigint as state_bar_number,
-        null::numeric as state_obv,
-        {%- for q in recursions %}
-        null::float8 as state_{{ q }}_prefix,
-        null::float8 as state_{{ q }}_anchor{{ "," if not loop.last }}
+        {%- for c in stored %}
+        null::float8 as {{ c }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ ref('int_daily_bars_adjusted') }}
     {% if is_incremental() -%}
@@ -138,17 +141,21 @@ full_input as (
 
 indicator_input as (
 
-    select * from full_input
+    select * from whole_series
     {% if is_incremental() -%}
     union all
-    select * from continued_input
+    select * from look_back_rows
+    union all
+    select * from changed_rows
     {%- endif %}
 
 ),
 
 computed as (
 
-    select * from ({{ technical_indicators('indicator_input') }}) as indicators
+    select * from (
+        {{ technical_indicators('indicator_input', carried=is_incremental()) }}
+    ) as indicators
 
 ),
 
