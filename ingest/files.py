@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import psycopg2.errors
 import psycopg2.extensions
 
 CANONICAL = ("symbol", "date", "open", "high", "low", "close", "volume")
@@ -148,7 +149,7 @@ def _parquet_stream(path: Path) -> tuple[list[str], io.BufferedIOBase]:
 
 CLASSIFY_SQL = r"""
 create temporary table _classified on commit drop as
-with typed as (
+with typed as materialized (
     select
         s._line,
         s.symbol as symbol_raw, s.date as date_raw, s.open as open_raw, s.high as high_raw,
@@ -168,10 +169,17 @@ with typed as (
             as volume
     from _incoming as s
 ),
-checked as (
+checked as materialized (
     select
         t.*,
-        array_remove(array[
+        coalesce(parsing.problem, nullif(concat_ws('; ',
+            case when t.high < t.low then 'high < low' end,
+            case when t.open not between t.low and t.high then 'open outside [low, high]' end,
+            case when t.close not between t.low and t.high then 'close outside [low, high]' end
+        ), '')) as problem
+    from typed as t
+    cross join lateral (
+        select nullif(concat_ws('; ',
             case when t.symbol is null then 'missing symbol' end,
             case when nullif(btrim(t.date_raw), '') is null then 'missing date'
                  when t.trade_date is null then 'unparseable date' end,
@@ -195,44 +203,48 @@ checked as (
                  when t.volume is null or t.volume in ('NaN', 'Infinity', '-Infinity')
                      then 'unparseable volume'
                  when t.volume < 0 then 'negative volume' end
-        ], null) as problems
-    from typed as t
-),
-invariants as (
-    select
-        c.*,
-        case when cardinality(c.problems) > 0 then c.problems
-        else array_remove(array[
-            case when c.high < c.low then 'high < low' end,
-            case when c.open not between c.low and c.high then 'open outside [low, high]' end,
-            case when c.close not between c.low and c.high then 'close outside [low, high]' end
-        ], null) end as all_problems
-    from checked as c
+        ), '') as problem
+    ) as parsing
 ),
 repeated_keys as (
-    select
-        symbol, trade_date,
-        count(*) as copies,
-        count(distinct (open, high, low, close, volume)) as versions,
-        min(_line) as first_line
-    from invariants
-    where cardinality(all_problems) = 0
+    -- keys landed more than once in this file (a hash aggregate; usually none)
+    select symbol, trade_date, min(_line) as first_line
+    from checked
+    where problem is null
     group by symbol, trade_date
     having count(*) > 1
+),
+repeated_versions as (
+    select r.symbol, r.trade_date, r.first_line,
+           count(distinct (c.open, c.high, c.low, c.close, c.volume)) as versions
+    from repeated_keys as r
+    inner join checked as c
+        on c.symbol = r.symbol and c.trade_date = r.trade_date and c.problem is null
+    group by r.symbol, r.trade_date, r.first_line
 )
 select
-    i.*,
+    c.*,
     case
-        when cardinality(i.all_problems) > 0 then array_to_string(i.all_problems, '; ')
+        when c.problem is not null then c.problem
         when r.versions > 1 then 'conflicting duplicate of symbol and date within the file'
-        when r.copies > 1 and i._line <> r.first_line
+        when r.versions = 1 and c._line <> r.first_line
             then 'repeated row within the file (first copy landed)'
     end as reason
-from invariants as i
-left join repeated_keys as r
-    on r.symbol = i.symbol and r.trade_date = i.trade_date
-    and cardinality(i.all_problems) = 0
+from checked as c
+left join repeated_versions as r
+    on r.symbol = c.symbol and r.trade_date = c.trade_date and c.problem is null
 """
+
+# The same classification when every value casts: plain casts instead of pg_input_is_valid.
+FAST_CLASSIFY_SQL = CLASSIFY_SQL
+for _column, _type in (("date", "date"), ("open", "numeric"), ("high", "numeric"),
+                       ("low", "numeric"), ("close", "numeric"), ("volume", "numeric")):
+    FAST_CLASSIFY_SQL = FAST_CLASSIFY_SQL.replace(
+        f"case when pg_input_is_valid(btrim(s.{_column}), '{_type}') "
+        f"then btrim(s.{_column})::{_type} end",
+        f"nullif(btrim(s.{_column}), '')::{_type}",
+    )
+assert "pg_input_is_valid" not in FAST_CLASSIFY_SQL
 
 QUARANTINE_SQL = """
 insert into raw.rejected_bars as r (
@@ -288,7 +300,9 @@ def _copy_incoming(
     cur: psycopg2.extensions.cursor, columns: list[str], stream: io.BufferedIOBase, what: str
 ) -> None:
     cols_sql = ", ".join(f'"{c}" text' for c in columns)
-    cur.execute(f"create temporary table _incoming ({cols_sql}) on commit drop")
+    cur.execute(
+        f"create temporary table _incoming (_line bigserial, {cols_sql}) on commit drop"
+    )
     try:
         with stream:
             cur.copy_expert(
@@ -298,13 +312,25 @@ def _copy_incoming(
             )
     except psycopg2.DataError as exc:
         raise FileFormatError(f"{what}: malformed CSV: {exc.pgerror or exc}".strip()) from exc
-    cur.execute("alter table _incoming add column _line bigserial")
+
+
+def _classify(cur: psycopg2.extensions.cursor) -> None:
+    """Type and check every row. Clean files take plain casts; if one fails, every value is
+    validated with pg_input_is_valid instead (slower), so a bad value becomes a reason."""
+    cur.execute("savepoint fast_casts")
+    try:
+        cur.execute(FAST_CLASSIFY_SQL)
+    except (psycopg2.DataError, psycopg2.errors.InvalidDatetimeFormat):
+        cur.execute("rollback to savepoint fast_casts")
+        cur.execute(CLASSIFY_SQL)
+    else:
+        cur.execute("release savepoint fast_casts")
 
 
 def _classify_and_merge(
     cur: psycopg2.extensions.cursor, *, source: str, source_uri: str, load_run_id: uuid.UUID
 ) -> list[SymbolResult]:
-    cur.execute(CLASSIFY_SQL)
+    _classify(cur)
     params = {"source": source, "run_id": str(load_run_id), "uri": source_uri}
     cur.execute(QUARANTINE_SQL, params)
     cur.execute(UPSERT_SQL, params)
