@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,13 +26,18 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    """One embedded PostgreSQL for the test session, in its own MDW_HOME and port."""
-    home = tmp_path_factory.mktemp("mdw-home")
+def pg_server() -> Iterator[Settings]:
+    """One embedded PostgreSQL for the test session, in its own MDW_HOME and port.
+
+    Not under pytest's temp folder: another pytest session makes that 0700, which locks out
+    the OS user the server runs as when tests run as root.
+    """
+    home = Path(tempfile.mkdtemp(prefix="mdw-test-pg-"))
     settings = Settings(MDW_HOME=home, MDW_PG_PORT=free_port())
     postgres.start(settings)
     yield settings
     postgres.stop(settings)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,12 +67,15 @@ class Stack:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("mdw-e2e"))
+def stack() -> Iterator[Stack]:
+    # not under pytest's temp folder, which another pytest session may make 0700 (see pg_server)
+    home = Path(tempfile.mkdtemp(prefix="mdw-e2e-"))
+    s = Stack(home)
     up = s.run("mdw", "up", timeout=300)
     assert up.returncode == 0, up.stdout + up.stderr
     yield s
     s.run("mdw", "down", timeout=120)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def test_up_reports_every_part_healthy(stack):

@@ -35,6 +35,19 @@ def test_actions_land_idempotently_and_bad_ones_are_quarantined(warehouse_url):
         assert cur.fetchone()[0] == 4
 
 
+def test_duplicates_within_a_batch_are_quarantined_not_dropped(warehouse_url):
+    migrate(warehouse_url)
+    other = CorporateAction("AAPL", "split", "2020-08-31", split_from=1, split_to=5)
+    with transaction(warehouse_url) as cur:
+        result = land_actions(cur, [AAPL_SPLIT, AAPL_SPLIT, other], source="test",
+                              load_run_id=uuid.uuid4())
+        assert (result.inserted, len(result.rejected)) == (1, 2)
+        cur.execute("select reason from raw.rejected_records order by rejected_id")
+        assert [r[0] for r in cur.fetchall()] == [
+            "repeated event within the batch (first copy landed)",
+            "conflicting duplicate of symbol, type and ex-date"]
+
+
 def test_problems_names_every_issue():
     assert problems(AAPL_SPLIT) == []
     assert problems(CorporateAction("", "merger", None)) == [
