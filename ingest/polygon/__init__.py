@@ -1,0 +1,19 @@
+"""Polygon.io landing: daily grouped bars, per-symbol backfills and reference data.
+
+Small modules, I/O at the edges:
+
+- `http`: the request budget and retries around polygon-api-client's urllib3 pool, typed
+  errors, key scrubbing (pure helpers + one adapter class).
+- `limiter`: the Prefect global concurrency limit every request waits on.
+- `client`: builds a `polygon.RESTClient` wired to the above; resolves the API key.
+- `calendar`: XNYS sessions (exchange_calendars), watermark and window planning (pure).
+- `bars`: Polygon aggregates -> canonical bar rows (pure).
+- `universe`: which symbols a run fetches (pure).
+- `runs`: raw.load_runs reads/writes and the other SQL of this source.
+- `daily`, `backfill`, `reference`: one unit of work each (a day, a symbol's windows, a
+  listing or a symbol's corporate actions), recorded in raw.load_runs, never raising for a
+  vendor failure.
+- `report`: rows of the runs' Prefect table artifacts (pure).
+"""
+
+SOURCE = "polygon"

@@ -1,0 +1,195 @@
+"""Every HTTP request to Polygon: through the request budget, retried, with typed, scrubbed errors.
+
+polygon-api-client sends each request (pagination's `next_url` pages included) through one
+urllib3 `PoolManager.request`. `BudgetedPool` stands in for that pool: before *every* attempt it
+waits on the limiter (so retries and pages count against the budget), it disables urllib3's own
+retries (they would bypass the budget) and passes the timeouts the client forgets to pass, and it
+retries 429 and 5xx with backoff that honours `Retry-After`. Non-200 answers become
+`PolygonHTTPError`; bodies that are not JSON become `MalformedResponse` (the client would
+otherwise log and return an empty list). No message ever contains the API key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlencode, urlsplit
+
+import urllib3
+
+log = logging.getLogger(__name__)
+
+Limiter = Callable[[], None]
+"""Blocks until one request may be sent (see ingest.polygon.limiter)."""
+
+
+class PolygonError(Exception):
+    """Polygon could not give us a usable answer. Deliberately not a ValueError: the client
+    swallows ValueErrors while decoding."""
+
+
+class PolygonHTTPError(PolygonError):
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+class PolygonUnavailable(PolygonError):
+    """No HTTP answer at all (timeouts, refused or dropped connections) after the retries."""
+
+
+class MalformedResponse(PolygonError):
+    """A 200 answer whose body is not JSON."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. Attempt n (0-based) after a failure waits `Retry-After` when the
+    answer has one (capped at `max_retry_after`), else `min(backoff_cap, backoff_base * 2**n)`."""
+
+    max_retries: int = 5
+    backoff_base: float = 2.0
+    backoff_cap: float = 60.0
+    max_retry_after: float = 300.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+_SECRET_PARAM = re.compile(r"(?i)\b(api[_-]?key)=([^&\s'\"]+)")
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+
+
+def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
+    """`text` without any API key: known secret values, `apiKey=...` query parameters and bearer
+    tokens are replaced by `***`."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _SECRET_PARAM.sub(r"\1=***", text)
+    return _BEARER.sub(r"\1 ***", text)
+
+
+def retryable(status: int) -> bool:
+    return status == 429 or 500 <= status <= 599
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait per a `Retry-After` header (delta-seconds or an HTTP date); None if absent
+    or unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def retry_delay(policy: RetryPolicy, attempt: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return min(retry_after, policy.max_retry_after)
+    return min(policy.backoff_cap, policy.backoff_base * 2**attempt)
+
+
+def display_url(url: str, fields: Mapping[str, object] | None = None) -> str:
+    """Path and query of a request (the host is the configured base)."""
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(fields or {})) if q)
+    return parts.path + (f"?{query}" if query else "")
+
+
+class StrictJSON:
+    """The `custom_json` given to RESTClient: numbers as Decimal (exactly as sent), and a body
+    that is not JSON raises instead of becoming an empty result."""
+
+    @staticmethod
+    def loads(text: str | bytes) -> object:
+        try:
+            return json.loads(text, parse_float=Decimal)
+        except ValueError as exc:
+            detail = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            raise MalformedResponse(f"Polygon sent a body that is not JSON ({detail})") from None
+
+
+class BudgetedPool:
+    """Replaces `RESTClient.client` (a urllib3 PoolManager): budget, timeouts, retries, errors."""
+
+    def __init__(
+        self,
+        pool: urllib3.PoolManager,
+        limiter: Limiter,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        *,
+        secrets: Iterable[str | None] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        logger: logging.Logger | logging.LoggerAdapter = log,
+    ):
+        self._pool = pool
+        self._limiter = limiter
+        self._policy = policy
+        self._secrets = tuple(s for s in secrets if s)
+        self._sleep = sleep
+        self._log = logger
+        self._timeout = urllib3.Timeout(connect=policy.connect_timeout, read=policy.read_timeout)
+        self.attempts = 0  # HTTP requests sent through this pool (for reporting)
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self._secrets)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        fields: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **_ignored: object,
+    ) -> urllib3.BaseHTTPResponse:
+        target = self._scrub(display_url(url, fields))
+        attempt = 0
+        while True:
+            self._limiter()
+            self.attempts += 1
+            retry_after: float | None = None
+            try:
+                resp = self._pool.request(
+                    method, url, fields=fields, headers=headers,
+                    timeout=self._timeout, retries=False,
+                )
+            except urllib3.exceptions.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                if attempt >= self._policy.max_retries:
+                    raise PolygonUnavailable(self._scrub(
+                        f"no answer from Polygon for GET {target} after {attempt + 1} "
+                        f"attempt(s): {problem}")) from None
+            else:
+                if resp.status == 200:
+                    return resp
+                body = resp.data.decode("utf-8", "replace").strip()
+                problem = f"HTTP {resp.status}: {body[:300]}"
+                if not retryable(resp.status) or attempt >= self._policy.max_retries:
+                    raise PolygonHTTPError(self._scrub(
+                        f"Polygon answered GET {target} with {problem} "
+                        f"(after {attempt + 1} attempt(s))"), resp.status) from None
+                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
+            delay = retry_delay(self._policy, attempt, retry_after)
+            self._log.warning("%s", self._scrub(
+                f"GET {target}: {problem[:200]}; retry {attempt + 1}/{self._policy.max_retries} "
+                f"in {delay:.1f}s"))
+            self._sleep(delay)
+            attempt += 1

@@ -1,0 +1,345 @@
+"""Reference data: tickers (active and delisted), splits and dividends.
+
+Tickers land in raw.polygon_tickers (one row per listing, record as JSONB). raw.symbols - the
+universe - is kept in step: symbols Polygon lists as active are marked active, symbols that
+Polygon reports delisted, or that disappeared from a complete active listing, are marked
+`active = false` with `delisted_at` (Polygon's delisting date, else the day it was noticed).
+Splits and dividends go to raw.corporate_actions through ingest.actions.land_actions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import psycopg2
+from polygon import RESTClient
+from polygon.rest.models import Dividend, Split, Ticker
+from psycopg2.extras import Json, execute_values
+from sqlalchemy.engine import URL
+
+from ingest.actions import CorporateAction, land_actions
+from ingest.db import transaction
+from ingest.polygon import SOURCE
+from ingest.polygon.http import PolygonError
+from ingest.polygon.runs import ALL_SYMBOLS, UnitOutcome, failed, record
+
+log = logging.getLogger(__name__)
+
+MARKET = "stocks"
+PAGE = 1000  # Polygon's maximum page size for the reference endpoints
+
+
+# --- pure mapping -------------------------------------------------------------------------
+
+def _details(model: object) -> dict:
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in vars(model).items()
+            if v is not None}
+
+
+def _day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def ticker_row(t: Ticker, load_run_id: uuid.UUID) -> tuple:
+    """A raw.polygon_tickers row: a delisted listing is keyed by its delisting instant."""
+    listing_key = "active" if t.active else (t.delisted_utc or "inactive")
+    return (
+        t.market or MARKET, t.ticker, listing_key, t.name, t.type, bool(t.active),
+        t.primary_exchange, t.cik, t.composite_figi, t.share_class_figi, t.currency_name,
+        _day(t.delisted_utc), t.last_updated_utc,
+        Json(json.loads(json.dumps(_details(t), default=str))), str(load_run_id),
+    )
+
+
+def split_action(s: Split) -> CorporateAction:
+    """Polygon's split_from/split_to are the table's split_from/split_to (4:1 is from 1 to 4)."""
+    return CorporateAction(
+        symbol=s.ticker or "", action_type="split", ex_date=s.execution_date,
+        split_from=s.split_from, split_to=s.split_to, details=_details(s),
+    )
+
+
+def dividend_actions(dividends: Iterable[Dividend]) -> list[CorporateAction]:
+    """One action per ticker and ex-date; several cash distributions on the same ex-date (a
+    regular and a special dividend) are summed, each kept in `details.components`."""
+    grouped: dict[tuple[str, str], list[Dividend]] = {}
+    for d in dividends:
+        grouped.setdefault((d.ticker or "", str(d.ex_dividend_date or "")), []).append(d)
+    actions = []
+    for (ticker, ex_date), items in grouped.items():
+        if len(items) == 1:
+            d = items[0]
+            actions.append(CorporateAction(
+                symbol=ticker, action_type="dividend", ex_date=d.ex_dividend_date,
+                cash_amount=d.cash_amount, currency=d.currency, details=_details(d)))
+            continue
+        currencies = {d.currency for d in items}
+        amounts = [d.cash_amount for d in items]
+        total = (sum(Decimal(str(a)) for a in amounts)
+                 if len(currencies) == 1 and all(a is not None for a in amounts) else None)
+        actions.append(CorporateAction(
+            symbol=ticker, action_type="dividend", ex_date=ex_date or None,
+            cash_amount=total, currency=next(iter(currencies)) if len(currencies) == 1 else None,
+            details={"components": [_details(d) for d in items]}))
+    return actions
+
+
+# --- tickers ------------------------------------------------------------------------------
+
+UPSERT_TICKERS_SQL = """
+insert into raw.polygon_tickers as t (
+    market, ticker, listing_key, name, type, active, primary_exchange, cik, composite_figi,
+    share_class_figi, currency_name, delisted_at, last_updated_utc, record, load_run_id
+) values %s
+on conflict (market, ticker, listing_key) do update
+    set name = excluded.name, type = excluded.type, active = excluded.active,
+        primary_exchange = excluded.primary_exchange, cik = excluded.cik,
+        composite_figi = excluded.composite_figi, share_class_figi = excluded.share_class_figi,
+        currency_name = excluded.currency_name, delisted_at = excluded.delisted_at,
+        last_updated_utc = excluded.last_updated_utc, record = excluded.record,
+        loaded_at = now(), load_run_id = excluded.load_run_id
+    where t.record is distinct from excluded.record
+returning (xmax = 0) as inserted
+"""
+
+
+def tickers_uri(*, active: bool, ticker: str | None = None) -> str:
+    query = f"market={MARKET}&active={str(active).lower()}"
+    return f"polygon:/v3/reference/tickers?{query}" + (f"&ticker={ticker}" if ticker else "")
+
+
+def upsert_tickers(
+    cur: psycopg2.extensions.cursor, tickers: Sequence[Ticker], load_run_id: uuid.UUID
+) -> tuple[int, int, int]:
+    """(inserted, updated, unchanged)."""
+    rows = {}
+    for t in tickers:
+        if t.ticker:
+            row = ticker_row(t, load_run_id)
+            rows[row[:3]] = row
+    if not rows:
+        return 0, 0, 0
+    flags = execute_values(cur, UPSERT_TICKERS_SQL, list(rows.values()), fetch=True)
+    inserted = sum(1 for (flag,) in flags if flag)
+    return inserted, len(flags) - inserted, len(rows) - len(flags)
+
+
+def land_ticker_listing(
+    url: URL,
+    client: RESTClient,
+    *,
+    active: bool = True,
+    flow_run_id: str | None = None,
+    logger: logging.Logger | logging.LoggerAdapter = log,
+) -> tuple[UnitOutcome, list[Ticker] | None]:
+    """Every US stock ticker Polygon lists (all pages), active or delisted, into
+    raw.polygon_tickers. Returns the outcome and the tickers (None if the listing failed: an
+    incomplete listing must not be used to decide what disappeared)."""
+    started = datetime.now(UTC)
+    run_id = uuid.uuid4()
+    uri = tickers_uri(active=active)
+    kind = "tickers" if active else "delisted-tickers"
+    try:
+        tickers = list(client.list_tickers(market=MARKET, active=active, limit=PAGE))
+        with transaction(url) as cur:
+            inserted, updated, unchanged = upsert_tickers(cur, tickers, run_id)
+            outcome = UnitOutcome(kind, ALL_SYMBOLS, None, None, "success", uri, run_id,
+                                  received=len(tickers), inserted=inserted, updated=updated,
+                                  unchanged=unchanged)
+            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
+    except (PolygonError, psycopg2.Error) as exc:
+        outcome = failed(kind, ALL_SYMBOLS, (None, None), uri, f"{type(exc).__name__}: {exc}",
+                         run_id)
+        with transaction(url) as cur:
+            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
+        logger.error("ticker listing (active=%s) failed: %s", active, outcome.error)
+        return outcome, None
+    logger.info("ticker listing (active=%s): %d tickers, %d new, %d changed", active,
+                len(tickers), inserted, updated)
+    return outcome, tickers
+
+
+@dataclass(frozen=True)
+class SymbolStatus:
+    symbol: str
+    active: bool
+    delisted_at: date | None
+    name: str | None = None
+
+
+def listed_statuses(
+    tracked: Sequence[str], listed: Mapping[str, str | None]
+) -> tuple[list[SymbolStatus], list[str]]:
+    """(active statuses of the tracked symbols in the active listing `listed` - upper-case
+    ticker -> name -, the tracked symbols it lacks)."""
+    present = [SymbolStatus(s.upper(), True, None, listed[s.upper()])
+               for s in tracked if s.upper() in listed]
+    absent = [s.upper() for s in tracked if s.upper() not in listed]
+    return present, absent
+
+
+def latest_listing(records: Sequence[Ticker]) -> Ticker | None:
+    """The most recently delisted of a ticker's past listings."""
+    dated = [r for r in records if r.ticker]
+    return max(dated, key=lambda r: r.delisted_utc or "", default=None)
+
+
+def look_up_delisted(
+    url: URL,
+    client: RESTClient,
+    symbol: str,
+    *,
+    today: date,
+    flow_run_id: str | None = None,
+) -> tuple[UnitOutcome, SymbolStatus | None]:
+    """A universe symbol missing from the active listing: its delisted listings (one request),
+    landed in raw.polygon_tickers. Status None when the lookup failed (then nothing changes)."""
+    started = datetime.now(UTC)
+    run_id = uuid.uuid4()
+    uri = tickers_uri(active=False, ticker=symbol)
+    try:
+        records = list(client.list_tickers(ticker=symbol, market=MARKET, active=False,
+                                           limit=PAGE))
+        with transaction(url) as cur:
+            inserted, updated, unchanged = upsert_tickers(cur, records, run_id)
+            last = latest_listing(records)
+            if last is not None:
+                when = _day(last.delisted_utc) or today
+                note = f"delisted on {when.isoformat()} per Polygon: marked inactive"
+            else:
+                when = today
+                note = ("in neither Polygon's active nor delisted listings: marked inactive "
+                        f"as of {today.isoformat()}")
+            outcome = UnitOutcome("delisting", symbol, when, when, "success", uri, run_id,
+                                  received=len(records), inserted=inserted, updated=updated,
+                                  unchanged=unchanged, error=note)
+            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
+        return outcome, SymbolStatus(symbol, False, when, last.name if last else None)
+    except (PolygonError, psycopg2.Error) as exc:
+        outcome = failed("delisting", symbol, (None, None), uri, f"{type(exc).__name__}: {exc}",
+                         run_id)
+        with transaction(url) as cur:
+            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
+        return outcome, None
+
+
+def universe_symbols(url: URL, explicit: Sequence[str]) -> list[str]:
+    """Every raw.symbols row plus the explicit symbols (the ones reference data keeps current)."""
+    with transaction(url) as cur:
+        cur.execute("select symbol from raw.symbols")
+        known = {row[0] for row in cur.fetchall()}
+    return sorted(known | {s.upper() for s in explicit})
+
+
+SYNC_SYMBOL_SQL = """
+insert into raw.symbols as s (symbol, name, active, delisted_at, source)
+values (%(symbol)s, %(name)s, %(active)s, %(delisted_at)s, %(source)s)
+on conflict (symbol) do update
+    set active = excluded.active,
+        delisted_at = case when excluded.active then null
+                           else coalesce(s.delisted_at, excluded.delisted_at) end,
+        name = coalesce(excluded.name, s.name), updated_at = now()
+    where (s.active, s.name) is distinct from (excluded.active, coalesce(excluded.name, s.name))
+       or (excluded.active and s.delisted_at is not null)
+       or (not excluded.active and s.delisted_at is null)
+returning symbol, active, delisted_at
+"""
+
+
+def sync_symbols(url: URL, statuses: Iterable[SymbolStatus]) -> list[SymbolStatus]:
+    """Write the universe's status into raw.symbols (new symbols with source `polygon`; an
+    existing row keeps its source). Returns the rows that changed."""
+    changed = []
+    with transaction(url) as cur:
+        for st in statuses:
+            cur.execute(SYNC_SYMBOL_SQL, {
+                "symbol": st.symbol.upper(), "name": st.name, "active": st.active,
+                "delisted_at": st.delisted_at, "source": SOURCE,
+            })
+            row = cur.fetchone()
+            if row:
+                changed.append(SymbolStatus(row[0], row[1], row[2], st.name))
+    return changed
+
+
+# --- corporate actions --------------------------------------------------------------------
+
+def actions_uri(kind: str, symbol: str | None, since: date | None, until: date | None) -> str:
+    field = "execution_date" if kind == "splits" else "ex_dividend_date"
+    parts = [f"ticker={symbol}"] if symbol else []
+    if since:
+        parts.append(f"{field}.gte={since.isoformat()}")
+    if until:
+        parts.append(f"{field}.lte={until.isoformat()}")
+    return f"polygon:/v3/reference/{kind}" + ("?" + "&".join(parts) if parts else "")
+
+
+def fetch_actions(
+    client: RESTClient, kind: str, symbol: str | None, since: date | None, until: date | None
+) -> list[CorporateAction]:
+    if kind == "splits":
+        return [split_action(s) for s in client.list_splits(
+            ticker=symbol, execution_date_gte=since.isoformat() if since else None,
+            execution_date_lte=until.isoformat() if until else None, limit=PAGE)]
+    if kind == "dividends":
+        return dividend_actions(client.list_dividends(
+            ticker=symbol, ex_dividend_date_gte=since.isoformat() if since else None,
+            ex_dividend_date_lte=until.isoformat() if until else None, limit=PAGE))
+    raise ValueError(f"unknown corporate action kind {kind!r}")
+
+
+def land_corporate_actions(
+    url: URL,
+    client: RESTClient,
+    kind: str,
+    symbol: str | None,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    universe: Sequence[str] | None = None,
+    flow_run_id: str | None = None,
+    logger: logging.Logger | logging.LoggerAdapter = log,
+) -> UnitOutcome:
+    """One symbol's splits or dividends (symbol None: the whole market's, kept to `universe`
+    when given) into raw.corporate_actions; invalid events are quarantined in
+    raw.rejected_records. Failures are recorded, not raised."""
+    started = datetime.now(UTC)
+    run_id = uuid.uuid4()
+    uri = actions_uri(kind, symbol, since, until)
+    label = symbol or ALL_SYMBOLS
+    try:
+        actions = fetch_actions(client, kind, symbol, since, until)
+        if universe is not None:
+            wanted = {s.upper() for s in universe}
+            actions = [a for a in actions if a.symbol.strip().upper() in wanted]
+        with transaction(url) as cur:
+            result = land_actions(cur, actions, source=SOURCE, load_run_id=run_id)
+            rejected = len(result.rejected)
+            status = ("success" if not rejected
+                      else "failed" if rejected == result.received else "partial")
+            outcome = UnitOutcome(
+                kind, label, since, until, status, uri, run_id, received=result.received,
+                inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
+                rejected=rejected,
+                error="; ".join(f"{a.symbol} {a.ex_date}: {why}"
+                                for a, why in result.rejected)[:1000] or None)
+            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
+    except (PolygonError, psycopg2.Error) as exc:
+        outcome = failed(kind, label, (since, until), uri, f"{type(exc).__name__}: {exc}",
+                         run_id)
+        with transaction(url) as cur:
+            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
+    (logger.info if outcome.landed else logger.error)(
+        "%s %s: %s, %d received, %d inserted, %d updated, %d quarantined%s", label, kind,
+        outcome.status, outcome.received, outcome.inserted, outcome.updated, outcome.rejected,
+        f" ({outcome.error})" if outcome.error else "")
+    return outcome
