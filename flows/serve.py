@@ -1,17 +1,23 @@
 """The stack's runner: serves every deployment from this process (`python -m flows.serve`).
 
 `mdw up` starts it in the background; it polls the Prefect server and runs each flow run in a
-subprocess. Deployments: pipeline/sample, ingest-files/manual, dbt-build/manual,
-validate-warehouse/manual.
+subprocess. Schedules of vendor deployments start paused: they need API keys; resume them in
+the UI or with `prefect deployment resume NAME` once the key is set.
 """
 
 from __future__ import annotations
 
 from prefect import serve
+from prefect.schedules import Cron
 
 from flows.dbt_build import dbt_build
 from flows.ingest_files import ingest_files
 from flows.pipeline import pipeline
+from flows.polygon import (
+    polygon_daily_ingestion,
+    polygon_historical_backfill,
+    polygon_reference_data,
+)
 from flows.validate import validate_warehouse
 
 
@@ -25,6 +31,21 @@ def deployments() -> list:
         ingest_files.to_deployment(name="manual", description="Land the given files."),
         dbt_build.to_deployment(name="manual", description="dbt build (and docs)."),
         validate_warehouse.to_deployment(name="manual", description="Run the GX checkpoints."),
+        polygon_daily_ingestion.to_deployment(
+            name="daily",
+            description="Polygon grouped-daily bars for every missing session (needs a key).",
+            schedules=[Cron("0 18 * * 1-5", timezone="America/New_York")],
+            paused=True,
+        ),
+        polygon_historical_backfill.to_deployment(
+            name="manual", description="Polygon per-symbol backfill (chunked, resumable)."
+        ),
+        polygon_reference_data.to_deployment(
+            name="weekly",
+            description="Polygon tickers, splits and dividends.",
+            schedules=[Cron("0 6 * * 6", timezone="America/New_York")],
+            paused=True,
+        ),
     ]
 
 

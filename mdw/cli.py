@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from mdw import postgres, services
@@ -115,6 +116,49 @@ def cmd_ingest_files(settings: Settings, paths: list[str], source: str) -> int:
     return 0 if all(o.ok for o in outcomes) else 1
 
 
+def _symbols(value: str) -> list[str]:
+    return [v.strip().upper() for v in value.split(",") if v.strip()]
+
+
+def _date(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def cmd_ingest_vendor(settings: Settings, command: str, options: dict[str, object]) -> int:
+    """Run a vendor flow in this process against the stack (it shows up in the Prefect UI)."""
+    if not services.server_healthy(settings):
+        print("the stack is not up: run `mdw up` first", file=sys.stderr)
+        return 2
+    _use_stack(settings)
+    flow_fn = _vendor_flow(command)
+    kwargs = {k: v for k, v in options.items() if v is not None}
+    state = flow_fn(**kwargs, return_state=True)
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, BaseException):
+        print(f"{flow_fn.name} failed: {outcome}", file=sys.stderr)
+        return 1
+    counts: dict[str, int] = {}
+    for unit in outcome or []:
+        status = getattr(unit, "status", "done")
+        counts[status] = counts.get(status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
+    print(f"{flow_fn.name}: {state.name} ({summary}); details in raw.load_runs and the run's "
+          f"artifact")
+    return 0 if state.is_completed() else 1
+
+
+def _vendor_flow(command: str):
+    if command.startswith("polygon"):
+        from flows import polygon
+
+        return {
+            "polygon-daily": polygon.polygon_daily_ingestion,
+            "polygon-backfill": polygon.polygon_historical_backfill,
+            "polygon-reference": polygon.polygon_reference_data,
+        }[command]
+    raise ValueError(command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mdw", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +175,30 @@ def build_parser() -> argparse.ArgumentParser:
     files = ingest_sub.add_parser("files", help="land canonical CSV/Parquet files (ingest-files)")
     files.add_argument("paths", nargs="+", help="files with symbol,date,open,high,low,close,volume")
     files.add_argument("--source", default="files", help="value of raw.daily_bars.source")
+
+    daily = ingest_sub.add_parser(
+        "polygon-daily", help="Polygon grouped-daily bars for every missing trading day")
+    daily.add_argument("--symbols", type=_symbols, help="comma-separated; default: the universe")
+    daily.add_argument("--max-symbols", type=int)
+    daily.add_argument("--days-back", type=int, help="sessions to fetch when nothing landed yet")
+    daily.add_argument("--end", type=_date, help="last trading day (default: last closed)")
+    daily.add_argument("--whole-market", action="store_true", default=None,
+                       help="keep every US ticker, not just the universe")
+    backfill = ingest_sub.add_parser(
+        "polygon-backfill", help="Polygon per-symbol history, chunked and resumable")
+    backfill.add_argument("--symbols", type=_symbols, required=True, help="comma-separated")
+    backfill.add_argument("--start", type=_date)
+    backfill.add_argument("--end", type=_date)
+    backfill.add_argument("--days-back", type=int, help="when --start is not given")
+    backfill.add_argument("--chunk-days", type=int)
+    backfill.add_argument("--max-symbols", type=int)
+    backfill.add_argument("--no-actions", dest="include_actions", action="store_false",
+                          default=None, help="skip splits and dividends")
+    ref = ingest_sub.add_parser(
+        "polygon-reference", help="Polygon tickers (active/delisted), splits and dividends")
+    ref.add_argument("--symbols", type=_symbols)
+    ref.add_argument("--max-symbols", type=int)
+    ref.add_argument("--all-delisted", action="store_true", default=None)
     return parser
 
 
@@ -150,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_demo(settings, args.timeout)
         if args.command == "ingest" and args.ingest_command == "files":
             return cmd_ingest_files(settings, args.paths, args.source)
+        if args.command == "ingest":
+            options = {k: v for k, v in vars(args).items()
+                       if k not in ("command", "ingest_command")}
+            return cmd_ingest_vendor(settings, args.ingest_command, options)
     except RuntimeError as exc:
         print(f"mdw {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -1,6 +1,12 @@
 {#- One event per symbol, type and ex-date from all sources, by precedence: Polygon, Yahoo, files. -#}
 with
 
+polygon_actions as (
+
+    select *, 1 as source_rank from {{ ref('stg_polygon__corporate_actions') }}
+
+),
+
 file_actions as (
 
     select *, 3 as source_rank from {{ ref('stg_files__corporate_actions') }}
@@ -9,6 +15,8 @@ file_actions as (
 
 unioned as (
 
+    select * from polygon_actions
+    union all
     select * from file_actions
 
 ),

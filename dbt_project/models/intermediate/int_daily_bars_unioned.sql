@@ -5,14 +5,26 @@
 -#}
 with
 
+polygon_bars as (
+
+    select * from {{ ref('stg_polygon__daily_bars') }}
+
+),
+
 file_bars as (
 
-    select * from {{ ref('stg_files__daily_bars') }}
+    select * from {{ ref('stg_files__daily_bars') }} as files
+    where not exists (
+        select 1 from {{ ref('stg_polygon__daily_bars') }} as polygon
+        where polygon.symbol = files.symbol and polygon.trade_date = files.trade_date
+    )
 
 ),
 
 ranked as (
 
+    select * from polygon_bars
+    union all
     select * from file_bars
 
 ),
