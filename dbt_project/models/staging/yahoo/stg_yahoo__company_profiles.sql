@@ -1,0 +1,47 @@
+{#- A number as Yahoo sends it: plain, or {"raw": n, "fmt": "..."} (both occur in one answer). -#}
+{%- set num -%}
+case jsonb_typeof(payload #> '{@}')
+            when 'number' then (payload #>> '{@}')::float8
+            when 'object' then (payload #>> '{@,raw}')::float8
+        end
+{%- endset -%}
+
+with
+
+source as (
+
+    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    where dataset = 'company_profile'
+
+),
+
+renamed as (
+
+    select
+        symbol,
+        as_of_date,
+        payload #>> '{quoteType,longName}' as long_name,
+        payload #>> '{quoteType,shortName}' as short_name,
+        payload #>> '{quoteType,quoteType}' as quote_type,
+        payload #>> '{quoteType,exchange}' as exchange,
+        payload #>> '{quoteType,timeZoneFullName}' as exchange_timezone,
+        (to_timestamp({{ num.replace('@', 'quoteType,firstTradeDateEpochUtc') }})
+            at time zone 'UTC')::date as first_trade_date,
+        payload #>> '{assetProfile,sector}' as sector,
+        payload #>> '{assetProfile,industry}' as industry,
+        payload #>> '{assetProfile,country}' as country,
+        payload #>> '{assetProfile,state}' as state,
+        payload #>> '{assetProfile,city}' as city,
+        payload #>> '{assetProfile,website}' as website,
+        round({{ num.replace('@', 'assetProfile,fullTimeEmployees') }})::bigint
+            as full_time_employees,
+        payload #>> '{assetProfile,longBusinessSummary}' as business_summary,
+        fetched_at,
+        loaded_at,
+        load_run_id
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,82 @@
+{#- A number as Yahoo sends it: plain, or {"raw": n, "fmt": "..."}; {} is "no value". -#}
+{%- set num -%}
+case jsonb_typeof(@)
+            when 'number' then (@ #>> '{}')::float8
+            when 'object' then (@ ->> 'raw')::float8
+        end
+{%- endset -%}
+
+with
+
+source as (
+
+    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    where dataset = 'financial_statements'
+
+),
+
+periods as (
+
+    -- one row per statement period: each module holds a list of periods
+    select
+        source.symbol,
+        source.as_of_date,
+        modules.statement,
+        modules.period_type,
+        period,
+        source.fetched_at,
+        source.loaded_at,
+        source.load_run_id
+
+    from source
+    cross join (values
+        ('incomeStatementHistory', 'incomeStatementHistory', 'income', 'annual'),
+        ('incomeStatementHistoryQuarterly', 'incomeStatementHistory', 'income', 'quarterly'),
+        ('balanceSheetHistory', 'balanceSheetStatements', 'balance_sheet', 'annual'),
+        ('balanceSheetHistoryQuarterly', 'balanceSheetStatements', 'balance_sheet', 'quarterly'),
+        ('cashflowStatementHistory', 'cashflowStatements', 'cash_flow', 'annual'),
+        ('cashflowStatementHistoryQuarterly', 'cashflowStatements', 'cash_flow', 'quarterly')
+    ) as modules (module, list_key, statement, period_type)
+    cross join lateral jsonb_array_elements(
+        case when jsonb_typeof(source.payload #> array[modules.module, modules.list_key]) = 'array'
+            then source.payload #> array[modules.module, modules.list_key]
+            else '[]'::jsonb end
+    ) as periods (period)
+    where jsonb_typeof(period) = 'object'
+
+),
+
+line_items as (
+
+    -- one row per line item of a period (endDate names the period, maxAge is cache metadata)
+    select
+        periods.*,
+        items.key as line_item,
+        items.value as item_value
+
+    from periods
+    cross join lateral jsonb_each(periods.period) as items (key, value)
+    where items.key not in ('maxAge', 'endDate')
+
+),
+
+renamed as (
+
+    select
+        symbol,
+        as_of_date,
+        statement,
+        period_type,
+        (to_timestamp({{ num.replace('@', "(period -> 'endDate')") }})
+            at time zone 'UTC')::date as period_end_date,
+        line_item,
+        {{ num.replace('@', 'item_value') }} as value,
+        fetched_at,
+        loaded_at,
+        load_run_id
+
+    from line_items
+
+)
+
+select * from renamed

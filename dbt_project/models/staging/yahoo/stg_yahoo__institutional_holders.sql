@@ -1,0 +1,60 @@
+{#- A number as Yahoo sends it: plain, or {"raw": n, "fmt": "..."}. -#}
+{%- set num -%}
+case jsonb_typeof(holder -> '@')
+            when 'number' then (holder ->> '@')::float8
+            when 'object' then (holder #>> '{@,raw}')::float8
+        end
+{%- endset -%}
+
+with
+
+source as (
+
+    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    where dataset = 'institutional_holders'
+
+),
+
+holders as (
+
+    -- one row per holder, in Yahoo's order (largest first)
+    select
+        source.symbol,
+        source.as_of_date,
+        holders.holder,
+        holders.holder_rank,
+        source.fetched_at,
+        source.loaded_at,
+        source.load_run_id
+
+    from source
+    cross join lateral jsonb_array_elements(
+        case when jsonb_typeof(source.payload #> '{institutionOwnership,ownershipList}') = 'array'
+            then source.payload #> '{institutionOwnership,ownershipList}'
+            else '[]'::jsonb end
+    ) with ordinality as holders (holder, holder_rank)
+
+),
+
+renamed as (
+
+    select
+        symbol,
+        as_of_date,
+        holder_rank::integer as holder_rank,
+        holder ->> 'organization' as holder_name,
+        (to_timestamp({{ num.replace('@', 'reportDate') }}) at time zone 'UTC')::date
+            as report_date,
+        {{ num.replace('@', 'pctHeld') }} as pct_held,
+        round({{ num.replace('@', 'position') }})::bigint as shares,
+        {{ num.replace('@', 'value') }} as market_value,
+        {{ num.replace('@', 'pctChange') }} as pct_change,
+        fetched_at,
+        loaded_at,
+        load_run_id
+
+    from holders
+
+)
+
+select * from renamed

@@ -1,0 +1,296 @@
+"""Fetching from Yahoo through yfinance: retries with backoff, and errors sorted by kind.
+
+Everything goes through yfinance's own code on a `YahooSession` (see session.py): price history
+through `Ticker.history` (its chart request, timezone lookup, cookie/crumb handling and parsing),
+company data through `YfData.get_raw_json` on the quoteSummary API - the call yfinance's own
+scrapers use - so the payload lands as Yahoo sent it.
+
+yfinance is set to raise instead of logging (`config.debug.hide_exceptions = False`), and its
+in-process response cache is cleared before each attempt (it would replay a cached 5xx to a
+retry). Each failure is sorted by `classify`:
+
+- `rate_limited` (YFRateLimitError, HTTP 429) and `transient` (HTTP 5xx, timeouts, connection
+  errors): retried up to `max_retries` times, waiting base * 2**(attempt-1) seconds (capped,
+  with jitter) - on top of the request budget the session's limiter enforces;
+- `not_found` (HTTP 404, Yahoo's "symbol may be delisted", no timezone), `malformed` (a body
+  that is not the JSON it should be) and `error` (anything else): not retried.
+
+A chart answer with no bars (a window without trading) is not an error: `History.empty`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from ingest.yahoo.session import Observed, YahooSession
+
+log = logging.getLogger(__name__)
+
+RATE_LIMITED = "rate_limited"
+TRANSIENT = "transient"
+NOT_FOUND = "not_found"
+MALFORMED = "malformed"
+ERROR = "error"
+RETRYABLE = frozenset({RATE_LIMITED, TRANSIENT})
+
+# quoteSummary modules behind the company datasets (names as Yahoo spells them: note
+# `cashflowStatementHistory`, which yfinance's module list spells `cashFlow...`).
+COMPANY_MODULES = (
+    "assetProfile", "quoteType", "summaryDetail", "defaultKeyStatistics", "financialData",
+    "incomeStatementHistory", "incomeStatementHistoryQuarterly",
+    "balanceSheetHistory", "balanceSheetHistoryQuarterly",
+    "cashflowStatementHistory", "cashflowStatementHistoryQuarterly",
+    "institutionOwnership", "majorHoldersBreakdown",
+)
+
+T = TypeVar("T")
+
+
+class FetchError(Exception):
+    """A fetch that did not succeed, after the retries its kind allows."""
+
+    def __init__(self, kind: str, message: str, attempts: int) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"{self.kind}{tries}: {self.args[0]}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 4
+    base_seconds: float = 2.0
+    max_seconds: float = 60.0
+
+    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        backoff = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
+        return backoff * (0.8 + 0.4 * rng())
+
+
+@dataclass(frozen=True)
+class History:
+    """A price history as yfinance parsed it (unadjusted, actions included)."""
+
+    symbol: str
+    interval: str
+    frame: pd.DataFrame
+    exchange_timezone: str | None
+    currency: str | None
+    attempts: int
+
+    @property
+    def empty(self) -> bool:
+        return self.frame.empty
+
+
+@dataclass(frozen=True)
+class QuoteSummary:
+    symbol: str
+    modules: dict[str, object]
+    attempts: int
+
+
+def _is_network_error(exc: BaseException) -> bool:
+    from curl_cffi.requests import exceptions as curl_exc
+
+    if isinstance(exc, curl_exc.HTTPError):
+        return False
+    if isinstance(exc, TimeoutError | ConnectionError | curl_exc.Timeout
+                  | curl_exc.ConnectionError):
+        return True
+    return type(exc).__name__ in {
+        "Timeout", "ConnectTimeout", "ReadTimeout", "ConnectionError", "ChunkedEncodingError",
+        "RemoteDisconnected",
+    }
+
+
+def classify(exc: BaseException, observed: Observed | None) -> str:
+    """The kind of a failed fetch, from the exception and the last answer the session saw."""
+    from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
+
+    status = observed.status if observed else None
+    if isinstance(exc, YFRateLimitError) or status == 429:
+        return RATE_LIMITED
+    if status is not None and status >= 500:
+        return TRANSIENT
+    if observed is not None and status is None and observed.error:
+        return TRANSIENT
+    if _is_network_error(exc):
+        return TRANSIENT
+    if status == 404 or isinstance(exc, YFTickerMissingError | NoResult):
+        return NOT_FOUND
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError | MalformedAnswer):
+        return MALFORMED
+    return ERROR
+
+
+def describe(exc: BaseException, observed: Observed | None) -> str:
+    """The exception, and Yahoo's first error answer of the attempt (the usual root cause)."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if observed is not None and observed.status and observed.status >= 400:
+        path = urlsplit(observed.url).path
+        answer = f"Yahoo answered HTTP {observed.status} to {path}"
+        if observed.reason and observed.reason not in text:
+            answer += f": {observed.reason}"
+        text = f"{text} ({answer})"
+    return " ".join(text.split())[:1000]
+
+
+_cache_dir_set: str | None = None
+
+
+def configure_yfinance(cache_dir: Path | None = None) -> None:
+    """Raise instead of log, no yfinance-level retries (ours decide); caches under cache_dir.
+
+    yfinance keeps a timezone-per-symbol and a cookie cache on disk (default: the user cache
+    folder); the flows put it under $MDW_HOME/yfinance. The location is set once per process.
+    """
+    global _cache_dir_set
+    import yfinance as yf
+
+    yf.config.debug.hide_exceptions = False
+    yf.config.network.retries = 0
+    if cache_dir is not None and _cache_dir_set is None:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        yf.set_tz_cache_location(str(cache_dir))
+        _cache_dir_set = str(cache_dir)
+
+
+class YahooClient:
+    """Yahoo through yfinance on one session, with retries per the policy."""
+
+    def __init__(
+        self,
+        session: YahooSession,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        cache_dir: Path | None = None,
+    ) -> None:
+        configure_yfinance(cache_dir)
+        self.session = session
+        self.retry = retry or RetryPolicy()
+        self.timeout = timeout
+        self._sleep = sleep
+
+    def _attempts(self, what: str, call: Callable[[], T]) -> tuple[T, int]:
+        from yfinance.data import YfData
+
+        attempt = 0
+        while True:
+            attempt += 1
+            YfData.cache_get.cache_clear()
+            self.session.forget()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # pandas deprecations inside yfinance
+                    return call(), attempt
+            except Exception as exc:  # noqa: BLE001 - every failure is sorted, none escapes raw
+                kind = classify(exc, self.session.last_data)
+                cause = self.session.first_failure or self.session.last_data
+                if kind in RETRYABLE and attempt <= self.retry.max_retries:
+                    wait = self.retry.delay(attempt)
+                    log.warning("%s: %s (%s); retry %d/%d in %.1fs", what, kind,
+                                describe(exc, cause), attempt, self.retry.max_retries, wait)
+                    self._sleep(wait)
+                    continue
+                raise FetchError(kind, describe(exc, cause), attempt) from exc
+
+    def history(
+        self,
+        symbol: str,
+        *,
+        interval: str,
+        start: date | None,
+        end: date | None = None,
+        prepost: bool = False,
+    ) -> History:
+        """Bars for [start, end) (end None: up to now), unadjusted, with splits and dividends.
+
+        `keepna=True`: a bar Yahoo sent with null prices comes back as NaN (and is quarantined
+        by the landing checks) instead of being dropped by yfinance.
+        """
+        import yfinance as yf
+        from yfinance.exceptions import YFPricesMissingError
+
+        def fetch() -> History:
+            ticker = yf.Ticker(symbol, session=self.session)
+            try:
+                frame = ticker.history(
+                    start=start, end=end, interval=interval, prepost=prepost, actions=True,
+                    auto_adjust=False, back_adjust=False, repair=False, keepna=True,
+                    rounding=False, timeout=self.timeout,
+                )
+            except YFPricesMissingError as exc:
+                observed = self.session.last_data
+                if exc.yahoo_reason is None and observed is not None and observed.status == 200:
+                    return History(symbol, interval, pd.DataFrame(), None, None, 0)
+                raise
+            meta = ticker.get_history_metadata()
+            timezone = meta.get("exchangeTimezoneName") or (
+                str(frame.index.tz) if getattr(frame.index, "tz", None) is not None else None)
+            return History(symbol, interval, frame, timezone, meta.get("currency"), 0)
+
+        history, attempts = self._attempts(f"{symbol} {interval}", fetch)
+        return History(history.symbol, history.interval, history.frame,
+                       history.exchange_timezone, history.currency, attempts)
+
+    def quote_summary(self, symbol: str, modules: Sequence[str] = COMPANY_MODULES) -> QuoteSummary:
+        """The quoteSummary modules Yahoo has for the symbol, as Yahoo sent them."""
+        from yfinance.config import YfConfig
+        from yfinance.const import _BASE_URL_
+        from yfinance.data import YfData
+
+        url = f"{_BASE_URL_}/v10/finance/quoteSummary/{symbol}"
+        params = {
+            "modules": ",".join(modules), "corsDomain": "finance.yahoo.com",
+            "formatted": "false", "symbol": symbol,
+            "lang": YfConfig.locale.lang or "en-US", "region": YfConfig.locale.region or "US",
+        }
+
+        def fetch() -> dict[str, object]:
+            body = YfData(session=self.session).get_raw_json(url, params=params,
+                                                             timeout=self.timeout)
+            return quote_summary_modules(body)
+
+        found, attempts = self._attempts(f"{symbol} quoteSummary", fetch)
+        return QuoteSummary(symbol, found, attempts)
+
+
+class NoResult(Exception):
+    """Yahoo answered without error status, but with no result for the symbol."""
+
+
+class MalformedAnswer(ValueError):
+    """The body is JSON, but not of the shape Yahoo's API documents."""
+
+
+def quote_summary_modules(body: object) -> dict[str, object]:
+    """The module -> payload mapping of a quoteSummary answer (pure)."""
+    if not isinstance(body, Mapping) or not isinstance(body.get("quoteSummary"), Mapping):
+        raise MalformedAnswer("no quoteSummary object in the answer")
+    summary = body["quoteSummary"]
+    result = summary.get("result")
+    if not result:
+        error = summary.get("error")
+        raise NoResult(f"no quoteSummary result: {error or 'empty'}")
+    if not isinstance(result, list) or not isinstance(result[0], Mapping):
+        raise MalformedAnswer("quoteSummary.result is not a list of objects")
+    return dict(result[0])
