@@ -19,6 +19,7 @@ from flows.polygon import (
     polygon_reference_data,
 )
 from flows.validate import validate_warehouse
+from flows.yahoo import yahoo_company_data, yahoo_market_data
 
 
 def deployments() -> list:
@@ -44,6 +45,18 @@ def deployments() -> list:
             name="weekly",
             description="Polygon tickers, splits and dividends.",
             schedules=[Cron("0 6 * * 6", timezone="America/New_York")],
+            paused=True,
+        ),
+        yahoo_market_data.to_deployment(
+            name="hourly",
+            description="Yahoo 1h and daily bars for the universe (last 7 days).",
+            schedules=[Cron("5 * * * 1-5", timezone="America/New_York")],
+            paused=True,
+        ),
+        yahoo_company_data.to_deployment(
+            name="daily",
+            description="Yahoo company data snapshots for the universe.",
+            schedules=[Cron("30 6 * * *", timezone="America/New_York")],
             paused=True,
         ),
     ]

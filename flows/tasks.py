@@ -127,9 +127,12 @@ def run_gx_checkpoints() -> ValidationSummary:
 
 COUNTED_TABLES = (
     "raw.daily_bars",
+    "raw.intraday_bars",
+    "raw.corporate_actions",
     "raw.rejected_bars",
     "marts.fct_daily_bars",
     "marts.fct_daily_indicators",
+    "marts.fct_signals",
     "marts.dim_symbols",
 )
 

@@ -156,6 +156,12 @@ def _vendor_flow(command: str):
             "polygon-backfill": polygon.polygon_historical_backfill,
             "polygon-reference": polygon.polygon_reference_data,
         }[command]
+    if command.startswith("yahoo"):
+        from flows import yahoo
+
+        return {"yahoo": yahoo.yahoo_market_data, "yahoo-company": yahoo.yahoo_company_data}[
+            command
+        ]
     raise ValueError(command)
 
 
@@ -199,6 +205,20 @@ def build_parser() -> argparse.ArgumentParser:
     ref.add_argument("--symbols", type=_symbols)
     ref.add_argument("--max-symbols", type=int)
     ref.add_argument("--all-delisted", action="store_true", default=None)
+
+    market = ingest_sub.add_parser(
+        "yahoo", help="Yahoo hourly (or --interval) and daily bars, splits and dividends")
+    market.add_argument("--symbols", type=_symbols, help="comma-separated; default: the universe")
+    market.add_argument("--max-symbols", type=int)
+    market.add_argument("--days-back", type=int, help="days of new data to request (default 7)")
+    market.add_argument("--interval", help="intraday interval (default 1h)")
+    market.add_argument("--no-daily", dest="include_daily", action="store_false", default=None)
+    market.add_argument("--start", type=_date)
+    market.add_argument("--end", type=_date)
+    company = ingest_sub.add_parser(
+        "yahoo-company", help="Yahoo profiles, key statistics, statements, holders, officers")
+    company.add_argument("--symbols", type=_symbols)
+    company.add_argument("--max-symbols", type=int)
     return parser
 
 
