@@ -22,6 +22,7 @@ CHUNK_ENDS = ["2013-06-30", "2014-11-15", "2016-12-31", "2018-02-02", "2018-02-0
 TABLES = {
     "intermediate.int_daily_indicators_computed": "symbol, trade_date",
     "marts.fct_daily_bars": "symbol, trade_date",
+    "marts.fct_signals": "symbol, trade_date, signal",
 }
 
 

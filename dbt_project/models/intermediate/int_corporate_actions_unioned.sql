@@ -7,6 +7,12 @@ polygon_actions as (
 
 ),
 
+yahoo_actions as (
+
+    select *, 2 as source_rank from {{ ref('stg_yahoo__corporate_actions') }}
+
+),
+
 file_actions as (
 
     select *, 3 as source_rank from {{ ref('stg_files__corporate_actions') }}
@@ -16,6 +22,8 @@ file_actions as (
 unioned as (
 
     select * from polygon_actions
+    union all
+    select * from yahoo_actions
     union all
     select * from file_actions
 

@@ -6,6 +6,8 @@
     all exact numerics.
   - dividend_factor: product over later dividends of (1 - cash / previous raw close), the usual
     total-return adjustment; total_return_close = split-adjusted close * dividend_factor.
+  - Yahoo serves prices already split-adjusted as of the fetch, so a Yahoo bar takes only the
+    splits with an ex-date after both the bar and the day it was fetched (its loaded_at).
   - source_loaded_at: the newest of the bar's and its symbol's events' landing times, so that an
     incremental run notices a new split and restates the symbol.
   No window function here, so filters on symbol and date reach the raw tables' indexes.
@@ -14,7 +16,14 @@ with
 
 bars as (
 
-    select * from {{ ref('int_daily_bars_unioned') }}
+    select
+        *,
+        case
+            when data_source = 'yahoo'
+                then greatest(trade_date, (loaded_at at time zone 'America/New_York')::date)
+            else trade_date
+        end as split_basis_date
+    from {{ ref('int_daily_bars_unioned') }}
 
 ),
 
@@ -26,16 +35,7 @@ actions as (
 
 split_eras as (
 
-    select
-        symbol,
-        lag(ex_date) over by_date as era_start,
-        ex_date as era_end,
-        udf.product(split_ratio) over newest_first as split_factor
-    from actions
-    where action_type = 'split'
-    window
-        by_date as (partition by symbol order by ex_date),
-        newest_first as (partition by symbol order by ex_date desc rows unbounded preceding)
+    select * from {{ ref('int_split_eras') }}
 
 ),
 
@@ -105,8 +105,8 @@ adjusted as (
     from bars
     left join split_eras
         on split_eras.symbol = bars.symbol
-        and bars.trade_date < split_eras.era_end
-        and (split_eras.era_start is null or bars.trade_date >= split_eras.era_start)
+        and bars.split_basis_date < split_eras.era_end
+        and (split_eras.era_start is null or bars.split_basis_date >= split_eras.era_start)
     left join dividend_eras
         on dividend_eras.symbol = bars.symbol
         and bars.trade_date < dividend_eras.era_end

@@ -11,6 +11,16 @@ polygon_bars as (
 
 ),
 
+yahoo_bars as (
+
+    select * from {{ ref('stg_yahoo__daily_bars') }} as yahoo
+    where not exists (
+        select 1 from {{ ref('stg_polygon__daily_bars') }} as polygon
+        where polygon.symbol = yahoo.symbol and polygon.trade_date = yahoo.trade_date
+    )
+
+),
+
 file_bars as (
 
     select * from {{ ref('stg_files__daily_bars') }} as files
@@ -18,12 +28,18 @@ file_bars as (
         select 1 from {{ ref('stg_polygon__daily_bars') }} as polygon
         where polygon.symbol = files.symbol and polygon.trade_date = files.trade_date
     )
+    and not exists (
+        select 1 from {{ ref('stg_yahoo__daily_bars') }} as yahoo
+        where yahoo.symbol = files.symbol and yahoo.trade_date = files.trade_date
+    )
 
 ),
 
 ranked as (
 
     select * from polygon_bars
+    union all
+    select * from yahoo_bars
     union all
     select * from file_bars
 

@@ -9,7 +9,8 @@
         unique_key=['symbol', 'trade_date'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True}],
+        indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True},
+                 {'columns': ['symbol', 'bar_number'], 'unique': True}],
     )
 }}
 

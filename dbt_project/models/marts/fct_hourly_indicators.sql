@@ -1,0 +1,87 @@
+{#-
+  The daily indicator set on hourly bars, periods counted in bars (SMA 20 = the last 20 hourly
+  bars), computed by the same engine as the daily ones (macros/technical_indicators.sql) from
+  each symbol's first landed hourly bar. volatility_20 uses the same sqrt(252) factor as the
+  daily column, so it is not an annualised hourly volatility.
+-#}
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['symbol', 'bar_start'], 'unique': True}],
+    )
+}}
+
+{%- set stored = indicator_running_sums().keys() | list -%}
+{%- for q in indicator_recursions() -%}
+    {%- do stored.append('state_' ~ q ~ '_prefix') -%}
+    {%- do stored.append('state_' ~ q ~ '_anchor') -%}
+{%- endfor -%}
+
+with
+
+hourly_input as (
+
+    select
+        symbol,
+        bar_start,
+        row_number() over (partition by symbol order by bar_start) as bar_number,
+        true as is_output,
+        high,
+        low,
+        close,
+        volume,
+        loaded_at as source_loaded_at,
+        0::bigint as state_bar_number,
+        {%- for c in stored %}
+        null::float8 as {{ c }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from {{ ref('int_hourly_bars_adjusted') }}
+
+),
+
+computed as (
+
+    select * from (
+        {{ technical_indicators('hourly_input', order_by='bar_start', carried=false) }}
+    ) as indicators
+
+),
+
+trading_days as (
+
+    select symbol, bar_start, trade_date from {{ ref('int_hourly_bars_adjusted') }}
+
+),
+
+final as (
+
+    select
+        computed.symbol,
+        computed.bar_start,
+        trading_days.trade_date,
+        computed.bar_number,
+        computed.close,
+        computed.sma_20,
+        computed.sma_50,
+        computed.sma_200,
+        computed.ema_12,
+        computed.ema_26,
+        computed.ema_50,
+        computed.ema_200,
+        computed.macd,
+        computed.macd_signal,
+        computed.macd_hist,
+        computed.rsi_14,
+        computed.bb_upper,
+        computed.bb_middle,
+        computed.bb_lower,
+        computed.atr_14,
+        computed.obv,
+        computed.volatility_20
+    from computed
+    inner join trading_days
+        on trading_days.symbol = computed.symbol and trading_days.bar_start = computed.bar_start
+
+)
+
+select * from final
