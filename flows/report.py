@@ -63,3 +63,11 @@ def warehouse_markdown(counts: dict[str, int]) -> str:
     lines = ["## Warehouse", "", "| table | rows |", "|---|---:|"]
     lines += [f"| `{table}` | {n} |" for table, n in counts.items()]
     return "\n".join(lines)
+
+
+def vendor_markdown(states: dict[str, str]) -> str:
+    lines = ["## Landing (vendors)", "", "| vendor flow | state |", "|---|---|"]
+    lines += [f"| {name} | {state} |" for name, state in states.items()]
+    lines += ["", "Each vendor run's own artifact lists what landed and what failed; every unit "
+              "of work is a row of `raw.load_runs`."]
+    return "\n".join(lines)

@@ -29,6 +29,13 @@ def deployments() -> list:
             description="Land the bundled 20-symbol sample, build the dbt project, validate it.",
             tags=["sample"],
         ),
+        pipeline.to_deployment(
+            name="daily",
+            description="Weekdays after the close: Polygon and Yahoo, then dbt and validation.",
+            parameters={"vendors": ["polygon", "yahoo"]},
+            schedules=[Cron("30 18 * * 1-5", timezone="America/New_York")],
+            paused=True,
+        ),
         ingest_files.to_deployment(name="manual", description="Land the given files."),
         dbt_build.to_deployment(name="manual", description="dbt build (and docs)."),
         validate_warehouse.to_deployment(name="manual", description="Run the GX checkpoints."),
