@@ -1,0 +1,1 @@
+"""The benchmark of the dbt indicator engine (`make bench` / `python -m bench`)."""

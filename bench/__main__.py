@@ -1,0 +1,358 @@
+"""`python -m bench` (`make bench`): the dbt indicator engine against the alternatives, side by side
+in one run on its own PostgreSQL. See bench/README.md for what each figure measures."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import URL
+
+from bench import baselines, data, report, statements, verify
+from bench.statements import StatementLog
+from bench.warehouse import Dbt, DbtRun, Server, bench_server, execute, machine, scalar
+from ingest.db import connect, migrate
+from ingest.files import map_header
+from ingest.landing import ingest_file
+from mdw.settings import PROJECT_ROOT
+
+STARTED = time.perf_counter()
+
+DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data" / "prices" / "all_stocks_5yr.csv"
+RESULTS = Path(__file__).resolve().parent / "results"
+# The indicator engine and everything it reads: the mart view and all its ancestors. Not its
+# other descendants (signals, ...): they are not the engine, and they may need models outside it.
+SELECTION = "+fct_daily_indicators"
+WARM_UP_SELECTION = "stg_files__daily_bars"
+DBT_OUTPUT = "intermediate.int_daily_indicators_computed"
+# Projection of the scale step: synthesising a bar costs about this much (measured 6.5 us/row on
+# 2 busy cores, primary key rebuilt once), and the build is projected linearly from 1x. The
+# projection only avoids starting what cannot finish; a statement timeout is the hard limit.
+SYNTH_SECONDS_PER_ROW = 8e-6
+SCALE_SAFETY = 1.0
+MARGIN_SECONDS = 15.0
+
+
+class BudgetExceeded(RuntimeError):
+    pass
+
+
+class Run:
+    """Everything measured so far, and the progress log."""
+
+    def __init__(self, budget: float) -> None:
+        self.budget = budget
+        self.log_file: StatementLog | None = None
+        self.slowest: dict[str, list[dict[str, Any]]] = {}
+        self.sql_seconds: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}
+        self.rows: dict[str, int] = {}
+        self.nodes: dict[str, list[dict[str, Any]]] = {}
+        self.checks: list[verify.Check] = []
+        self.notes: list[str] = []
+        self.extra: dict[str, Any] = {}
+
+    @staticmethod
+    def elapsed() -> float:
+        return time.perf_counter() - STARTED
+
+    def remaining(self) -> float:
+        return self.budget - self.elapsed()
+
+    def log(self, message: str) -> None:
+        print(f"[{self.elapsed():6.1f}s] {message}", flush=True)
+
+    @contextmanager
+    def watch(self, label: str) -> Iterator[None]:
+        """Keep the slowest statements the server logged during the block."""
+        start = self.log_file.offset() if self.log_file else 0
+        try:
+            yield
+        finally:
+            if self.log_file:
+                text = self.log_file.since(start)
+                self.slowest[label] = statements.slowest(text)
+                self.sql_seconds[label] = round(statements.total_seconds(text), 4)
+
+    def check(self, check: verify.Check) -> None:
+        self.checks.append(check)
+        self.log(f"  check {'ok' if check.ok else 'FAILED'}: {check.name} - {check.detail}")
+
+    def dbt(self, dbt: Dbt, label: str, *args: str) -> DbtRun:
+        self.log(f"dbt {' '.join(args)} ...")
+        with self.watch(label):
+            run = dbt.invoke(*args)
+        self.nodes[label] = [asdict(n) for n in run.nodes]
+        if not run.success:
+            raise RuntimeError(f"dbt {' '.join(args)} failed after {run.seconds:.1f} s: "
+                               f"{run.error}")
+        self.seconds[label] = run.seconds
+        slowest = sorted(run.nodes, key=lambda n: -n.seconds)[:2]
+        self.log(f"  {label}: {run.seconds:.2f} s ("
+                 + ", ".join(f"{n.name} {n.seconds:.2f} s" for n in slowest) + ")")
+        return run
+
+
+def copy_into_empty_table(url: URL, path: Path) -> float:
+    """The reference: a plain COPY of the file into an empty typed table (client-side, as
+    ingest_file streams it). Returns seconds; the table is dropped afterwards."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header = fh.readline().strip().split(",")
+    types = {"symbol": "text", "date": "date"}
+    columns = ", ".join(
+        f'"{name}" {types.get(canonical, "text" if canonical.startswith("_") else "numeric")}'
+        for name, canonical in zip(header, map_header(header), strict=True))
+    execute(url, "drop schema if exists bench_copy cascade", "create schema bench_copy",
+            f"create table bench_copy.daily_bars ({columns})")
+    conn = connect(url)
+    try:
+        started = time.perf_counter()
+        with conn, conn.cursor() as cur, path.open("rb") as stream:
+            cur.copy_expert("copy bench_copy.daily_bars from stdin with (format csv, header true)",
+                            stream)
+        seconds = time.perf_counter() - started
+    finally:
+        conn.close()
+    execute(url, "drop schema bench_copy cascade")
+    return seconds
+
+
+def land(run: Run, url: URL, path: Path, label: str) -> None:
+    with run.watch(label):
+        started = time.perf_counter()
+        outcome = ingest_file(url, path, load_run_id=uuid.uuid4())
+        seconds = time.perf_counter() - started
+    if not outcome.ok or outcome.result is None:
+        raise RuntimeError(f"ingest_file({path}) failed: {outcome.error}")
+    run.seconds[label] = seconds
+    run.rows[f"{label}_inserted"] = outcome.result.inserted
+    run.rows[f"{label}_rejected"] = outcome.result.rejected
+    run.log(f"  {label}: {outcome.result.received:,} rows in {seconds:.2f} s "
+            f"({outcome.result.inserted:,} inserted, {outcome.result.rejected} quarantined)")
+
+
+def count(url: URL, relation: str) -> int:
+    return int(scalar(url, f"select count(*) from {relation}"))  # type: ignore[arg-type]
+
+
+def synthesize(url: URL, copies: int) -> None:
+    """(copies + 1) x the landed bars: one INSERT..SELECT, the primary key rebuilt once."""
+    conn = connect(url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute("select conname from pg_constraint"
+                        " where conrelid = 'raw.daily_bars'::regclass and contype = 'p'")
+            (pkey,) = cur.fetchone()
+            cur.execute(f'alter table raw.daily_bars drop constraint "{pkey}"')
+            cur.execute(data.synthesis_sql(copies))
+            cur.execute(f'alter table raw.daily_bars add constraint "{pkey}"'
+                        " primary key (source, symbol, trade_date)")
+    finally:
+        conn.close()
+    execute(url, "vacuum analyze raw.daily_bars")
+
+
+def full_history(run: Run, server: Server, dbt: Dbt, files: data.BenchFiles) -> None:
+    url = server.url
+    # 1. landing: ingest_file vs a plain COPY of the same file, both into empty tables
+    run.log(f"landing {files.history.name} ({files.history_rows:,} rows) ...")
+    run.seconds["landing_copy"] = copy_into_empty_table(url, files.history)
+    run.log(f"  landing_copy: {run.seconds['landing_copy']:.2f} s")
+    land(run, url, files.history, "landing_ingest_file")
+    run.rows["landing_file"] = files.history_rows
+    execute(url, "vacuum analyze raw.daily_bars")
+
+    # 2. full build: dbt (after one warm-up invocation) vs Python
+    run.dbt(dbt, "dbt_warmup", "run", "--select", WARM_UP_SELECTION)
+    run.dbt(dbt, "dbt_full_1x", "run", "--full-refresh", "--select", SELECTION)
+    run.rows["bars_1x"] = count(url, "raw.daily_bars")
+    run.log("Python full build (asyncpg read, TA-Lib per symbol, binary COPY) ...")
+    with run.watch("python_full_1x"):
+        build = asyncio.run(baselines.python_full_build(server.dsn))
+    run.seconds.update(python_full_1x=build.seconds, python_read=build.read_seconds,
+                       python_compute=build.compute_seconds, python_write=build.write_seconds)
+    run.log(f"  python_full_1x: {build.seconds:.2f} s (read {build.read_seconds:.2f}, "
+            f"TA-Lib {build.compute_seconds:.2f}, write {build.write_seconds:.2f})")
+    run.check(verify.row_count_check("full build: row counts", {
+        "raw": run.rows["bars_1x"], "dbt": count(url, verify.DBT_INDICATORS),
+        "python": count(url, f"{baselines.SCHEMA}.{baselines.TABLE}")}))
+    run.check(asyncio.run(verify.full_build_agrees(server.dsn)))
+
+
+def increment(run: Run, server: Server, dbt: Dbt, files: data.BenchFiles) -> None:
+    url = server.url
+    day = date.fromisoformat(files.last_date)
+    run.log(f"daily increment: landing {files.last_date} ({files.last_day_rows} rows) ...")
+    land(run, url, files.last_day, "land_last_day")
+    run.dbt(dbt, "dbt_increment", "run", "--select", SELECTION)
+    run.log(f"seed style: per symbol, fetch {baselines.SEED_DAYS_BACK} bars, TA-Lib, upsert ...")
+    seed = asyncio.run(baselines.seed_style_increment(server.dsn, day))
+    run.seconds["seed_style_increment"] = seed.seconds
+    run.rows["seed_style_rows_upserted"] = seed.rows_upserted
+    run.log(f"  seed_style_increment: {seed.seconds:.2f} s ({seed.symbols} symbols, "
+            f"{seed.rows_upserted} rows upserted)")
+    run.log("seed style as usually written (SQLAlchemy + pandas.read_sql per symbol) ...")
+    run.seconds["seed_style_pandas"], upserted = baselines.seed_style_pandas(url, day)
+    run.log(f"  seed_style_pandas: {run.seconds['seed_style_pandas']:.2f} s "
+            f"({upserted} rows upserted)")
+    if upserted != seed.rows_upserted:
+        raise RuntimeError(f"seed style (pandas) upserted {upserted} rows, "
+                           f"the lean one {seed.rows_upserted}")
+    run.rows["bars_after_increment"] = count(url, "raw.daily_bars")
+    run.check(verify.row_count_check("increment: row counts", {
+        "raw": run.rows["bars_after_increment"], "dbt": count(url, verify.DBT_INDICATORS)}))
+    checked = asyncio.run(verify.increment_agrees(server.dsn, day, seed.values))
+    run.check(checked.check)
+    # the increment's fixed cost: the same run again with nothing new
+    run.dbt(dbt, "dbt_increment_noop", "run", "--select", SELECTION)
+    run.extra["seed_style_max_rel_error"] = {
+        k: float(f"{v:.3g}") for k, v in checked.seed_style_max_rel_error.items()}
+    errors = checked.seed_style_max_rel_error
+    worst = ", ".join(f"{c} {errors[c]:.2g}" for c in sorted(errors, key=lambda c: -errors[c])[:3])
+    run.notes.append(f"The seed style is not exact: its {baselines.SEED_DAYS_BACK}-bar window "
+                     f"restarts OBV and the EMA recursions (worst relative errors: {worst}); the "
+                     "dbt increment continues the stored state and equals a full refresh.")
+
+
+def scale(run: Run, server: Server, dbt: Dbt, factor: int) -> None:
+    url = server.url
+    bars = run.rows["bars_after_increment"]
+    synth_rows = bars * (factor - 1)
+    projected_synth = synth_rows * SYNTH_SECONDS_PER_ROW
+    projected_build = run.seconds["dbt_full_1x"] * factor * SCALE_SAFETY
+    budget_left = run.remaining() - MARGIN_SECONDS
+    run.log(f"scale {factor}x: projected {projected_synth:.0f} s to synthesise "
+            f"{synth_rows:,} bars + {projected_build:.0f} s to build; {budget_left:.0f} s left")
+    if projected_synth + projected_build > budget_left:
+        raise BudgetExceeded(
+            f"{factor}x step skipped: projected {projected_synth + projected_build:.0f} s "
+            f"(synthesis + build at {factor * SCALE_SAFETY:g} x the 1x build) exceeds the "
+            f"{budget_left:.0f} s left of the {run.budget:.0f} s budget")
+    started = time.perf_counter()
+    synthesize(url, factor - 1)
+    run.seconds["scale_synthesis"] = time.perf_counter() - started
+    run.rows[f"bars_{factor}x"] = count(url, "raw.daily_bars")
+    run.rows[f"symbols_{factor}x"] = count(url, "(select distinct symbol from raw.daily_bars) s")
+    run.log(f"  scale_synthesis: {run.rows[f'bars_{factor}x']:,} bars in "
+            f"{run.seconds['scale_synthesis']:.1f} s")
+    # bound the build by what is left of the budget: a statement that runs longer is cancelled
+    limit_ms = int(max(run.remaining() - MARGIN_SECONDS, 1.0) * 1000)
+    execute(url, f"alter database {url.database} set statement_timeout = {limit_ms}")
+    try:
+        run.dbt(dbt, f"dbt_full_{factor}x", "run", "--full-refresh", "--select", SELECTION)
+    except RuntimeError as exc:
+        if "statement timeout" in str(exc):
+            raise BudgetExceeded(f"{factor}x build cancelled after {limit_ms / 1000:.0f} s "
+                                 "(what was left of the budget)") from exc
+        raise
+    finally:
+        execute(url, f"alter database {url.database} reset statement_timeout")
+    run.check(verify.row_count_check(f"scale {factor}x: row counts", {
+        "raw": run.rows[f"bars_{factor}x"], "dbt": count(url, DBT_OUTPUT)}))
+    run.extra["scale_rows_ratio"] = round(run.rows[f"bars_{factor}x"] / run.rows["bars_1x"], 4)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the bars file (CSV)")
+    p.add_argument("--symbols", type=int, default=None,
+                   help="only N symbols, spread over the list (for development)")
+    p.add_argument("--scale", type=int, default=10, help="the scale step's factor (0: skip it)")
+    p.add_argument("--budget", type=float, default=570.0,
+                   help="seconds the whole run may take; the scale step is skipped or cancelled "
+                        "when it would not fit (default 570)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results JSON (default bench/results/latest.json; with --symbols, "
+                        "bench/results/subset-N.json)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary MDW_HOME")
+    return p.parse_args(argv)
+
+
+def write_result(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = args.out or RESULTS / ("latest.json" if args.symbols is None
+                                 else f"subset-{args.symbols}.json")
+    run = Run(args.budget)
+    failure: str | None = None
+    info: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="mdw-bench-files-") as scratch:
+        run.log(f"preparing {args.data} ...")
+        started = time.perf_counter()
+        files = data.prepare_files(args.data, Path(scratch), args.symbols)
+        run.seconds["prepare_files"] = time.perf_counter() - started
+        run.rows.update(symbols=files.symbols, file_rows=files.rows,
+                        history_rows=files.history_rows, last_day_rows=files.last_day_rows)
+        run.log(f"  {files.symbols} symbols: {files.history_rows:,} history rows before "
+                f"{files.last_date}, {files.last_day_rows} rows on it")
+        try:
+            started = time.perf_counter()
+            with bench_server(keep=args.keep) as server:
+                run.seconds["server_start"] = time.perf_counter() - started
+                run.log(f"PostgreSQL on 127.0.0.1:{server.settings.pg_port} "
+                        f"(MDW_HOME {server.home})")
+                info = machine(server.url)
+                migrate(server.url)
+                # every statement's duration goes to the server log: where the time goes
+                execute(server.url, f"alter database {server.url.database}"
+                        " set log_min_duration_statement = 0")
+                run.log_file = StatementLog(server.settings.pgdata / "server.log")
+                dbt = Dbt(server.url, server.home / "dbt")
+                try:
+                    full_history(run, server, dbt, files)
+                    increment(run, server, dbt, files)
+                    if args.scale > 1:
+                        scale(run, server, dbt, args.scale)
+                except BudgetExceeded as exc:
+                    run.notes.append(str(exc))
+                    run.log(f"  {exc}")
+                run.log("stopping PostgreSQL ...")
+        except Exception as exc:  # report what was measured, then fail
+            failure = f"{type(exc).__name__}: {exc}"
+            run.notes.append(f"the run failed: {failure}")
+    run.seconds["total"] = run.elapsed()
+    if info:
+        info["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
+    run.notes.append("dbt seconds are the in-process invocation (after one warm-up invocation): "
+                     "on-run-start hook, view refreshes and the models; node timings below.")
+    options = {"data": args.data.name, "symbols": args.symbols, "scale": args.scale,
+               "budget_seconds": args.budget, "selection": SELECTION}
+    result = report.build_result(
+        seconds=run.seconds, rows=run.rows, machine=info, dbt_nodes=run.nodes,
+        checks=[asdict(c) for c in run.checks], notes=run.notes, options=options,
+        extra={**run.extra, "sql_seconds": run.sql_seconds,
+               "slowest_statements": run.slowest})
+    print()
+    print(report.to_markdown(result), flush=True)
+    if failure is None:
+        write_result(out, report.to_json(result))
+        shown = out.relative_to(PROJECT_ROOT) if out.is_relative_to(PROJECT_ROOT) else out
+        print(f"results: {shown} (total {run.seconds['total']:.0f} s)")
+    else:
+        print(f"FAILED: {failure}", file=sys.stderr)
+        return 1
+    if result["verified"] is False:
+        print("FAILED: a correctness check failed (see Checks)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Pure: measurements -> the figures, the JSON document and the markdown table."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Goal:
+    label: str
+    op: str  # "<=" or ">="
+    target: float
+    numerator: str  # what the ratio divides, for the "measured" column
+    denominator: str
+
+    def met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        return value <= self.target if self.op == "<=" else value >= self.target
+
+
+GOALS: dict[str, Goal] = {
+    "full_build_ratio": Goal(
+        "Full build: dbt / Python (TA-Lib + binary COPY)", "<=", 1.0, "dbt", "Python"),
+    "increment_vs_full": Goal(
+        "Daily increment: dbt incremental / dbt full build", "<=", 0.05, "increment", "full"),
+    "increment_speedup_vs_seed_style": Goal(
+        "Daily increment: seed style / dbt incremental", ">=", 20.0, "seed style", "dbt"),
+    "landing_vs_copy": Goal(
+        "Landing: ingest_file rows/s / plain COPY rows/s", ">=", 0.70, "landing", "COPY"),
+    "scale_10x_ratio": Goal(
+        "Scale: dbt full build at 10x rows / at 1x", "<=", 11.0, "10x", "1x"),
+}
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0:
+        return None
+    return numerator / denominator
+
+
+def per_second(rows: int | None, seconds: float | None) -> float | None:
+    return None if rows is None else ratio(float(rows), seconds)
+
+
+def figures(seconds: Mapping[str, float], rows: Mapping[str, int]) -> dict[str, float | None]:
+    """The five ratios, each from two measurements of the same run (None when not measured)."""
+    s, r = seconds.get, rows.get
+    return {
+        "full_build_ratio": ratio(s("dbt_full_1x"), s("python_full_1x")),
+        "increment_vs_full": ratio(s("dbt_increment"), s("dbt_full_1x")),
+        "increment_speedup_vs_seed_style": ratio(s("seed_style_increment"), s("dbt_increment")),
+        "landing_vs_copy": ratio(per_second(r("landing_file"), s("landing_ingest_file")),
+                                 per_second(r("landing_file"), s("landing_copy"))),
+        "scale_10x_ratio": ratio(s("dbt_full_10x"), s("dbt_full_1x")),
+    }
+
+
+def context(seconds: Mapping[str, float]) -> dict[str, float | None]:
+    """Figures without a goal that say where the goals stand."""
+    s = seconds.get
+    return {
+        "increment_speedup_vs_seed_style_pandas": ratio(s("seed_style_pandas"),
+                                                        s("dbt_increment")),
+        "increment_noop_share": ratio(s("dbt_increment_noop"), s("dbt_increment")),
+        "python_full_write_share": ratio(s("python_write"), s("python_full_1x")),
+    }
+
+
+CONTEXT_TEXT = {
+    "increment_speedup_vs_seed_style_pandas":
+        "seed style as usually written (SQLAlchemy + pandas.read_sql per symbol) / dbt increment",
+    "increment_noop_share":
+        "dbt incremental run with nothing new / the daily increment (the increment's fixed cost)",
+    "python_full_write_share": "share of the Python full build spent writing (binary COPY + key)",
+}
+
+
+def measured(key: str, seconds: Mapping[str, float], rows: Mapping[str, int]) -> str:
+    """The two measurements behind a figure, as text."""
+    pairs = {
+        "full_build_ratio": ("dbt_full_1x", "python_full_1x"),
+        "increment_vs_full": ("dbt_increment", "dbt_full_1x"),
+        "increment_speedup_vs_seed_style": ("seed_style_increment", "dbt_increment"),
+        "landing_vs_copy": ("landing_ingest_file", "landing_copy"),
+        "scale_10x_ratio": ("dbt_full_10x", "dbt_full_1x"),
+    }
+    a, b = pairs[key]
+    goal = GOALS[key]
+    if key == "landing_vs_copy":
+        n = rows.get("landing_file")
+        fa, fb = per_second(n, seconds.get(a)), per_second(n, seconds.get(b))
+        if fa is None or fb is None:
+            return "not measured"
+        return (f"{fa:,.0f} rows/s ({seconds[a]:.2f} s) / {fb:,.0f} rows/s "
+                f"({seconds[b]:.2f} s)")
+    if a not in seconds or b not in seconds:
+        return "not measured"
+    return f"{goal.numerator} {seconds[a]:.2f} s / {goal.denominator} {seconds[b]:.2f} s"
+
+
+def build_result(
+    *,
+    seconds: Mapping[str, float],
+    rows: Mapping[str, int],
+    machine: Mapping[str, Any],
+    dbt_nodes: Mapping[str, list[dict[str, Any]]],
+    checks: list[dict[str, Any]],
+    notes: list[str],
+    options: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON document: figures at the top level, then everything they came from."""
+    values = figures(seconds, rows)
+    return {
+        **values,
+        "context": context(seconds),
+        "goals": {k: f"{g.op} {g.target:g}" for k, g in GOALS.items()},
+        "met": {k: GOALS[k].met(v) for k, v in values.items()},
+        "verified": all(c["ok"] for c in checks) if checks else None,
+        "seconds": {k: round(v, 4) for k, v in seconds.items()},
+        "rows": dict(rows),
+        "machine": dict(machine),
+        "dbt_nodes": {k: list(v) for k, v in dbt_nodes.items()},
+        "checks": list(checks),
+        "notes": list(notes),
+        "options": dict(options),
+        **(dict(extra) if extra else {}),
+    }
+
+
+def to_json(result: Mapping[str, Any]) -> str:
+    return json.dumps(result, indent=2, sort_keys=False, default=str) + "\n"
+
+
+def _value(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.3f}" if v < 10 else f"{v:.1f}"
+
+
+def _met(flag: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: "-"}[flag]
+
+
+def _cell(text: str) -> str:
+    """Text that cannot break a markdown table row or its code span."""
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def machine_line(m: Mapping[str, Any]) -> str:
+    start, end = m.get("load_average_1m_at_start"), m.get("load_average_1m_at_end")
+    load = "" if start is None else f" (1-min load average {start} at start" + (
+        f", {end} at end)" if end is not None else ")")
+    return (f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB RAM, "
+            f"PostgreSQL {m.get('postgresql')}, Python {m.get('python')}, {m.get('date')}"
+            + load)
+
+
+def to_markdown(result: Mapping[str, Any]) -> str:
+    seconds: Mapping[str, float] = result.get("seconds", {})
+    rows: Mapping[str, int] = result.get("rows", {})
+    options: Mapping[str, Any] = result.get("options", {})
+    lines = [
+        f"## Benchmark: {options.get('data', 'data')} - {rows.get('symbols', '?')} symbols, "
+        f"{rows.get('file_rows', 0):,} rows",
+        "",
+        "| figure | value | goal | met | measured side by side |",
+        "|---|---:|---:|:-:|---|",
+    ]
+    for key, goal in GOALS.items():
+        value = result.get(key)
+        lines.append(f"| `{key}`: {goal.label} | {_value(value)} | {goal.op} {goal.target:g} "
+                     f"| {_met(goal.met(value))} | {measured(key, seconds, rows)} |")
+    lines += ["", machine_line(result.get("machine", {})), ""]
+    shown = {k: v for k, v in result.get("context", {}).items() if v is not None}
+    if shown:
+        lines.append("Context (no goal):")
+        lines += [f"- `{k}` = {_value(v)}: {CONTEXT_TEXT.get(k, k)}" for k, v in shown.items()]
+        lines.append("")
+    checks = result.get("checks", [])
+    if checks:
+        lines.append("Checks:")
+        lines += [f"- {'ok' if c['ok'] else '**FAILED**'}: {c['name']} - {c['detail']}"
+                  for c in checks]
+        lines.append("")
+    notes = result.get("notes", [])
+    if notes:
+        lines.append("Notes:")
+        lines += [f"- {n}" for n in notes]
+        lines.append("")
+    lines += ["| measurement | seconds |", "|---|---:|"]
+    lines += [f"| {k} | {v:.3f} |" for k, v in seconds.items()]
+    lines.append("")
+    lines += ["| rows | count |", "|---|---:|"]
+    lines += [f"| {k} | {v:,} |" for k, v in rows.items()]
+    sql = result.get("sql_seconds", {})
+    if sql:
+        lines += ["", "SQL time per step (the server log's statement durations, all sessions):",
+                  "", "| step | step seconds | SQL seconds |", "|---|---:|---:|"]
+        lines += [f"| {k} | {seconds[k]:.3f} | {v:.3f} |" if k in seconds
+                  else f"| {k} | - | {v:.3f} |" for k, v in sql.items()]
+    slow = {k: v for k, v in result.get("slowest_statements", {}).items() if v}
+    if slow:
+        lines += ["", "Slowest statements per step (server log):", "",
+                  "| step | seconds | statement |", "|---|---:|---|"]
+        for step, entries in slow.items():
+            lines += [f"| {step} | {e['seconds']:.3f} | `{_cell(e['statement'])}` |"
+                      for e in entries]
+    for run, nodes in result.get("dbt_nodes", {}).items():
+        if not nodes:
+            continue
+        lines += ["", f"dbt node timings ({run}):", "",
+                  "| node | status | seconds |", "|---|---|---:|"]
+        lines += [f"| {n['name']} | {n['status']} | {n['seconds']:.3f} |" for n in nodes]
+        lines.append(f"| (sum of nodes) | | {sum(n['seconds'] for n in nodes):.3f} |")
+        if run in seconds:
+            lines.append(f"| (whole invocation) | | {seconds[run]:.3f} |")
+    return "\n".join(lines) + "\n"
