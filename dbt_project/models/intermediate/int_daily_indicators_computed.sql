@@ -19,7 +19,7 @@
     )
 }}
 
-{%- set lookback = var('indicator_lookback_bars', 300) -%}
+{%- set lookback = var('indicator_lookback_bars', 200) -%}
 {%- set stored = indicator_running_sums().keys() | list -%}
 {%- for q in indicator_recursions() -%}
     {%- do stored.append('state_' ~ q ~ '_prefix') -%}
