@@ -257,3 +257,30 @@ def test_the_key_comes_from_a_secret_block_and_never_leaks(env, server, monkeypa
     assert "apiKey=***" in errors and "apiKey=***" in logs
     for text in (errors, artifacts, logs, state.message):
         assert KEY not in text
+
+
+def test_pipeline_daily_lands_from_polygon_then_builds_and_validates(env, server):
+    """The `pipeline/daily` path: vendors instead of files, then dbt and GX on what landed."""
+    from flows.pipeline import pipeline
+    from ingest.polygon.calendar import last_closed_session, last_sessions
+
+    days = last_sessions(last_closed_session(), 5)  # the daily flow's default window
+    for day in days:
+        server.route(GROUPED + day.isoformat(), json_reply(grouped_day_body(day)))
+    state = pipeline(vendors=["polygon"], return_state=True)
+    assert state.is_completed(), state.message
+    counts = state.result()
+    assert counts["raw.daily_bars"] == 4 * len(days)  # four recorded tickers a day
+    assert counts["marts.fct_daily_indicators"] == counts["raw.daily_bars"]
+    summary = artifacts_of(state)["pipeline-summary"]
+    assert "| polygon | Completed |" in summary and "| raw_daily_bars | passed |" in summary
+
+
+def test_pipeline_daily_fails_when_no_vendor_lands_anything(env, server):
+    from flows.pipeline import AllVendorsFailed, pipeline
+
+    server.route(GROUPED + "*", error_reply(500, "boom"))  # every grouped day fails
+    state = pipeline(vendors=["polygon"], return_state=True)
+    assert state.is_failed()
+    with pytest.raises(AllVendorsFailed):
+        state.result()
