@@ -30,6 +30,24 @@
                'obv': 'obv_step'}) }}
 {% endmacro %}
 
+{% macro indicator_stored_columns() %}
+    {#- what an incremental run reads back from a stored row -#}
+    {%- set stored = indicator_running_sums().keys() | list -%}
+    {%- for q in indicator_recursions() -%}
+        {%- do stored.append('state_' ~ q ~ '_prefix') -%}
+        {%- do stored.append('state_' ~ q ~ '_anchor') -%}
+    {%- endfor -%}
+    {{ return(stored) }}
+{% endmacro %}
+
+{% macro indicator_no_carried_state() -%}
+    {#- the input columns of a series computed from its first bar: nothing carried -#}
+    0::bigint as state_bar_number,
+    {%- for c in indicator_stored_columns() %}
+    null::float8 as {{ c }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro ti_impulse(seed_bar, seed, k, x) -%}
     case
         when bar_number = {{ seed_bar }} then {{ seed }}

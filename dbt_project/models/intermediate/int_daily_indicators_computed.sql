@@ -20,11 +20,7 @@
 }}
 
 {%- set lookback = var('indicator_lookback_bars', 200) -%}
-{%- set stored = indicator_running_sums().keys() | list -%}
-{%- for q in indicator_recursions() -%}
-    {%- do stored.append('state_' ~ q ~ '_prefix') -%}
-    {%- do stored.append('state_' ~ q ~ '_anchor') -%}
-{%- endfor -%}
+{%- set stored = indicator_stored_columns() -%}
 
 with
 
@@ -128,10 +124,7 @@ whole_series as (
         close,
         volume,
         source_loaded_at,
-        0::bigint as state_bar_number,
-        {%- for c in stored %}
-        null::float8 as {{ c }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ indicator_no_carried_state() }}
     from {{ ref('int_daily_bars_adjusted') }}
     {% if is_incremental() -%}
     where symbol in (select symbol from recomputed_symbols)

@@ -11,11 +11,6 @@
     )
 }}
 
-{%- set stored = indicator_running_sums().keys() | list -%}
-{%- for q in indicator_recursions() -%}
-    {%- do stored.append('state_' ~ q ~ '_prefix') -%}
-    {%- do stored.append('state_' ~ q ~ '_anchor') -%}
-{%- endfor -%}
 
 with
 
@@ -31,10 +26,7 @@ hourly_input as (
         close,
         volume,
         loaded_at as source_loaded_at,
-        0::bigint as state_bar_number,
-        {%- for c in stored %}
-        null::float8 as {{ c }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ indicator_no_carried_state() }}
     from {{ ref('int_hourly_bars_adjusted') }}
 
 ),

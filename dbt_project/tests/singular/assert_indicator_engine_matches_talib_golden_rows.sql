@@ -4,11 +4,6 @@
   catches a regression. Rows returned are failures: a wrong null, or a value off by more than
   1e-9 relative (MACD-family values cross zero: 1e-12 of the price level there).
 -#}
-{%- set stored = indicator_running_sums().keys() | list -%}
-{%- for q in indicator_recursions() -%}
-    {%- do stored.append('state_' ~ q ~ '_prefix') -%}
-    {%- do stored.append('state_' ~ q ~ '_anchor') -%}
-{%- endfor -%}
 
 with
 
@@ -24,10 +19,7 @@ golden_input as (
         close,
         volume,
         now() as source_loaded_at,
-        0::bigint as state_bar_number,
-        {%- for c in stored %}
-        null::float8 as {{ c }}{{ "," if not loop.last }}
-        {%- endfor %}
+        {{ indicator_no_carried_state() }}
     from {{ ref('talib_golden_input') }}
 
 ),
