@@ -24,8 +24,12 @@ class TableCheck:
 
 
 RAW_DAILY_BARS = TableCheck("raw_daily_bars", "raw", "daily_bars")
+RAW_INTRADAY_BARS = TableCheck("raw_intraday_bars", "raw", "intraday_bars")
+RAW_CORPORATE_ACTIONS = TableCheck("raw_corporate_actions", "raw", "corporate_actions")
+FCT_DAILY_BARS = TableCheck("fct_daily_bars", "marts", "fct_daily_bars")
 FCT_DAILY_INDICATORS = TableCheck("fct_daily_indicators", "marts", "fct_daily_indicators")
-CHECKS = (RAW_DAILY_BARS, FCT_DAILY_INDICATORS)
+CHECKS = (RAW_DAILY_BARS, RAW_INTRADAY_BARS, RAW_CORPORATE_ACTIONS, FCT_DAILY_BARS,
+          FCT_DAILY_INDICATORS)
 
 
 class _Collector(list):
@@ -46,6 +50,11 @@ def raw_daily_bars_expectations() -> list[gxe.Expectation]:
             gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
         )
     suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0))
+    _ohlc_invariants(suite)
+    return suite
+
+
+def _ohlc_invariants(suite: _Collector) -> None:
     for upper, lower in (("high", "low"), ("high", "open"), ("high", "close"),
                          ("open", "low"), ("close", "low")):
         suite.add_expectation(
@@ -53,6 +62,62 @@ def raw_daily_bars_expectations() -> list[gxe.Expectation]:
                 column_A=upper, column_B=lower, or_equal=True
             )
         )
+
+
+def raw_intraday_bars_expectations() -> list[gxe.Expectation]:
+    """Intraday bars (may be empty: only vendors land them)."""
+    suite = _Collector()
+    for column in ("source", "symbol", "bar_interval", "bar_start", *PRICE_COLUMNS, "volume"):
+        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
+    suite.add_expectation(gxe.ExpectCompoundColumnsToBeUnique(
+        column_list=["source", "symbol", "bar_interval", "bar_start"]))
+    for column in PRICE_COLUMNS:
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
+        )
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0))
+    _ohlc_invariants(suite)
+    return suite
+
+
+def raw_corporate_actions_expectations() -> list[gxe.Expectation]:
+    suite = _Collector()
+    for column in ("source", "symbol", "action_type", "ex_date"):
+        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
+    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
+        column="action_type", value_set=["split", "dividend"]))
+    suite.add_expectation(gxe.ExpectCompoundColumnsToBeUnique(
+        column_list=["source", "symbol", "action_type", "ex_date"]))
+    for column in ("split_from", "split_to"):
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
+        )
+    suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column="cash_amount", min_value=0))
+    return suite
+
+
+def fct_daily_bars_expectations() -> list[gxe.Expectation]:
+    suite = _Collector()
+    suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
+    for column in ("symbol", "trade_date", *PRICE_COLUMNS, "volume", "bar_number",
+                   "split_factor", "dividend_factor", "data_source"):
+        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
+    suite.add_expectation(gxe.ExpectCompoundColumnsToBeUnique(column_list=["symbol", "trade_date"]))
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeBetween(column="split_factor", min_value=0, strict_min=True)
+    )
+    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
+        column="data_source", value_set=["polygon", "yahoo", "files"]))
+    _ohlc_invariants(suite)
+    suite.add_expectation(
+        gxe.UnexpectedRowsExpectation(
+            description="Returns exist exactly from each symbol's second bar on",
+            unexpected_rows_query=(
+                "select symbol, trade_date from {batch}"
+                " where (bar_number = 1) <> (previous_close is null)"
+            ),
+        )
+    )
     return suite
 
 
@@ -90,5 +155,8 @@ def fct_daily_indicators_expectations() -> list[gxe.Expectation]:
 
 SUITES = {
     RAW_DAILY_BARS.name: raw_daily_bars_expectations,
+    RAW_INTRADAY_BARS.name: raw_intraday_bars_expectations,
+    RAW_CORPORATE_ACTIONS.name: raw_corporate_actions_expectations,
+    FCT_DAILY_BARS.name: fct_daily_bars_expectations,
     FCT_DAILY_INDICATORS.name: fct_daily_indicators_expectations,
 }

@@ -17,7 +17,8 @@ def url_string(url) -> str:
 def test_checkpoints_pass_on_the_built_sample_and_write_data_docs(built_warehouse, gx_root):
     results = run_checkpoints(url_string(built_warehouse), root=gx_root)
     assert {r.name: r.success for r in results} == {
-        "raw_daily_bars": True, "fct_daily_indicators": True}
+        "raw_daily_bars": True, "raw_intraday_bars": True, "raw_corporate_actions": True,
+        "fct_daily_bars": True, "fct_daily_indicators": True}
     assert all(r.evaluated > 5 and not r.failed for r in results)
     index = data_docs_index(gx_root)
     assert index.exists() and "raw_daily_bars" in index.read_text()
