@@ -58,11 +58,10 @@ class SymbolResult:
         return "failed" if self.rejected == self.received else "partial"
 
 
-@dataclass(frozen=True)
-class FileResult:
-    path: str
-    load_run_id: uuid.UUID
-    symbols: list[SymbolResult] = field(default_factory=list)
+class SymbolTotals:
+    """Totals over the per-symbol results of a landing (a `symbols` list of SymbolResult)."""
+
+    symbols: list[SymbolResult]
 
     @property
     def received(self) -> int:
@@ -75,6 +74,17 @@ class FileResult:
     @property
     def updated(self) -> int:
         return sum(s.updated for s in self.symbols)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(s.unchanged for s in self.symbols)
+
+
+@dataclass(frozen=True)
+class FileResult(SymbolTotals):
+    path: str
+    load_run_id: uuid.UUID
+    symbols: list[SymbolResult] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:

@@ -29,7 +29,7 @@ import psycopg2.extensions
 from psycopg2.extras import execute_values
 
 from ingest.actions import quarantine_record
-from ingest.files import SymbolResult
+from ingest.files import SymbolResult, SymbolTotals
 
 RECORD_KIND = "intraday_bar"
 INTRADAY_COLUMNS = (
@@ -64,25 +64,9 @@ class CheckedBar:
 
 
 @dataclass(frozen=True)
-class IntradayResult:
+class IntradayResult(SymbolTotals):
     symbols: list[SymbolResult] = field(default_factory=list)
     rejected: list[tuple[tuple, str]] = field(default_factory=list)
-
-    @property
-    def received(self) -> int:
-        return sum(s.received for s in self.symbols)
-
-    @property
-    def inserted(self) -> int:
-        return sum(s.inserted for s in self.symbols)
-
-    @property
-    def updated(self) -> int:
-        return sum(s.updated for s in self.symbols)
-
-    @property
-    def unchanged(self) -> int:
-        return sum(s.unchanged for s in self.symbols)
 
 
 class _Bad(Exception):
