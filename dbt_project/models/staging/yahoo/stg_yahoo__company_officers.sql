@@ -1,11 +1,3 @@
-{#- A number as Yahoo sends it: plain, or {"raw": n, "fmt": "..."}. -#}
-{%- set num -%}
-case jsonb_typeof(officer -> '@')
-            when 'number' then (officer ->> '@')::float8
-            when 'object' then (officer #>> '{@,raw}')::float8
-        end
-{%- endset -%}
-
 with
 
 source as (
@@ -44,12 +36,12 @@ renamed as (
         officer_rank::integer as officer_rank,
         officer ->> 'name' as officer_name,
         officer ->> 'title' as title,
-        round({{ num.replace('@', 'age') }})::integer as age,
-        round({{ num.replace('@', 'yearBorn') }})::integer as year_born,
-        round({{ num.replace('@', 'fiscalYear') }})::integer as fiscal_year,
-        {{ num.replace('@', 'totalPay') }} as total_pay,
-        {{ num.replace('@', 'exercisedValue') }} as exercised_value,
-        {{ num.replace('@', 'unexercisedValue') }} as unexercised_value,
+        round({{ yahoo_number("officer -> 'age'") }})::integer as age,
+        round({{ yahoo_number("officer -> 'yearBorn'") }})::integer as year_born,
+        round({{ yahoo_number("officer -> 'fiscalYear'") }})::integer as fiscal_year,
+        {{ yahoo_number("officer -> 'totalPay'") }} as total_pay,
+        {{ yahoo_number("officer -> 'exercisedValue'") }} as exercised_value,
+        {{ yahoo_number("officer -> 'unexercisedValue'") }} as unexercised_value,
         fetched_at,
         loaded_at,
         load_run_id

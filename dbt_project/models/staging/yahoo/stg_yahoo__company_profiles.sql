@@ -1,11 +1,3 @@
-{#- A number as Yahoo sends it: plain, or {"raw": n, "fmt": "..."} (both occur in one answer). -#}
-{%- set num -%}
-case jsonb_typeof(payload #> '{@}')
-            when 'number' then (payload #>> '{@}')::float8
-            when 'object' then (payload #>> '{@,raw}')::float8
-        end
-{%- endset -%}
-
 with
 
 source as (
@@ -25,7 +17,7 @@ renamed as (
         payload #>> '{quoteType,quoteType}' as quote_type,
         payload #>> '{quoteType,exchange}' as exchange,
         payload #>> '{quoteType,timeZoneFullName}' as exchange_timezone,
-        (to_timestamp({{ num.replace('@', 'quoteType,firstTradeDateEpochUtc') }})
+        (to_timestamp({{ yahoo_number("payload #> '{quoteType,firstTradeDateEpochUtc}'") }})
             at time zone 'UTC')::date as first_trade_date,
         payload #>> '{assetProfile,sector}' as sector,
         payload #>> '{assetProfile,industry}' as industry,
@@ -33,7 +25,7 @@ renamed as (
         payload #>> '{assetProfile,state}' as state,
         payload #>> '{assetProfile,city}' as city,
         payload #>> '{assetProfile,website}' as website,
-        round({{ num.replace('@', 'assetProfile,fullTimeEmployees') }})::bigint
+        round({{ yahoo_number("payload #> '{assetProfile,fullTimeEmployees}'") }})::bigint
             as full_time_employees,
         payload #>> '{assetProfile,longBusinessSummary}' as business_summary,
         fetched_at,

@@ -1,11 +1,3 @@
-{#- A number as Yahoo sends it: plain, or {"raw": n, "fmt": "..."}; {} is "no value". -#}
-{%- set num -%}
-case jsonb_typeof(@)
-            when 'number' then (@ #>> '{}')::float8
-            when 'object' then (@ ->> 'raw')::float8
-        end
-{%- endset -%}
-
 with
 
 source as (
@@ -67,10 +59,10 @@ renamed as (
         as_of_date,
         statement,
         period_type,
-        (to_timestamp({{ num.replace('@', "(period -> 'endDate')") }})
+        (to_timestamp({{ yahoo_number("(period -> 'endDate')") }})
             at time zone 'UTC')::date as period_end_date,
         line_item,
-        {{ num.replace('@', 'item_value') }} as value,
+        {{ yahoo_number("item_value") }} as value,
         fetched_at,
         loaded_at,
         load_run_id

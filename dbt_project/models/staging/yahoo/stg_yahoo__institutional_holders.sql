@@ -1,11 +1,3 @@
-{#- A number as Yahoo sends it: plain, or {"raw": n, "fmt": "..."}. -#}
-{%- set num -%}
-case jsonb_typeof(holder -> '@')
-            when 'number' then (holder ->> '@')::float8
-            when 'object' then (holder #>> '{@,raw}')::float8
-        end
-{%- endset -%}
-
 with
 
 source as (
@@ -43,12 +35,12 @@ renamed as (
         as_of_date,
         holder_rank::integer as holder_rank,
         holder ->> 'organization' as holder_name,
-        (to_timestamp({{ num.replace('@', 'reportDate') }}) at time zone 'UTC')::date
+        (to_timestamp({{ yahoo_number("holder -> 'reportDate'") }}) at time zone 'UTC')::date
             as report_date,
-        {{ num.replace('@', 'pctHeld') }} as pct_held,
-        round({{ num.replace('@', 'position') }})::bigint as shares,
-        {{ num.replace('@', 'value') }} as market_value,
-        {{ num.replace('@', 'pctChange') }} as pct_change,
+        {{ yahoo_number("holder -> 'pctHeld'") }} as pct_held,
+        round({{ yahoo_number("holder -> 'position'") }})::bigint as shares,
+        {{ yahoo_number("holder -> 'value'") }} as market_value,
+        {{ yahoo_number("holder -> 'pctChange'") }} as pct_change,
         fetched_at,
         loaded_at,
         load_run_id
