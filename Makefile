@@ -20,7 +20,7 @@ $(STAMP): requirements.lock pyproject.toml
 		-r requirements.lock $(QUIET)
 	$(BIN)/python -m pip check
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . $(QUIET)
-	cd / && $(CURDIR)/$(BIN)/python -c "import mdw.cli, ingest.files, flows.pipeline, expectations.suites, talib"
+	cd / && $(CURDIR)/$(BIN)/python -c "import settings, mdw.cli, ingest.files, flows.pipeline, expectations.suites, talib"
 	test -x $(BIN)/mdw
 	touch $(STAMP)
 

@@ -25,7 +25,7 @@ from bench.warehouse import Dbt, DbtRun, Server, bench_server, execute, machine,
 from ingest.db import connect, migrate
 from ingest.files import map_header
 from ingest.landing import ingest_file
-from mdw.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 STARTED = time.perf_counter()
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 
 from ingest.db import connect
 from mdw import postgres
-from mdw.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 RESERVED_PORTS = frozenset({54320, 4200})  # the developers' own stacks
 

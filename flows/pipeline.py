@@ -16,7 +16,7 @@ from flows.report import (
 )
 from flows.tasks import count_warehouse_rows
 from flows.validate import validate_warehouse
-from mdw.settings import get_settings
+from settings import get_settings
 
 SUMMARY_KEY = "pipeline-summary"
 

@@ -39,7 +39,7 @@ from ingest.polygon.runs import (
     registered_symbols,
 )
 from ingest.polygon.universe import Universe, resolve_universe
-from mdw.settings import get_settings
+from settings import get_settings
 
 CONCURRENT_SYMBOLS = 4  # tasks in flight; they share one request budget
 

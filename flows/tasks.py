@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from ingest.db import migrate
 from ingest.landing import FileOutcome, ingest_file
 from mdw.envvars import apply_client_environment
-from mdw.settings import get_settings
+from settings import get_settings
 
 
 @task(name="migrate-raw-schema")

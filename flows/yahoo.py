@@ -32,7 +32,7 @@ from ingest.yahoo.market import (
 )
 from ingest.yahoo.symbols import batches, resolve_symbols
 from ingest.yahoo.throttle import YAHOO_LIMIT_NAME, ensure_rate_limit
-from mdw.settings import get_settings
+from settings import get_settings
 
 
 class YahooRunFailed(RuntimeError):

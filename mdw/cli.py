@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mdw import postgres, services
 from mdw.envvars import shell_exports, stack_environment, write_activate
-from mdw.settings import Settings, get_settings
+from settings import Settings, get_settings
 
 
 def _use_stack(settings: Settings) -> None:

@@ -13,7 +13,7 @@ from prefect.deployments import run_deployment
 
 from expectations.context import data_docs_index
 from flows.pipeline import SUMMARY_KEY
-from mdw.settings import Settings
+from settings import Settings
 
 DEPLOYMENT = "pipeline/sample"
 

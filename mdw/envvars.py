@@ -6,7 +6,7 @@ import shlex
 from pathlib import Path
 
 from mdw.postgres import BIN_DIR
-from mdw.settings import Settings
+from settings import Settings
 
 ACTIVATE_BEGIN = "# >>> mdw stack environment >>>"
 ACTIVATE_END = "# <<< mdw stack environment <<<"

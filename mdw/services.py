@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mdw.envvars import stack_environment
-from mdw.settings import Settings
+from settings import Settings
 
 SERVER = "prefect-server"
 RUNNER = "runner"

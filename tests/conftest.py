@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from mdw import postgres
-from mdw.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "daily_bars_sample.csv"

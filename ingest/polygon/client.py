@@ -18,7 +18,7 @@ from ingest.polygon.http import (
     RetryPolicy,
     StrictJSON,
 )
-from mdw.settings import Settings
+from settings import Settings
 
 SECRET_BLOCK = "polygon-api-key"
 

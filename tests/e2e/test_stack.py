@@ -17,7 +17,7 @@ import pytest
 
 from expectations.context import data_docs_index
 from ingest.db import transaction
-from mdw.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e

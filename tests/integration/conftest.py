@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 from ingest.db import migrate
 from ingest.landing import ingest_file
 from mdw import postgres
-from mdw.settings import PROJECT_ROOT, Settings
+from settings import PROJECT_ROOT, Settings
 from tests.conftest import SAMPLE
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"

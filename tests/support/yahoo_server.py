@@ -56,7 +56,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from mdw.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 RECORDINGS = SHARED_DATA / "api" / "yahoo" / "node-yahoo-finance2_fixtures"

@@ -7,7 +7,7 @@ from mdw.envvars import (
     stack_environment,
     with_activate_block,
 )
-from mdw.settings import Settings
+from settings import Settings
 
 
 def test_defaults_point_at_the_embedded_server(tmp_path: Path):
