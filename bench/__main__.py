@@ -95,12 +95,16 @@ class Run:
             run = dbt.invoke(*args)
         self.nodes[label] = [asdict(n) for n in run.nodes]
         if not run.success:
-            raise RuntimeError(f"dbt {' '.join(args)} failed after {run.seconds:.1f} s: "
-                               f"{run.error}")
+            raise RuntimeError(
+                f"dbt {' '.join(args)} failed after {run.seconds:.1f} s: {run.error}"
+            )
         self.seconds[label] = run.seconds
         slowest = sorted(run.nodes, key=lambda n: -n.seconds)[:2]
-        self.log(f"  {label}: {run.seconds:.2f} s ("
-                 + ", ".join(f"{n.name} {n.seconds:.2f} s" for n in slowest) + ")")
+        self.log(
+            f"  {label}: {run.seconds:.2f} s ("
+            + ", ".join(f"{n.name} {n.seconds:.2f} s" for n in slowest)
+            + ")"
+        )
         return run
 
 
@@ -112,15 +116,21 @@ def copy_into_empty_table(url: URL, path: Path) -> float:
     types = {"symbol": "text", "date": "date"}
     columns = ", ".join(
         f'"{name}" {types.get(canonical, "text" if canonical.startswith("_") else "numeric")}'
-        for name, canonical in zip(header, map_header(header), strict=True))
-    execute(url, "drop schema if exists bench_copy cascade", "create schema bench_copy",
-            f"create table bench_copy.daily_bars ({columns})")
+        for name, canonical in zip(header, map_header(header), strict=True)
+    )
+    execute(
+        url,
+        "drop schema if exists bench_copy cascade",
+        "create schema bench_copy",
+        f"create table bench_copy.daily_bars ({columns})",
+    )
     conn = connect(url)
     try:
         started = time.perf_counter()
         with conn, conn.cursor() as cur, path.open("rb") as stream:
-            cur.copy_expert("copy bench_copy.daily_bars from stdin with (format csv, header true)",
-                            stream)
+            cur.copy_expert(
+                "copy bench_copy.daily_bars from stdin with (format csv, header true)", stream
+            )
         seconds = time.perf_counter() - started
     finally:
         conn.close()
@@ -138,8 +148,10 @@ def land(run: Run, url: URL, path: Path, label: str) -> None:
     run.seconds[label] = seconds
     run.rows[f"{label}_inserted"] = outcome.result.inserted
     run.rows[f"{label}_rejected"] = outcome.result.rejected
-    run.log(f"  {label}: {outcome.result.received:,} rows in {seconds:.2f} s "
-            f"({outcome.result.inserted:,} inserted, {outcome.result.rejected} quarantined)")
+    run.log(
+        f"  {label}: {outcome.result.received:,} rows in {seconds:.2f} s "
+        f"({outcome.result.inserted:,} inserted, {outcome.result.rejected} quarantined)"
+    )
 
 
 def count(url: URL, relation: str) -> int:
@@ -151,13 +163,17 @@ def synthesize(url: URL, copies: int) -> None:
     conn = connect(url)
     try:
         with conn, conn.cursor() as cur:
-            cur.execute("select conname from pg_constraint"
-                        " where conrelid = 'raw.daily_bars'::regclass and contype = 'p'")
+            cur.execute(
+                "select conname from pg_constraint"
+                " where conrelid = 'raw.daily_bars'::regclass and contype = 'p'"
+            )
             (pkey,) = cur.fetchone()
             cur.execute(f'alter table raw.daily_bars drop constraint "{pkey}"')
             cur.execute(data.synthesis_sql(copies))
-            cur.execute(f'alter table raw.daily_bars add constraint "{pkey}"'
-                        " primary key (source, symbol, trade_date)")
+            cur.execute(
+                f'alter table raw.daily_bars add constraint "{pkey}"'
+                " primary key (source, symbol, trade_date)"
+            )
     finally:
         conn.close()
     execute(url, "vacuum analyze raw.daily_bars")
@@ -180,13 +196,26 @@ def full_history(run: Run, server: Server, dbt: Dbt, files: data.BenchFiles) -> 
     run.log("Python full build (asyncpg read, TA-Lib per symbol, binary COPY) ...")
     with run.watch("python_full_1x"):
         build = asyncio.run(baselines.python_full_build(server.dsn))
-    run.seconds.update(python_full_1x=build.seconds, python_read=build.read_seconds,
-                       python_compute=build.compute_seconds, python_write=build.write_seconds)
-    run.log(f"  python_full_1x: {build.seconds:.2f} s (read {build.read_seconds:.2f}, "
-            f"TA-Lib {build.compute_seconds:.2f}, write {build.write_seconds:.2f})")
-    run.check(verify.row_count_check("full build: row counts", {
-        "raw": run.rows["bars_1x"], "dbt": count(url, verify.DBT_INDICATORS),
-        "python": count(url, f"{baselines.SCHEMA}.{baselines.TABLE}")}))
+    run.seconds.update(
+        python_full_1x=build.seconds,
+        python_read=build.read_seconds,
+        python_compute=build.compute_seconds,
+        python_write=build.write_seconds,
+    )
+    run.log(
+        f"  python_full_1x: {build.seconds:.2f} s (read {build.read_seconds:.2f}, "
+        f"TA-Lib {build.compute_seconds:.2f}, write {build.write_seconds:.2f})"
+    )
+    run.check(
+        verify.row_count_check(
+            "full build: row counts",
+            {
+                "raw": run.rows["bars_1x"],
+                "dbt": count(url, verify.DBT_INDICATORS),
+                "python": count(url, f"{baselines.SCHEMA}.{baselines.TABLE}"),
+            },
+        )
+    )
     run.check(asyncio.run(verify.full_build_agrees(server.dsn)))
 
 
@@ -200,29 +229,40 @@ def increment(run: Run, server: Server, dbt: Dbt, files: data.BenchFiles) -> Non
     seed = asyncio.run(baselines.seed_style_increment(server.dsn, day))
     run.seconds["seed_style_increment"] = seed.seconds
     run.rows["seed_style_rows_upserted"] = seed.rows_upserted
-    run.log(f"  seed_style_increment: {seed.seconds:.2f} s ({seed.symbols} symbols, "
-            f"{seed.rows_upserted} rows upserted)")
+    run.log(
+        f"  seed_style_increment: {seed.seconds:.2f} s ({seed.symbols} symbols, "
+        f"{seed.rows_upserted} rows upserted)"
+    )
     run.log("seed style as usually written (SQLAlchemy + pandas.read_sql per symbol) ...")
     run.seconds["seed_style_pandas"], upserted = baselines.seed_style_pandas(url, day)
-    run.log(f"  seed_style_pandas: {run.seconds['seed_style_pandas']:.2f} s "
-            f"({upserted} rows upserted)")
+    run.log(
+        f"  seed_style_pandas: {run.seconds['seed_style_pandas']:.2f} s ({upserted} rows upserted)"
+    )
     if upserted != seed.rows_upserted:
-        raise RuntimeError(f"seed style (pandas) upserted {upserted} rows, "
-                           f"the lean one {seed.rows_upserted}")
+        raise RuntimeError(
+            f"seed style (pandas) upserted {upserted} rows, the lean one {seed.rows_upserted}"
+        )
     run.rows["bars_after_increment"] = count(url, "raw.daily_bars")
-    run.check(verify.row_count_check("increment: row counts", {
-        "raw": run.rows["bars_after_increment"], "dbt": count(url, verify.DBT_INDICATORS)}))
+    run.check(
+        verify.row_count_check(
+            "increment: row counts",
+            {"raw": run.rows["bars_after_increment"], "dbt": count(url, verify.DBT_INDICATORS)},
+        )
+    )
     checked = asyncio.run(verify.increment_agrees(server.dsn, day, seed.values))
     run.check(checked.check)
     # the increment's fixed cost: the same run again with nothing new
     run.dbt(dbt, "dbt_increment_noop", "run", "--select", SELECTION)
     run.extra["seed_style_max_rel_error"] = {
-        k: float(f"{v:.3g}") for k, v in checked.seed_style_max_rel_error.items()}
+        k: float(f"{v:.3g}") for k, v in checked.seed_style_max_rel_error.items()
+    }
     errors = checked.seed_style_max_rel_error
     worst = ", ".join(f"{c} {errors[c]:.2g}" for c in sorted(errors, key=lambda c: -errors[c])[:3])
-    run.notes.append(f"The seed style is not exact: its {baselines.SEED_DAYS_BACK}-bar window "
-                     f"restarts OBV and the EMA recursions (worst relative errors: {worst}); the "
-                     "dbt increment continues the stored state and equals a full refresh.")
+    run.notes.append(
+        f"The seed style is not exact: its {baselines.SEED_DAYS_BACK}-bar window "
+        f"restarts OBV and the EMA recursions (worst relative errors: {worst}); the "
+        "dbt increment continues the stored state and equals a full refresh."
+    )
 
 
 def scale(run: Run, server: Server, dbt: Dbt, factor: int) -> None:
@@ -232,20 +272,25 @@ def scale(run: Run, server: Server, dbt: Dbt, factor: int) -> None:
     projected_synth = synth_rows * SYNTH_SECONDS_PER_ROW
     projected_build = run.seconds["dbt_full_1x"] * factor * SCALE_SAFETY
     budget_left = run.remaining() - MARGIN_SECONDS
-    run.log(f"scale {factor}x: projected {projected_synth:.0f} s to synthesise "
-            f"{synth_rows:,} bars + {projected_build:.0f} s to build; {budget_left:.0f} s left")
+    run.log(
+        f"scale {factor}x: projected {projected_synth:.0f} s to synthesise "
+        f"{synth_rows:,} bars + {projected_build:.0f} s to build; {budget_left:.0f} s left"
+    )
     if projected_synth + projected_build > budget_left:
         raise BudgetExceeded(
             f"{factor}x step skipped: projected {projected_synth + projected_build:.0f} s "
             f"(synthesis + build at {factor * SCALE_SAFETY:g} x the 1x build) exceeds the "
-            f"{budget_left:.0f} s left of the {run.budget:.0f} s budget")
+            f"{budget_left:.0f} s left of the {run.budget:.0f} s budget"
+        )
     started = time.perf_counter()
     synthesize(url, factor - 1)
     run.seconds["scale_synthesis"] = time.perf_counter() - started
     run.rows[f"bars_{factor}x"] = count(url, "raw.daily_bars")
     run.rows[f"symbols_{factor}x"] = count(url, "(select distinct symbol from raw.daily_bars) s")
-    run.log(f"  scale_synthesis: {run.rows[f'bars_{factor}x']:,} bars in "
-            f"{run.seconds['scale_synthesis']:.1f} s")
+    run.log(
+        f"  scale_synthesis: {run.rows[f'bars_{factor}x']:,} bars in "
+        f"{run.seconds['scale_synthesis']:.1f} s"
+    )
     # bound the build by what is left of the budget: a statement that runs longer is cancelled
     limit_ms = int(max(run.remaining() - MARGIN_SECONDS, 1.0) * 1000)
     execute(url, f"alter database {url.database} set statement_timeout = {limit_ms}")
@@ -253,28 +298,46 @@ def scale(run: Run, server: Server, dbt: Dbt, factor: int) -> None:
         run.dbt(dbt, f"dbt_full_{factor}x", "run", "--full-refresh", "--select", SELECTION)
     except RuntimeError as exc:
         if "statement timeout" in str(exc):
-            raise BudgetExceeded(f"{factor}x build cancelled after {limit_ms / 1000:.0f} s "
-                                 "(what was left of the budget)") from exc
+            raise BudgetExceeded(
+                f"{factor}x build cancelled after {limit_ms / 1000:.0f} s "
+                "(what was left of the budget)"
+            ) from exc
         raise
     finally:
         execute(url, f"alter database {url.database} reset statement_timeout")
-    run.check(verify.row_count_check(f"scale {factor}x: row counts", {
-        "raw": run.rows[f"bars_{factor}x"], "dbt": count(url, DBT_OUTPUT)}))
+    run.check(
+        verify.row_count_check(
+            f"scale {factor}x: row counts",
+            {"raw": run.rows[f"bars_{factor}x"], "dbt": count(url, DBT_OUTPUT)},
+        )
+    )
     run.extra["scale_rows_ratio"] = round(run.rows[f"bars_{factor}x"] / run.rows["bars_1x"], 4)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the bars file (CSV)")
-    p.add_argument("--symbols", type=int, default=None,
-                   help="only N symbols, spread over the list (for development)")
+    p.add_argument(
+        "--symbols",
+        type=int,
+        default=None,
+        help="only N symbols, spread over the list (for development)",
+    )
     p.add_argument("--scale", type=int, default=10, help="the scale step's factor (0: skip it)")
-    p.add_argument("--budget", type=float, default=570.0,
-                   help="seconds the whole run may take; the scale step is skipped or cancelled "
-                        "when it would not fit (default 570)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="results JSON (default bench/results/latest.json; with --symbols, "
-                        "bench/results/subset-N.json)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=570.0,
+        help="seconds the whole run may take; the scale step is skipped or cancelled "
+        "when it would not fit (default 570)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results JSON (default bench/results/latest.json; with --symbols, "
+        "bench/results/subset-N.json)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary MDW_HOME")
     return p.parse_args(argv)
 
@@ -288,8 +351,9 @@ def write_result(path: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    out = args.out or RESULTS / ("latest.json" if args.symbols is None
-                                 else f"subset-{args.symbols}.json")
+    out = args.out or RESULTS / (
+        "latest.json" if args.symbols is None else f"subset-{args.symbols}.json"
+    )
     run = Run(args.budget)
     failure: str | None = None
     info: dict[str, Any] = {}
@@ -298,21 +362,30 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         files = data.prepare_files(args.data, Path(scratch), args.symbols)
         run.seconds["prepare_files"] = time.perf_counter() - started
-        run.rows.update(symbols=files.symbols, file_rows=files.rows,
-                        history_rows=files.history_rows, last_day_rows=files.last_day_rows)
-        run.log(f"  {files.symbols} symbols: {files.history_rows:,} history rows before "
-                f"{files.last_date}, {files.last_day_rows} rows on it")
+        run.rows.update(
+            symbols=files.symbols,
+            file_rows=files.rows,
+            history_rows=files.history_rows,
+            last_day_rows=files.last_day_rows,
+        )
+        run.log(
+            f"  {files.symbols} symbols: {files.history_rows:,} history rows before "
+            f"{files.last_date}, {files.last_day_rows} rows on it"
+        )
         try:
             started = time.perf_counter()
             with bench_server(keep=args.keep) as server:
                 run.seconds["server_start"] = time.perf_counter() - started
-                run.log(f"PostgreSQL on 127.0.0.1:{server.settings.pg_port} "
-                        f"(MDW_HOME {server.home})")
+                run.log(
+                    f"PostgreSQL on 127.0.0.1:{server.settings.pg_port} (MDW_HOME {server.home})"
+                )
                 info = machine(server.url)
                 migrate(server.url)
                 # every statement's duration goes to the server log: where the time goes
-                execute(server.url, f"alter database {server.url.database}"
-                        " set log_min_duration_statement = 0")
+                execute(
+                    server.url,
+                    f"alter database {server.url.database} set log_min_duration_statement = 0",
+                )
                 run.log_file = StatementLog(server.settings.pgdata / "server.log")
                 dbt = Dbt(server.url, server.home / "dbt")
                 try:
@@ -330,15 +403,27 @@ def main(argv: list[str] | None = None) -> int:
     run.seconds["total"] = run.elapsed()
     if info:
         info["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
-    run.notes.append("dbt seconds are the in-process invocation (after one warm-up invocation): "
-                     "on-run-start hook, view refreshes and the models; node timings below.")
-    options = {"data": args.data.name, "symbols": args.symbols, "scale": args.scale,
-               "budget_seconds": args.budget, "selection": SELECTION}
+    run.notes.append(
+        "dbt seconds are the in-process invocation (after one warm-up invocation): "
+        "on-run-start hook, view refreshes and the models; node timings below."
+    )
+    options = {
+        "data": args.data.name,
+        "symbols": args.symbols,
+        "scale": args.scale,
+        "budget_seconds": args.budget,
+        "selection": SELECTION,
+    }
     result = report.build_result(
-        seconds=run.seconds, rows=run.rows, machine=info, dbt_nodes=run.nodes,
-        checks=[asdict(c) for c in run.checks], notes=run.notes, options=options,
-        extra={**run.extra, "sql_seconds": run.sql_seconds,
-               "slowest_statements": run.slowest})
+        seconds=run.seconds,
+        rows=run.rows,
+        machine=info,
+        dbt_nodes=run.nodes,
+        checks=[asdict(c) for c in run.checks],
+        notes=run.notes,
+        options=options,
+        extra={**run.extra, "sql_seconds": run.sql_seconds, "slowest_statements": run.slowest},
+    )
     print()
     print(report.to_markdown(result), flush=True)
     if failure is None:

@@ -96,8 +96,9 @@ def compute(bars: Bars) -> dict[str, np.ndarray]:
     """TA-Lib per symbol, results in the bars' order."""
     out = {c: np.empty(len(bars)) for c in INDICATORS}
     for _, part in bars.parts:
-        values = talib_indicators(bars.high[part], bars.low[part], bars.close[part],
-                                  bars.volume[part])
+        values = talib_indicators(
+            bars.high[part], bars.low[part], bars.close[part], bars.volume[part]
+        )
         for c in INDICATORS:
             out[c][part] = values[c]
     return out
@@ -117,8 +118,9 @@ async def write(conn: asyncpg.Connection, bars: Bars, values: dict[str, np.ndarr
     async with conn.transaction():
         await conn.execute(f"drop table if exists {SCHEMA}.{TABLE}")
         await conn.execute(CREATE_SQL)
-        await conn.copy_records_to_table(TABLE, schema_name=SCHEMA, records=records,
-                                         columns=list(COLUMNS))
+        await conn.copy_records_to_table(
+            TABLE, schema_name=SCHEMA, records=records, columns=list(COLUMNS)
+        )
         await conn.execute(f"alter table {SCHEMA}.{TABLE} add primary key (symbol, trade_date)")
 
 
@@ -170,18 +172,26 @@ async def seed_style_increment(dsn: str, day: date, source: str = "files") -> Se
     values: dict[str, dict[str, float]] = {}
     try:
         started = time.perf_counter()
-        symbols = [r[0] for r in await conn.fetch(
-            "select distinct symbol from raw.daily_bars where source = $1 order by 1", source)]
+        symbols = [
+            r[0]
+            for r in await conn.fetch(
+                "select distinct symbol from raw.daily_bars where source = $1 order by 1", source
+            )
+        ]
         for symbol in symbols:
             rows = (await conn.fetch(SEED_FETCH_SQL, source, symbol))[::-1]
             if not rows or rows[-1][0] != day:
                 continue
             columns = np.array([tuple(r[1:]) for r in rows], dtype=float)
-            result = talib_indicators(columns[:, 0], columns[:, 1], columns[:, 2],
-                                      columns[:, 3])
+            result = talib_indicators(columns[:, 0], columns[:, 1], columns[:, 2], columns[:, 3])
             latest = {c: float(result[c][-1]) for c in INDICATORS}
-            await conn.execute(SEED_UPSERT_SQL, symbol, day, float(columns[-1, 2]),
-                               *(None if np.isnan(v) else v for v in latest.values()))
+            await conn.execute(
+                SEED_UPSERT_SQL,
+                symbol,
+                day,
+                float(columns[-1, 2]),
+                *(None if np.isnan(v) else v for v in latest.values()),
+            )
             values[symbol] = latest
             upserted += 1
         seconds = time.perf_counter() - started
@@ -215,23 +225,37 @@ def seed_style_pandas(url: URL, day: date, source: str = "files") -> tuple[float
     try:
         started = time.perf_counter()
         with engine.connect() as conn:
-            symbols = conn.execute(sa.text(
-                "select distinct symbol from raw.daily_bars where source = :source order by 1"),
-                {"source": source}).scalars().all()
+            symbols = (
+                conn.execute(
+                    sa.text(
+                        "select distinct symbol from raw.daily_bars"
+                        " where source = :source order by 1"
+                    ),
+                    {"source": source},
+                )
+                .scalars()
+                .all()
+            )
         for symbol in symbols:
             with engine.begin() as conn:
-                frame = pd.read_sql(sa.text(PANDAS_FETCH_SQL), conn,
-                                    params={"source": source, "symbol": symbol})
+                frame = pd.read_sql(
+                    sa.text(PANDAS_FETCH_SQL), conn, params={"source": source, "symbol": symbol}
+                )
                 frame = frame.sort_values("trade_date").reset_index(drop=True)
                 if frame.empty or frame["trade_date"].iloc[-1] != day:
                     continue
-                prices = {c: frame[c].astype(float).to_numpy() for c in
-                          ("high", "low", "close", "volume")}
+                prices = {
+                    c: frame[c].astype(float).to_numpy() for c in ("high", "low", "close", "volume")
+                }
                 result = talib_indicators(**prices)
-                row: dict[str, object] = {"symbol": symbol, "trade_date": day,
-                                          "close": float(prices["close"][-1])}
-                row.update({c: None if np.isnan(v[-1]) else float(v[-1])
-                            for c, v in result.items()})
+                row: dict[str, object] = {
+                    "symbol": symbol,
+                    "trade_date": day,
+                    "close": float(prices["close"][-1]),
+                }
+                row.update(
+                    {c: None if np.isnan(v[-1]) else float(v[-1]) for c, v in result.items()}
+                )
                 conn.execute(sa.text(PANDAS_UPSERT_SQL), row)
                 upserted += 1
         return time.perf_counter() - started, upserted

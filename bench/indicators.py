@@ -10,8 +10,22 @@ import numpy as np
 import talib
 
 INDICATORS: tuple[str, ...] = (
-    "sma_20", "sma_50", "sma_200", "ema_12", "ema_26", "ema_50", "ema_200", "macd",
-    "macd_signal", "macd_hist", "rsi_14", "bb_upper", "bb_middle", "bb_lower", "atr_14", "obv",
+    "sma_20",
+    "sma_50",
+    "sma_200",
+    "ema_12",
+    "ema_26",
+    "ema_50",
+    "ema_200",
+    "macd",
+    "macd_signal",
+    "macd_hist",
+    "rsi_14",
+    "bb_upper",
+    "bb_middle",
+    "bb_lower",
+    "atr_14",
+    "obv",
     "volatility_20",
 )
 
@@ -36,13 +50,23 @@ def talib_indicators(
         # sample sigma of 20 log returns = TA-Lib's population STDDEV * sqrt(20/19)
         volatility[1:] = talib.STDDEV(log_returns, 20, 1.0) * np.sqrt(20 / 19) * np.sqrt(252)
     return {
-        "sma_20": talib.SMA(close, 20), "sma_50": talib.SMA(close, 50),
-        "sma_200": talib.SMA(close, 200), "ema_12": talib.EMA(close, 12),
-        "ema_26": talib.EMA(close, 26), "ema_50": talib.EMA(close, 50),
-        "ema_200": talib.EMA(close, 200), "macd": macd, "macd_signal": signal,
-        "macd_hist": hist, "rsi_14": talib.RSI(close, 14), "bb_upper": upper,
-        "bb_middle": middle, "bb_lower": lower, "atr_14": talib.ATR(high, low, close, 14),
-        "obv": talib.OBV(close, volume), "volatility_20": volatility,
+        "sma_20": talib.SMA(close, 20),
+        "sma_50": talib.SMA(close, 50),
+        "sma_200": talib.SMA(close, 200),
+        "ema_12": talib.EMA(close, 12),
+        "ema_26": talib.EMA(close, 26),
+        "ema_50": talib.EMA(close, 50),
+        "ema_200": talib.EMA(close, 200),
+        "macd": macd,
+        "macd_signal": signal,
+        "macd_hist": hist,
+        "rsi_14": talib.RSI(close, 14),
+        "bb_upper": upper,
+        "bb_middle": middle,
+        "bb_lower": lower,
+        "atr_14": talib.ATR(high, low, close, 14),
+        "obv": talib.OBV(close, volume),
+        "volatility_20": volatility,
     }
 
 

@@ -24,15 +24,18 @@ class Goal:
 
 GOALS: dict[str, Goal] = {
     "full_build_ratio": Goal(
-        "Full build: dbt / Python (TA-Lib + binary COPY)", "<=", 1.0, "dbt", "Python"),
+        "Full build: dbt / Python (TA-Lib + binary COPY)", "<=", 1.0, "dbt", "Python"
+    ),
     "increment_vs_full": Goal(
-        "Daily increment: dbt incremental / dbt full build", "<=", 0.05, "increment", "full"),
+        "Daily increment: dbt incremental / dbt full build", "<=", 0.05, "increment", "full"
+    ),
     "increment_speedup_vs_seed_style": Goal(
-        "Daily increment: seed style / dbt incremental", ">=", 20.0, "seed style", "dbt"),
+        "Daily increment: seed style / dbt incremental", ">=", 20.0, "seed style", "dbt"
+    ),
     "landing_vs_copy": Goal(
-        "Landing: ingest_file rows/s / plain COPY rows/s", ">=", 0.70, "landing", "COPY"),
-    "scale_10x_ratio": Goal(
-        "Scale: dbt full build at 10x rows / at 1x", "<=", 11.0, "10x", "1x"),
+        "Landing: ingest_file rows/s / plain COPY rows/s", ">=", 0.70, "landing", "COPY"
+    ),
+    "scale_10x_ratio": Goal("Scale: dbt full build at 10x rows / at 1x", "<=", 11.0, "10x", "1x"),
 }
 
 
@@ -53,8 +56,10 @@ def figures(seconds: Mapping[str, float], rows: Mapping[str, int]) -> dict[str, 
         "full_build_ratio": ratio(s("dbt_full_1x"), s("python_full_1x")),
         "increment_vs_full": ratio(s("dbt_increment"), s("dbt_full_1x")),
         "increment_speedup_vs_seed_style": ratio(s("seed_style_increment"), s("dbt_increment")),
-        "landing_vs_copy": ratio(per_second(r("landing_file"), s("landing_ingest_file")),
-                                 per_second(r("landing_file"), s("landing_copy"))),
+        "landing_vs_copy": ratio(
+            per_second(r("landing_file"), s("landing_ingest_file")),
+            per_second(r("landing_file"), s("landing_copy")),
+        ),
         "scale_10x_ratio": ratio(s("dbt_full_10x"), s("dbt_full_1x")),
     }
 
@@ -63,18 +68,19 @@ def context(seconds: Mapping[str, float]) -> dict[str, float | None]:
     """Figures without a goal that say where the goals stand."""
     s = seconds.get
     return {
-        "increment_speedup_vs_seed_style_pandas": ratio(s("seed_style_pandas"),
-                                                        s("dbt_increment")),
+        "increment_speedup_vs_seed_style_pandas": ratio(s("seed_style_pandas"), s("dbt_increment")),
         "increment_noop_share": ratio(s("dbt_increment_noop"), s("dbt_increment")),
         "python_full_write_share": ratio(s("python_write"), s("python_full_1x")),
     }
 
 
 CONTEXT_TEXT = {
-    "increment_speedup_vs_seed_style_pandas":
-        "seed style as usually written (SQLAlchemy + pandas.read_sql per symbol) / dbt increment",
-    "increment_noop_share":
-        "dbt incremental run with nothing new / the daily increment (the increment's fixed cost)",
+    "increment_speedup_vs_seed_style_pandas": (
+        "seed style as usually written (SQLAlchemy + pandas.read_sql per symbol) / dbt increment"
+    ),
+    "increment_noop_share": (
+        "dbt incremental run with nothing new / the daily increment (the increment's fixed cost)"
+    ),
     "python_full_write_share": "share of the Python full build spent writing (binary COPY + key)",
 }
 
@@ -95,8 +101,7 @@ def measured(key: str, seconds: Mapping[str, float], rows: Mapping[str, int]) ->
         fa, fb = per_second(n, seconds.get(a)), per_second(n, seconds.get(b))
         if fa is None or fb is None:
             return "not measured"
-        return (f"{fa:,.0f} rows/s ({seconds[a]:.2f} s) / {fb:,.0f} rows/s "
-                f"({seconds[b]:.2f} s)")
+        return f"{fa:,.0f} rows/s ({seconds[a]:.2f} s) / {fb:,.0f} rows/s ({seconds[b]:.2f} s)"
     if a not in seconds or b not in seconds:
         return "not measured"
     return f"{goal.numerator} {seconds[a]:.2f} s / {goal.denominator} {seconds[b]:.2f} s"
@@ -153,11 +158,16 @@ def _cell(text: str) -> str:
 
 def machine_line(m: Mapping[str, Any]) -> str:
     start, end = m.get("load_average_1m_at_start"), m.get("load_average_1m_at_end")
-    load = "" if start is None else f" (1-min load average {start} at start" + (
-        f", {end} at end)" if end is not None else ")")
-    return (f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB RAM, "
-            f"PostgreSQL {m.get('postgresql')}, Python {m.get('python')}, {m.get('date')}"
-            + load)
+    load = (
+        ""
+        if start is None
+        else f" (1-min load average {start} at start"
+        + (f", {end} at end)" if end is not None else ")")
+    )
+    return (
+        f"Machine: {m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gib')} GiB RAM, "
+        f"PostgreSQL {m.get('postgresql')}, Python {m.get('python')}, {m.get('date')}" + load
+    )
 
 
 def to_markdown(result: Mapping[str, Any]) -> str:
@@ -173,8 +183,10 @@ def to_markdown(result: Mapping[str, Any]) -> str:
     ]
     for key, goal in GOALS.items():
         value = result.get(key)
-        lines.append(f"| `{key}`: {goal.label} | {_value(value)} | {goal.op} {goal.target:g} "
-                     f"| {_met(goal.met(value))} | {measured(key, seconds, rows)} |")
+        lines.append(
+            f"| `{key}`: {goal.label} | {_value(value)} | {goal.op} {goal.target:g} "
+            f"| {_met(goal.met(value))} | {measured(key, seconds, rows)} |"
+        )
     lines += ["", machine_line(result.get("machine", {})), ""]
     shown = {k: v for k, v in result.get("context", {}).items() if v is not None}
     if shown:
@@ -184,8 +196,9 @@ def to_markdown(result: Mapping[str, Any]) -> str:
     checks = result.get("checks", [])
     if checks:
         lines.append("Checks:")
-        lines += [f"- {'ok' if c['ok'] else '**FAILED**'}: {c['name']} - {c['detail']}"
-                  for c in checks]
+        lines += [
+            f"- {'ok' if c['ok'] else '**FAILED**'}: {c['name']} - {c['detail']}" for c in checks
+        ]
         lines.append("")
     notes = result.get("notes", [])
     if notes:
@@ -199,22 +212,40 @@ def to_markdown(result: Mapping[str, Any]) -> str:
     lines += [f"| {k} | {v:,} |" for k, v in rows.items()]
     sql = result.get("sql_seconds", {})
     if sql:
-        lines += ["", "SQL time per step (the server log's statement durations, all sessions):",
-                  "", "| step | step seconds | SQL seconds |", "|---|---:|---:|"]
-        lines += [f"| {k} | {seconds[k]:.3f} | {v:.3f} |" if k in seconds
-                  else f"| {k} | - | {v:.3f} |" for k, v in sql.items()]
+        lines += [
+            "",
+            "SQL time per step (the server log's statement durations, all sessions):",
+            "",
+            "| step | step seconds | SQL seconds |",
+            "|---|---:|---:|",
+        ]
+        lines += [
+            f"| {k} | {seconds[k]:.3f} | {v:.3f} |" if k in seconds else f"| {k} | - | {v:.3f} |"
+            for k, v in sql.items()
+        ]
     slow = {k: v for k, v in result.get("slowest_statements", {}).items() if v}
     if slow:
-        lines += ["", "Slowest statements per step (server log):", "",
-                  "| step | seconds | statement |", "|---|---:|---|"]
+        lines += [
+            "",
+            "Slowest statements per step (server log):",
+            "",
+            "| step | seconds | statement |",
+            "|---|---:|---|",
+        ]
         for step, entries in slow.items():
-            lines += [f"| {step} | {e['seconds']:.3f} | `{_cell(e['statement'])}` |"
-                      for e in entries]
+            lines += [
+                f"| {step} | {e['seconds']:.3f} | `{_cell(e['statement'])}` |" for e in entries
+            ]
     for run, nodes in result.get("dbt_nodes", {}).items():
         if not nodes:
             continue
-        lines += ["", f"dbt node timings ({run}):", "",
-                  "| node | status | seconds |", "|---|---|---:|"]
+        lines += [
+            "",
+            f"dbt node timings ({run}):",
+            "",
+            "| node | status | seconds |",
+            "|---|---|---:|",
+        ]
         lines += [f"| {n['name']} | {n['status']} | {n['seconds']:.3f} |" for n in nodes]
         lines.append(f"| (sum of nodes) | | {sum(n['seconds'] for n in nodes):.3f} |")
         if run in seconds:

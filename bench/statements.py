@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 ENTRY = re.compile(
-    r"^\S+ \S+ \S+ \[\d+\] LOG:  duration: ([\d.]+) ms  (?:statement|execute [^:]*): ?(.*)$")
+    r"^\S+ \S+ \S+ \[\d+\] LOG:  duration: ([\d.]+) ms  (?:statement|execute [^:]*): ?(.*)$"
+)
 DBT_NODE = re.compile(r'/\*\s*\{.*?"node_id":\s*"[^"]*?\.([^".]+)".*?\}\s*\*/', re.S)
 BLOCK_COMMENT = re.compile(r"/\*.*?\*/", re.S)
 LINE_COMMENT = re.compile(r"--[^\n]*")

@@ -81,12 +81,12 @@ async def increment_agrees(
         bars = await read_bars(conn)
         rows = await conn.fetch(
             f"select symbol, {', '.join(INDICATORS)} from {DBT_INDICATORS} where trade_date = $1",
-            day)
+            day,
+        )
     finally:
         await conn.close()
     exact = compute(bars)
-    latest = {s: part.stop - 1 for s, part in bars.parts
-              if bars.trade_date[part.stop - 1] == day}
+    latest = {s: part.stop - 1 for s, part in bars.parts if bars.trade_date[part.stop - 1] == day}
     got = {r["symbol"]: r for r in rows}
     problems: list[str] = []
     if set(got) != set(latest):
@@ -106,6 +106,9 @@ async def increment_agrees(
                 worst = max(worst, abs(seed_values[s][c] - exact[c][i]) / abs(exact[c][i]))
         seed_error[c] = worst
     name = f"increment: new rows = TA-Lib over full history ({len(order)} symbols)"
-    check = Check(name, not problems, "; ".join(problems) or f"{len(order)} rows x "
-                  f"{len(INDICATORS)} columns agree")
+    check = Check(
+        name,
+        not problems,
+        "; ".join(problems) or f"{len(order)} rows x {len(INDICATORS)} columns agree",
+    )
     return IncrementCheck(check, seed_error)

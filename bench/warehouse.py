@@ -115,8 +115,11 @@ class Dbt:
     def _environment(self) -> dict[str, str]:
         u = self.url
         return {
-            "PGHOST": str(u.host), "PGPORT": str(u.port), "PGUSER": str(u.username),
-            "PGDATABASE": str(u.database), "PGPASSWORD": u.password or "",
+            "PGHOST": str(u.host),
+            "PGPORT": str(u.port),
+            "PGUSER": str(u.username),
+            "PGDATABASE": str(u.database),
+            "PGPASSWORD": u.password or "",
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         }
 
@@ -128,14 +131,20 @@ class Dbt:
         saved = {k: os.environ.get(k) for k in wanted}
         os.environ.update(wanted)
         try:
-            result = dbtRunner().invoke([
-                *args,
-                "--project-dir", str(PROJECT_ROOT / "dbt_project"),
-                "--profiles-dir", str(PROJECT_ROOT),
-                "--target-path", str(self.work_dir / "target"),
-                "--log-path", str(self.work_dir / "logs"),
-                "--quiet",
-            ])
+            result = dbtRunner().invoke(
+                [
+                    *args,
+                    "--project-dir",
+                    str(PROJECT_ROOT / "dbt_project"),
+                    "--profiles-dir",
+                    str(PROJECT_ROOT),
+                    "--target-path",
+                    str(self.work_dir / "target"),
+                    "--log-path",
+                    str(self.work_dir / "logs"),
+                    "--quiet",
+                ]
+            )
             seconds = time.perf_counter() - started
         finally:
             for k, v in saved.items():

@@ -70,8 +70,7 @@ def ensure_context(context: FileDataContext) -> None:
 
 def _comparable(expectations: list) -> list[dict]:
     return [
-        {k: v for k, v in e.configuration.to_json_dict().items() if k != "id"}
-        for e in expectations
+        {k: v for k, v in e.configuration.to_json_dict().items() if k != "id"} for e in expectations
     ]
 
 

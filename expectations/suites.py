@@ -28,8 +28,13 @@ RAW_INTRADAY_BARS = TableCheck("raw_intraday_bars", "raw", "intraday_bars")
 RAW_CORPORATE_ACTIONS = TableCheck("raw_corporate_actions", "raw", "corporate_actions")
 FCT_DAILY_BARS = TableCheck("fct_daily_bars", "marts", "fct_daily_bars")
 FCT_DAILY_INDICATORS = TableCheck("fct_daily_indicators", "marts", "fct_daily_indicators")
-CHECKS = (RAW_DAILY_BARS, RAW_INTRADAY_BARS, RAW_CORPORATE_ACTIONS, FCT_DAILY_BARS,
-          FCT_DAILY_INDICATORS)
+CHECKS = (
+    RAW_DAILY_BARS,
+    RAW_INTRADAY_BARS,
+    RAW_CORPORATE_ACTIONS,
+    FCT_DAILY_BARS,
+    FCT_DAILY_INDICATORS,
+)
 
 
 class _Collector(list):
@@ -55,8 +60,13 @@ def raw_daily_bars_expectations() -> list[gxe.Expectation]:
 
 
 def _ohlc_invariants(suite: _Collector) -> None:
-    for upper, lower in (("high", "low"), ("high", "open"), ("high", "close"),
-                         ("open", "low"), ("close", "low")):
+    for upper, lower in (
+        ("high", "low"),
+        ("high", "open"),
+        ("high", "close"),
+        ("open", "low"),
+        ("close", "low"),
+    ):
         suite.add_expectation(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A=upper, column_B=lower, or_equal=True
@@ -69,8 +79,11 @@ def raw_intraday_bars_expectations() -> list[gxe.Expectation]:
     suite = _Collector()
     for column in ("source", "symbol", "bar_interval", "bar_start", *PRICE_COLUMNS, "volume"):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
-    suite.add_expectation(gxe.ExpectCompoundColumnsToBeUnique(
-        column_list=["source", "symbol", "bar_interval", "bar_start"]))
+    suite.add_expectation(
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["source", "symbol", "bar_interval", "bar_start"]
+        )
+    )
     for column in PRICE_COLUMNS:
         suite.add_expectation(
             gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
@@ -84,10 +97,14 @@ def raw_corporate_actions_expectations() -> list[gxe.Expectation]:
     suite = _Collector()
     for column in ("source", "symbol", "action_type", "ex_date"):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
-    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
-        column="action_type", value_set=["split", "dividend"]))
-    suite.add_expectation(gxe.ExpectCompoundColumnsToBeUnique(
-        column_list=["source", "symbol", "action_type", "ex_date"]))
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeInSet(column="action_type", value_set=["split", "dividend"])
+    )
+    suite.add_expectation(
+        gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=["source", "symbol", "action_type", "ex_date"]
+        )
+    )
     for column in ("split_from", "split_to"):
         suite.add_expectation(
             gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, strict_min=True)
@@ -99,15 +116,26 @@ def raw_corporate_actions_expectations() -> list[gxe.Expectation]:
 def fct_daily_bars_expectations() -> list[gxe.Expectation]:
     suite = _Collector()
     suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1))
-    for column in ("symbol", "trade_date", *PRICE_COLUMNS, "volume", "bar_number",
-                   "split_factor", "dividend_factor", "data_source"):
+    for column in (
+        "symbol",
+        "trade_date",
+        *PRICE_COLUMNS,
+        "volume",
+        "bar_number",
+        "split_factor",
+        "dividend_factor",
+        "data_source",
+    ):
         suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
     suite.add_expectation(gxe.ExpectCompoundColumnsToBeUnique(column_list=["symbol", "trade_date"]))
     suite.add_expectation(
         gxe.ExpectColumnValuesToBeBetween(column="split_factor", min_value=0, strict_min=True)
     )
-    suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(
-        column="data_source", value_set=["polygon", "yahoo", "files"]))
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeInSet(
+            column="data_source", value_set=["polygon", "yahoo", "files"]
+        )
+    )
     _ohlc_invariants(suite)
     suite.add_expectation(
         gxe.UnexpectedRowsExpectation(
@@ -133,7 +161,9 @@ def fct_daily_indicators_expectations() -> list[gxe.Expectation]:
     for upper, lower in (("bb_upper", "bb_middle"), ("bb_middle", "bb_lower")):
         suite.add_expectation(
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=upper, column_B=lower, or_equal=True,
+                column_A=upper,
+                column_B=lower,
+                or_equal=True,
                 ignore_row_if="either_value_is_missing",
             )
         )

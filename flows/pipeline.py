@@ -60,13 +60,17 @@ def pipeline(
     counts = count_warehouse_rows()
     create_markdown_artifact(
         key=SUMMARY_KEY,
-        markdown="\n\n".join([
-            "# Pipeline run",
-            landing,
-            dbt_markdown(built.command, built.models, built.tests, built.other, built.docs_index),
-            validation_markdown(validated.checks, validated.data_docs),
-            warehouse_markdown(counts),
-        ]),
+        markdown="\n\n".join(
+            [
+                "# Pipeline run",
+                landing,
+                dbt_markdown(
+                    built.command, built.models, built.tests, built.other, built.docs_index
+                ),
+                validation_markdown(validated.checks, validated.data_docs),
+                warehouse_markdown(counts),
+            ]
+        ),
         description="Rows landed, models built, validation result and table sizes",
     )
     return counts

@@ -54,13 +54,18 @@ def _flow_run_id() -> str | None:
 
 def _client() -> RESTClient:
     settings = get_settings()
-    return build_client(resolve_api_key(settings), settings.polygon_base_url,
-                        PrefectRateLimiter(), logger=get_run_logger())
+    return build_client(
+        resolve_api_key(settings),
+        settings.polygon_base_url,
+        PrefectRateLimiter(),
+        logger=get_run_logger(),
+    )
 
 
 def _finish(name: str, outcomes: Sequence[UnitOutcome], note: str = "") -> list[UnitOutcome]:
     create_table_artifact(
-        key=name, table=report.artifact_rows(outcomes) or [{"status": note or "nothing to do"}],
+        key=name,
+        table=report.artifact_rows(outcomes) or [{"status": note or "nothing to do"}],
         description=f"{name}: {report.summary(outcomes)}" + (f". {note}" if note else ""),
     )
     get_run_logger().info("%s: %s%s", name, report.summary(outcomes), f" ({note})" if note else "")
@@ -71,6 +76,7 @@ def _finish(name: str, outcomes: Sequence[UnitOutcome], note: str = "") -> list[
 
 # --- shared tasks -------------------------------------------------------------------------
 
+
 @task(name="polygon-budget", cache_policy=NONE)
 def set_request_budget(requests_per_minute: int | None = None) -> float:
     """Check the API key is available, then create/update the rate limit. Returns req/min."""
@@ -78,8 +84,12 @@ def set_request_budget(requests_per_minute: int | None = None) -> float:
     resolve_api_key(settings)
     rpm = requests_per_minute or settings.polygon_requests_per_minute
     spec = ensure_rate_limit(rpm)
-    get_run_logger().info("request budget: %s requests/minute (global concurrency limit %r, "
-                          "slot decay %.4f/s)", rpm, spec.name, spec.slot_decay_per_second)
+    get_run_logger().info(
+        "request budget: %s requests/minute (global concurrency limit %r, slot decay %.4f/s)",
+        rpm,
+        spec.name,
+        spec.slot_decay_per_second,
+    )
     return rpm
 
 
@@ -89,22 +99,34 @@ def choose_universe(
 ) -> Universe:
     settings = get_settings()
     registered = [] if symbols or settings.universe else registered_symbols(settings.warehouse)
-    universe = resolve_universe(explicit=symbols, configured=settings.universe,
-                                registered=registered, whole_market=whole_market,
-                                max_symbols=max_symbols)
-    get_run_logger().info("universe: %s (%s)", "whole market" if universe.whole_market
-                          else f"{len(universe.symbols)} symbols", universe.origin)
+    universe = resolve_universe(
+        explicit=symbols,
+        configured=settings.universe,
+        registered=registered,
+        whole_market=whole_market,
+        max_symbols=max_symbols,
+    )
+    get_run_logger().info(
+        "universe: %s (%s)",
+        "whole market" if universe.whole_market else f"{len(universe.symbols)} symbols",
+        universe.origin,
+    )
     return universe
 
 
 # --- polygon-daily-ingestion --------------------------------------------------------------
 
+
 @task(name="polygon-plan-days", cache_policy=NONE)
 def plan_days(days_back: int, end: date | None) -> daily.DailyPlan:
     plan = daily.plan_days(get_settings().warehouse, days_back=days_back, end=end)
-    get_run_logger().info("watermark %s; %d trading day(s) to fetch up to %s: %s",
-                          plan.watermark or "none", len(plan.days), plan.end,
-                          ", ".join(d.isoformat() for d in plan.days[:20]))
+    get_run_logger().info(
+        "watermark %s; %d trading day(s) to fetch up to %s: %s",
+        plan.watermark or "none",
+        len(plan.days),
+        plan.end,
+        ", ".join(d.isoformat() for d in plan.days[:20]),
+    )
     return plan
 
 
@@ -112,9 +134,15 @@ def plan_days(days_back: int, end: date | None) -> daily.DailyPlan:
 def land_grouped_day(
     day: date, universe: list[str] | None, max_symbols: int | None
 ) -> list[UnitOutcome]:
-    return daily.land_grouped_day(get_settings().warehouse, _client(), day, universe,
-                                  max_symbols=max_symbols, flow_run_id=_flow_run_id(),
-                                  logger=get_run_logger())
+    return daily.land_grouped_day(
+        get_settings().warehouse,
+        _client(),
+        day,
+        universe,
+        max_symbols=max_symbols,
+        flow_run_id=_flow_run_id(),
+        logger=get_run_logger(),
+    )
 
 
 @flow(name="polygon-daily-ingestion", log_prints=True)
@@ -158,6 +186,7 @@ def polygon_daily_ingestion(
 
 # --- polygon-historical-backfill ----------------------------------------------------------
 
+
 class Progress:
     """Windows done / planned, published as the run's progress artifact."""
 
@@ -166,8 +195,10 @@ class Progress:
         self.done = 0
         self._lock = threading.Lock()
         self.artifact_id: UUID = create_progress_artifact(
-            progress=0.0 if self.total else 100.0, key=key,
-            description=f"{self.total} request units planned")
+            progress=0.0 if self.total else 100.0,
+            key=key,
+            description=f"{self.total} request units planned",
+        )
 
     def advance(self, _outcome: object = None) -> None:
         with self._lock:
@@ -183,8 +214,13 @@ def plan_backfill(
     plans = backfill.plan_backfill(get_settings().warehouse, symbols, start, end, chunk_days)
     logger = get_run_logger()
     for p in plans:
-        logger.info("%s: %d window(s) to fetch, %d skipped%s", p.symbol, len(p.windows),
-                    len(p.skipped), f" (delisted {p.delisted_at})" if p.delisted_at else "")
+        logger.info(
+            "%s: %d window(s) to fetch, %d skipped%s",
+            p.symbol,
+            len(p.windows),
+            len(p.skipped),
+            f" (delisted {p.delisted_at})" if p.delisted_at else "",
+        )
     return plans
 
 
@@ -195,24 +231,47 @@ def backfill_symbol(
     url = get_settings().warehouse
     client = _client()
     logger = get_run_logger()
-    outcomes = backfill.backfill_symbol(url, client, plan, flow_run_id=_flow_run_id(),
-                                        logger=logger, on_window=progress.advance)
+    outcomes = backfill.backfill_symbol(
+        url, client, plan, flow_run_id=_flow_run_id(), logger=logger, on_window=progress.advance
+    )
     if include_actions:
         for kind in ("splits", "dividends"):
             uri = reference.actions_uri(kind, plan.symbol, start, end)
             if uri in landed_uris(url, [uri]):
-                outcomes.append(UnitOutcome(kind, plan.symbol, start, end, "skipped", uri,
-                                            UUID(int=0), error="already landed"))
+                outcomes.append(
+                    UnitOutcome(
+                        kind,
+                        plan.symbol,
+                        start,
+                        end,
+                        "skipped",
+                        uri,
+                        UUID(int=0),
+                        error="already landed",
+                    )
+                )
             else:
-                outcomes.append(reference.land_corporate_actions(
-                    url, client, kind, plan.symbol, since=start, until=end,
-                    flow_run_id=_flow_run_id(), logger=logger))
+                outcomes.append(
+                    reference.land_corporate_actions(
+                        url,
+                        client,
+                        kind,
+                        plan.symbol,
+                        since=start,
+                        until=end,
+                        flow_run_id=_flow_run_id(),
+                        logger=logger,
+                    )
+                )
             progress.advance()
     return plan.skipped + outcomes
 
 
-@flow(name="polygon-historical-backfill", log_prints=True,
-      task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_SYMBOLS))
+@flow(
+    name="polygon-historical-backfill",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_SYMBOLS),
+)
 def polygon_historical_backfill(
     symbols: list[str] | None = None,
     start: date | None = None,
@@ -245,23 +304,32 @@ def polygon_historical_backfill(
     set_request_budget(requests_per_minute)
     universe = choose_universe(symbols, max_symbols)
     if universe.whole_market:
-        raise ValueError("a backfill needs symbols: pass `symbols`, set MDW_UNIVERSE or "
-                         "register symbols in raw.symbols")
+        raise ValueError(
+            "a backfill needs symbols: pass `symbols`, set MDW_UNIVERSE or "
+            "register symbols in raw.symbols"
+        )
     end = end or last_closed_session()
     start = start or end - timedelta(days=days_back)
     plans = plan_backfill(universe.symbols, start, end, chunk_days)
-    progress = Progress(sum(len(p.windows) for p in plans)
-                        + (2 * len(plans) if include_actions else 0),
-                        key="polygon-backfill-progress")
-    futures = backfill_symbol.map(plans, unmapped(start), unmapped(end),
-                                  unmapped(include_actions), unmapped(progress))
+    progress = Progress(
+        sum(len(p.windows) for p in plans) + (2 * len(plans) if include_actions else 0),
+        key="polygon-backfill-progress",
+    )
+    futures = backfill_symbol.map(
+        plans, unmapped(start), unmapped(end), unmapped(include_actions), unmapped(progress)
+    )
     outcomes: list[UnitOutcome] = []
     for plan, future in zip(plans, futures, strict=True):
         try:
             outcomes += future.result()
         except Exception as exc:  # a bug or lost budget: record it, keep the other symbols
-            lost = failed("window", plan.symbol, (start, end), aggs_uri(plan.symbol, start, end),
-                          f"{type(exc).__name__}: {exc}")
+            lost = failed(
+                "window",
+                plan.symbol,
+                (start, end),
+                aggs_uri(plan.symbol, start, end),
+                f"{type(exc).__name__}: {exc}",
+            )
             record_all(get_settings().warehouse, [lost], flow_run_id=_flow_run_id())
             outcomes.append(lost)
     return _finish("polygon-historical-backfill", outcomes)
@@ -269,14 +337,20 @@ def polygon_historical_backfill(
 
 # --- polygon-reference-data ---------------------------------------------------------------
 
+
 @task(name="polygon-ticker-listing", task_run_name="tickers active={active}", cache_policy=NONE)
 def land_ticker_listing(active: bool) -> tuple[UnitOutcome, dict[str, str | None] | None]:
     """The listing's outcome and its tickers (upper case) -> names; None if it failed."""
     outcome, tickers = reference.land_ticker_listing(
-        get_settings().warehouse, _client(), active=active, flow_run_id=_flow_run_id(),
-        logger=get_run_logger())
-    return outcome, (None if tickers is None
-                     else {t.ticker.upper(): t.name for t in tickers if t.ticker})
+        get_settings().warehouse,
+        _client(),
+        active=active,
+        flow_run_id=_flow_run_id(),
+        logger=get_run_logger(),
+    )
+    return outcome, (
+        None if tickers is None else {t.ticker.upper(): t.name for t in tickers if t.ticker}
+    )
 
 
 @task(name="polygon-tracked-symbols", cache_policy=NONE)
@@ -287,8 +361,9 @@ def tracked_symbols(symbols: list[str] | None) -> list[str]:
 
 @task(name="polygon-delisting", task_run_name="delisting {symbol}", cache_policy=NONE)
 def look_up_delisted(symbol: str, today: date) -> tuple[UnitOutcome, object]:
-    return reference.look_up_delisted(get_settings().warehouse, _client(), symbol, today=today,
-                                      flow_run_id=_flow_run_id())
+    return reference.look_up_delisted(
+        get_settings().warehouse, _client(), symbol, today=today, flow_run_id=_flow_run_id()
+    )
 
 
 @task(name="polygon-sync-symbols", cache_policy=NONE)
@@ -296,8 +371,11 @@ def sync_symbols(statuses: list[reference.SymbolStatus]) -> list[reference.Symbo
     changed = reference.sync_symbols(get_settings().warehouse, statuses)
     logger = get_run_logger()
     for st in changed:
-        logger.info("raw.symbols %s: %s", st.symbol, "active" if st.active
-                    else f"delisted (delisted_at {st.delisted_at})")
+        logger.info(
+            "raw.symbols %s: %s",
+            st.symbol,
+            "active" if st.active else f"delisted (delisted_at {st.delisted_at})",
+        )
     return changed
 
 
@@ -306,12 +384,22 @@ def land_corporate_actions(
     kind: str, symbol: str | None, since: date | None, universe: list[str] | None
 ) -> UnitOutcome:
     return reference.land_corporate_actions(
-        get_settings().warehouse, _client(), kind, symbol, since=since, universe=universe,
-        flow_run_id=_flow_run_id(), logger=get_run_logger())
+        get_settings().warehouse,
+        _client(),
+        kind,
+        symbol,
+        since=since,
+        universe=universe,
+        flow_run_id=_flow_run_id(),
+        logger=get_run_logger(),
+    )
 
 
-@flow(name="polygon-reference-data", log_prints=True,
-      task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_SYMBOLS))
+@flow(
+    name="polygon-reference-data",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=CONCURRENT_SYMBOLS),
+)
 def polygon_reference_data(
     symbols: list[str] | None = None,
     max_symbols: int | None = None,
@@ -359,10 +447,15 @@ def polygon_reference_data(
         universe = choose_universe(symbols, max_symbols)
         if universe.whole_market:
             start = since or date.today() - timedelta(days=30)
-            futures = [land_corporate_actions.submit(kind, None, start, None)
-                       for kind in ("splits", "dividends")]
+            futures = [
+                land_corporate_actions.submit(kind, None, start, None)
+                for kind in ("splits", "dividends")
+            ]
         else:
-            futures = [land_corporate_actions.submit(kind, s, since, None)
-                       for s in universe.symbols for kind in ("splits", "dividends")]
+            futures = [
+                land_corporate_actions.submit(kind, s, since, None)
+                for s in universe.symbols
+                for kind in ("splits", "dividends")
+            ]
         outcomes += [f.result() for f in futures]
     return _finish("polygon-reference-data", outcomes)

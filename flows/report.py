@@ -68,6 +68,9 @@ def warehouse_markdown(counts: dict[str, int]) -> str:
 def vendor_markdown(states: dict[str, str]) -> str:
     lines = ["## Landing (vendors)", "", "| vendor flow | state |", "|---|---|"]
     lines += [f"| {name} | {state} |" for name, state in states.items()]
-    lines += ["", "Each vendor run's own artifact lists what landed and what failed; every unit "
-              "of work is a row of `raw.load_runs`."]
+    lines += [
+        "",
+        "Each vendor run's own artifact lists what landed and what failed; every unit "
+        "of work is a row of `raw.load_runs`.",
+    ]
     return "\n".join(lines)

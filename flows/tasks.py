@@ -38,7 +38,11 @@ def land_file(path: str, source: str, load_run_id: uuid.UUID) -> FileOutcome:
         r = outcome.result
         logger.info(
             "%s: %d rows received, %d inserted, %d updated, %d quarantined",
-            path, r.received, r.inserted, r.updated, r.rejected,
+            path,
+            r.received,
+            r.inserted,
+            r.updated,
+            r.rejected,
         )
     return outcome
 
@@ -83,9 +87,13 @@ def dbt_docs_generate() -> str:
     apply_client_environment(settings)
     res = dbtRunner().invoke(
         [
-            "docs", "generate", "--quiet",
-            "--project-dir", str(settings.dbt_project_dir),
-            "--profiles-dir", str(settings.profiles_dir),
+            "docs",
+            "generate",
+            "--quiet",
+            "--project-dir",
+            str(settings.dbt_project_dir),
+            "--profiles-dir",
+            str(settings.profiles_dir),
         ]
     )
     if not res.success:
@@ -113,7 +121,10 @@ def run_gx_checkpoints() -> ValidationSummary:
     for r in results:
         (logger.info if r.success else logger.error)(
             "%s: %s (%d expectations, %d failed)%s",
-            r.name, "passed" if r.success else "FAILED", r.evaluated, len(r.failed),
+            r.name,
+            "passed" if r.success else "FAILED",
+            r.evaluated,
+            len(r.failed),
             "".join(f"\n  - {f}" for f in r.failed),
         )
     return ValidationSummary(

@@ -45,8 +45,11 @@ def _flow_run_id() -> str | None:
 
 def _client() -> YahooClient:
     settings = get_settings()
-    return build_client(max_retries=settings.yahoo_max_retries,
-                        cache_dir=settings.mdw_home / "yfinance", limiter_name=YAHOO_LIMIT_NAME)
+    return build_client(
+        max_retries=settings.yahoo_max_retries,
+        cache_dir=settings.mdw_home / "yfinance",
+        limiter_name=YAHOO_LIMIT_NAME,
+    )
 
 
 @task(name="pick-yahoo-symbols")
@@ -61,24 +64,37 @@ def pick_yahoo_symbols(symbols: list[str] | None, max_symbols: int | None) -> li
 def ensure_yahoo_rate_limit() -> int:
     rpm = get_settings().yahoo_requests_per_minute
     ensure_rate_limit(rpm, YAHOO_LIMIT_NAME)
-    get_run_logger().info("global concurrency limit %r: %d requests per minute",
-                          YAHOO_LIMIT_NAME, rpm)
+    get_run_logger().info(
+        "global concurrency limit %r: %d requests per minute", YAHOO_LIMIT_NAME, rpm
+    )
     return rpm
 
 
 @task(name="yahoo-market-batch", task_run_name="yahoo market data, batch {number}")
 def yahoo_market_batch(
-    symbols: list[str], number: int, interval: str, start: date, end: date | None,
-    include_daily: bool, prepost: bool, load_run_id: uuid.UUID,
+    symbols: list[str],
+    number: int,
+    interval: str,
+    start: date,
+    end: date | None,
+    include_daily: bool,
+    prepost: bool,
+    load_run_id: uuid.UUID,
 ) -> list[MarketOutcome]:
     client = _client()
     logger = get_run_logger()
     outcomes = []
     for symbol in symbols:
         outcome = land_symbol_market_data(
-            get_settings().warehouse, client, symbol, interval=interval,
-            window=Window(start, end), include_daily=include_daily, prepost=prepost,
-            load_run_id=load_run_id, flow_run_id=_flow_run_id(),
+            get_settings().warehouse,
+            client,
+            symbol,
+            interval=interval,
+            window=Window(start, end),
+            include_daily=include_daily,
+            prepost=prepost,
+            load_run_id=load_run_id,
+            flow_run_id=_flow_run_id(),
         )
         (logger.info if outcome.ok else logger.error)("%s: %s", symbol, outcome.as_row())
         outcomes.append(outcome)
@@ -86,14 +102,20 @@ def yahoo_market_batch(
 
 
 @task(name="yahoo-company-batch", task_run_name="yahoo company data, batch {number}")
-def yahoo_company_batch(symbols: list[str], number: int, load_run_id: uuid.UUID
-                        ) -> list[CompanyOutcome]:
+def yahoo_company_batch(
+    symbols: list[str], number: int, load_run_id: uuid.UUID
+) -> list[CompanyOutcome]:
     client = _client()
     logger = get_run_logger()
     outcomes = []
     for symbol in symbols:
-        outcome = land_symbol_company_data(get_settings().warehouse, client, symbol,
-                                           load_run_id=load_run_id, flow_run_id=_flow_run_id())
+        outcome = land_symbol_company_data(
+            get_settings().warehouse,
+            client,
+            symbol,
+            load_run_id=load_run_id,
+            flow_run_id=_flow_run_id(),
+        )
         (logger.info if outcome.ok else logger.error)("%s: %s", symbol, outcome.as_row())
         outcomes.append(outcome)
     return outcomes
@@ -152,10 +174,22 @@ def yahoo_market_data(
     if chosen:
         ensure_yahoo_rate_limit()
         for number, batch in enumerate(batches(chosen, get_settings().yahoo_batch_size), 1):
-            outcomes += yahoo_market_batch(batch, number, interval, window.start, window.end,
-                                           include_daily, prepost, load_run_id)
-    _finish("yahoo-market-data", f"Yahoo market data {interval} {window.describe()}",
-            outcomes, load_run_id)
+            outcomes += yahoo_market_batch(
+                batch,
+                number,
+                interval,
+                window.start,
+                window.end,
+                include_daily,
+                prepost,
+                load_run_id,
+            )
+    _finish(
+        "yahoo-market-data",
+        f"Yahoo market data {interval} {window.describe()}",
+        outcomes,
+        load_run_id,
+    )
     return outcomes
 
 

@@ -114,8 +114,16 @@ def quarantine_record(
     text = json.dumps(payload, sort_keys=True, default=str)
     cur.execute(
         QUARANTINE_SQL,
-        (source, record_kind, symbol, Json(json.loads(text)), reason, text + reason,
-         str(load_run_id), str(load_run_id)),
+        (
+            source,
+            record_kind,
+            symbol,
+            Json(json.loads(text)),
+            reason,
+            text + reason,
+            str(load_run_id),
+            str(load_run_id),
+        ),
     )
 
 
@@ -136,25 +144,45 @@ def land_actions(
         if found:
             rejected.append((action, "; ".join(found)))
             continue
-        ex_date = (action.ex_date if isinstance(action.ex_date, date)
-                   else date.fromisoformat(str(action.ex_date)[:10]))
+        ex_date = (
+            action.ex_date
+            if isinstance(action.ex_date, date)
+            else date.fromisoformat(str(action.ex_date)[:10])
+        )
         key = (action.symbol.strip().upper(), action.action_type, ex_date)
         row = (
-            source, key[0], action.action_type, ex_date,
-            _number(action.split_from), _number(action.split_to), _number(action.cash_amount),
-            action.currency, Json(json.loads(json.dumps(action.details, default=str))),
+            source,
+            key[0],
+            action.action_type,
+            ex_date,
+            _number(action.split_from),
+            _number(action.split_to),
+            _number(action.cash_amount),
+            action.currency,
+            Json(json.loads(json.dumps(action.details, default=str))),
             str(load_run_id),
         )
         if key in good:
-            rejected.append((action, "conflicting duplicate of symbol, type and ex-date"
-                             if good[key][4:8] != row[4:8]
-                             else "repeated event within the batch (first copy landed)"))
+            rejected.append(
+                (
+                    action,
+                    "conflicting duplicate of symbol, type and ex-date"
+                    if good[key][4:8] != row[4:8]
+                    else "repeated event within the batch (first copy landed)",
+                )
+            )
             continue
         good[key] = row
     for action, reason in rejected:
-        quarantine_record(cur, source=source, record_kind=f"corporate_action:{action.action_type}",
-                          symbol=action.symbol, payload=asdict(action), reason=reason,
-                          load_run_id=load_run_id)
+        quarantine_record(
+            cur,
+            source=source,
+            record_kind=f"corporate_action:{action.action_type}",
+            symbol=action.symbol,
+            payload=asdict(action),
+            reason=reason,
+            load_run_id=load_run_id,
+        )
     inserted = updated = 0
     if good:
         flags = execute_values(cur, UPSERT_SQL, list(good.values()), fetch=True)

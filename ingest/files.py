@@ -247,8 +247,14 @@ left join repeated_versions as r
 
 # The same classification when every value casts: plain casts instead of pg_input_is_valid.
 FAST_CLASSIFY_SQL = CLASSIFY_SQL
-for _column, _type in (("date", "date"), ("open", "numeric"), ("high", "numeric"),
-                       ("low", "numeric"), ("close", "numeric"), ("volume", "numeric")):
+for _column, _type in (
+    ("date", "date"),
+    ("open", "numeric"),
+    ("high", "numeric"),
+    ("low", "numeric"),
+    ("close", "numeric"),
+    ("volume", "numeric"),
+):
     FAST_CLASSIFY_SQL = FAST_CLASSIFY_SQL.replace(
         f"case when pg_input_is_valid(btrim(s.{_column}), '{_type}') "
         f"then btrim(s.{_column})::{_type} end",
@@ -310,9 +316,7 @@ def _copy_incoming(
     cur: psycopg2.extensions.cursor, columns: list[str], stream: io.BufferedIOBase, what: str
 ) -> None:
     cols_sql = ", ".join(f'"{c}" text' for c in columns)
-    cur.execute(
-        f"create temporary table _incoming (_line bigserial, {cols_sql}) on commit drop"
-    )
+    cur.execute(f"create temporary table _incoming (_line bigserial, {cols_sql}) on commit drop")
     try:
         with stream:
             cur.copy_expert(
@@ -378,9 +382,7 @@ def land_file(
         raise FileFormatError(f"{path}: no such file")
     header, stream = _csv_stream(path) if kind == "csv" else _parquet_stream(path)
     _copy_incoming(cur, map_header(header), stream, str(path))
-    symbols = _classify_and_merge(
-        cur, source=source, source_uri=str(path), load_run_id=load_run_id
-    )
+    symbols = _classify_and_merge(cur, source=source, source_uri=str(path), load_run_id=load_run_id)
     return FileResult(path=str(path), load_run_id=load_run_id, symbols=symbols)
 
 

@@ -33,7 +33,14 @@ from ingest.files import SymbolResult, SymbolTotals
 
 RECORD_KIND = "intraday_bar"
 INTRADAY_COLUMNS = (
-    "symbol", "bar_start", "open", "high", "low", "close", "volume", "exchange_timezone",
+    "symbol",
+    "bar_start",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "exchange_timezone",
 )
 PRICE_COLUMNS = ("open", "high", "low", "close")
 
@@ -192,12 +199,15 @@ def classify(rows: Iterable[Sequence[object]]) -> tuple[list[CheckedBar], list[t
     for copies in by_key.values():
         versions = {(c.values, c.exchange_timezone) for c in copies}
         if len(versions) > 1:
-            rejected += [(c.received, "conflicting duplicate of symbol and bar_start within the "
-                                      "batch") for c in copies]
+            rejected += [
+                (c.received, "conflicting duplicate of symbol and bar_start within the batch")
+                for c in copies
+            ]
             continue
         good.append(copies[0])
-        rejected += [(c.received, "repeated row within the batch (first copy landed)")
-                     for c in copies[1:]]
+        rejected += [
+            (c.received, "repeated row within the batch (first copy landed)") for c in copies[1:]
+        ]
     return good, rejected
 
 
@@ -246,21 +256,33 @@ def land_intraday_rows(
     """Check, quarantine and upsert intraday bars inside the caller's transaction."""
     good, rejected = classify(rows)
     for received, reason in rejected:
-        payload = {name: _as_received(v) for name, v in zip(INTRADAY_COLUMNS, received,
-                                                            strict=True)}
+        payload = {
+            name: _as_received(v) for name, v in zip(INTRADAY_COLUMNS, received, strict=True)
+        }
         payload["bar_interval"] = bar_interval
         symbol = payload["symbol"]
         quarantine_record(
-            cur, source=source, record_kind=RECORD_KIND,
+            cur,
+            source=source,
+            record_kind=RECORD_KIND,
             symbol=str(symbol).strip().upper() if symbol is not None else None,
-            payload=payload, reason=reason, load_run_id=load_run_id,
+            payload=payload,
+            reason=reason,
+            load_run_id=load_run_id,
         )
 
     changed: dict[str, list[int]] = {}
     if good:
         values = [
-            (source, b.symbol, bar_interval, b.bar_start, b.exchange_timezone, *b.values,
-             str(load_run_id))
+            (
+                source,
+                b.symbol,
+                bar_interval,
+                b.bar_start,
+                b.exchange_timezone,
+                *b.values,
+                str(load_run_id),
+            )
             for b in good
         ]
         for symbol, inserted in execute_values(cur, UPSERT_SQL, values, fetch=True):
@@ -274,8 +296,9 @@ def land_intraday_rows(
         s["dates"].append(_local_date(bar))
     for received, _ in rejected:
         symbol = str(received[0]).strip().upper() if received[0] is not None else ""
-        s = per_symbol.setdefault(symbol or "(unparseable symbol)",
-                                  {"received": 0, "rejected": 0, "dates": []})
+        s = per_symbol.setdefault(
+            symbol or "(unparseable symbol)", {"received": 0, "rejected": 0, "dates": []}
+        )
         s["received"] += 1
         s["rejected"] += 1
 
@@ -283,15 +306,16 @@ def land_intraday_rows(
     for symbol in sorted(per_symbol):
         s = per_symbol[symbol]
         inserted, updated = changed.get(symbol, (0, 0))
-        symbols.append(SymbolResult(
-            symbol=symbol,
-            window_start=min(s["dates"]) if s["dates"] else None,
-            window_end=max(s["dates"]) if s["dates"] else None,
-            received=s["received"],
-            inserted=inserted,
-            updated=updated,
-            unchanged=s["received"] - s["rejected"] - inserted - updated,
-            rejected=s["rejected"],
-        ))
+        symbols.append(
+            SymbolResult(
+                symbol=symbol,
+                window_start=min(s["dates"]) if s["dates"] else None,
+                window_end=max(s["dates"]) if s["dates"] else None,
+                received=s["received"],
+                inserted=inserted,
+                updated=updated,
+                unchanged=s["received"] - s["rejected"] - inserted - updated,
+                rejected=s["rejected"],
+            )
+        )
     return IntradayResult(symbols=symbols, rejected=rejected)
-

@@ -70,7 +70,6 @@ def ingest_rows(
     """Land vendor rows (canonical order) in one transaction with their load-run rows."""
     started = datetime.now(UTC)
     with transaction(url) as cur:
-        result = land_rows(cur, rows, source=source, source_uri=source_uri,
-                           load_run_id=load_run_id)
+        result = land_rows(cur, rows, source=source, source_uri=source_uri, load_run_id=load_run_id)
         record_file(cur, result, source=source, started_at=started, flow_run_id=flow_run_id)
     return result

@@ -100,8 +100,7 @@ def cmd_ingest_files(settings: Settings, paths: list[str], source: str) -> int:
     missing = [p for p in paths if not Path(p).exists()]
     for p in missing:
         print(f"warning: {p} does not exist (recorded as a failed load)", file=sys.stderr)
-    state = ingest_files([str(Path(p).resolve()) for p in paths], source=source,
-                         return_state=True)
+    state = ingest_files([str(Path(p).resolve()) for p in paths], source=source, return_state=True)
     outcomes = state.result(raise_on_failure=False)
     if isinstance(outcomes, BaseException):
         print(f"ingest-files failed: {outcomes}", file=sys.stderr)
@@ -111,8 +110,10 @@ def cmd_ingest_files(settings: Settings, paths: list[str], source: str) -> int:
             print(f"{o.path}: FAILED {o.error}")
         else:
             r = o.result
-            print(f"{o.path}: {r.received} received, {r.inserted} inserted, "
-                  f"{r.updated} updated, {r.rejected} quarantined")
+            print(
+                f"{o.path}: {r.received} received, {r.inserted} inserted, "
+                f"{r.updated} updated, {r.rejected} quarantined"
+            )
     return 0 if all(o.ok for o in outcomes) else 1
 
 
@@ -142,8 +143,9 @@ def cmd_ingest_vendor(settings: Settings, command: str, options: dict[str, objec
         status = getattr(unit, "status", "done")
         counts[status] = counts.get(status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
-    print(f"{flow_fn.name}: {state.name} ({summary}); details in raw.load_runs and the run's "
-          f"artifact")
+    print(
+        f"{flow_fn.name}: {state.name} ({summary}); details in raw.load_runs and the run's artifact"
+    )
     return 0 if state.is_completed() else 1
 
 
@@ -172,8 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("down", help="stop what `up` started (data is kept)")
     sub.add_parser("status", help="show each part of the stack and its health")
     env = sub.add_parser("env", help="print the shell exports the stack uses")
-    env.add_argument("--write-activate", action="store_true",
-                     help="also put them into this virtualenv's bin/activate")
+    env.add_argument(
+        "--write-activate",
+        action="store_true",
+        help="also put them into this virtualenv's bin/activate",
+    )
     demo = sub.add_parser("demo", help="up, then run pipeline/sample through Prefect and summarise")
     demo.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the run")
     ingest = sub.add_parser("ingest", help="land data into the running stack")
@@ -183,31 +188,44 @@ def build_parser() -> argparse.ArgumentParser:
     files.add_argument("--source", default="files", help="value of raw.daily_bars.source")
 
     daily = ingest_sub.add_parser(
-        "polygon-daily", help="Polygon grouped-daily bars for every missing trading day")
+        "polygon-daily", help="Polygon grouped-daily bars for every missing trading day"
+    )
     daily.add_argument("--symbols", type=_symbols, help="comma-separated; default: the universe")
     daily.add_argument("--max-symbols", type=int)
     daily.add_argument("--days-back", type=int, help="sessions to fetch when nothing landed yet")
     daily.add_argument("--end", type=_date, help="last trading day (default: last closed)")
-    daily.add_argument("--whole-market", action="store_true", default=None,
-                       help="keep every US ticker, not just the universe")
+    daily.add_argument(
+        "--whole-market",
+        action="store_true",
+        default=None,
+        help="keep every US ticker, not just the universe",
+    )
     backfill = ingest_sub.add_parser(
-        "polygon-backfill", help="Polygon per-symbol history, chunked and resumable")
+        "polygon-backfill", help="Polygon per-symbol history, chunked and resumable"
+    )
     backfill.add_argument("--symbols", type=_symbols, required=True, help="comma-separated")
     backfill.add_argument("--start", type=_date)
     backfill.add_argument("--end", type=_date)
     backfill.add_argument("--days-back", type=int, help="when --start is not given")
     backfill.add_argument("--chunk-days", type=int)
     backfill.add_argument("--max-symbols", type=int)
-    backfill.add_argument("--no-actions", dest="include_actions", action="store_false",
-                          default=None, help="skip splits and dividends")
+    backfill.add_argument(
+        "--no-actions",
+        dest="include_actions",
+        action="store_false",
+        default=None,
+        help="skip splits and dividends",
+    )
     ref = ingest_sub.add_parser(
-        "polygon-reference", help="Polygon tickers (active/delisted), splits and dividends")
+        "polygon-reference", help="Polygon tickers (active/delisted), splits and dividends"
+    )
     ref.add_argument("--symbols", type=_symbols)
     ref.add_argument("--max-symbols", type=int)
     ref.add_argument("--all-delisted", action="store_true", default=None)
 
     market = ingest_sub.add_parser(
-        "yahoo", help="Yahoo hourly (or --interval) and daily bars, splits and dividends")
+        "yahoo", help="Yahoo hourly (or --interval) and daily bars, splits and dividends"
+    )
     market.add_argument("--symbols", type=_symbols, help="comma-separated; default: the universe")
     market.add_argument("--max-symbols", type=int)
     market.add_argument("--days-back", type=int, help="days of new data to request (default 7)")
@@ -216,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     market.add_argument("--start", type=_date)
     market.add_argument("--end", type=_date)
     company = ingest_sub.add_parser(
-        "yahoo-company", help="Yahoo profiles, key statistics, statements, holders, officers")
+        "yahoo-company", help="Yahoo profiles, key statistics, statements, holders, officers"
+    )
     company.add_argument("--symbols", type=_symbols)
     company.add_argument("--max-symbols", type=int)
     return parser
@@ -239,8 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ingest" and args.ingest_command == "files":
             return cmd_ingest_files(settings, args.paths, args.source)
         if args.command == "ingest":
-            options = {k: v for k, v in vars(args).items()
-                       if k not in ("command", "ingest_command")}
+            options = {
+                k: v for k, v in vars(args).items() if k not in ("command", "ingest_command")
+            }
             return cmd_ingest_vendor(settings, args.ingest_command, options)
     except RuntimeError as exc:
         print(f"mdw {args.command}: {exc}", file=sys.stderr)

@@ -37,9 +37,11 @@ def summary_markdown(flow_run: FlowRun) -> str | None:
 def print_summary(settings: Settings, flow_run: FlowRun, seconds: float) -> int:
     state = flow_run.state
     ok = state is not None and state.is_completed()
-    print(f"\n{DEPLOYMENT}: {state.name if state else 'unknown'} in {seconds:.0f} s "
-          f"(flow run {flow_run.name}, {settings.prefect_api_url.removesuffix('/api')}"
-          f"/runs/flow-run/{flow_run.id})\n")
+    print(
+        f"\n{DEPLOYMENT}: {state.name if state else 'unknown'} in {seconds:.0f} s "
+        f"(flow run {flow_run.name}, {settings.prefect_api_url.removesuffix('/api')}"
+        f"/runs/flow-run/{flow_run.id})\n"
+    )
     markdown = summary_markdown(flow_run) if ok else None
     if markdown:
         print(markdown)

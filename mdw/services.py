@@ -150,8 +150,16 @@ def start_server(settings: Settings, timeout: float = 120.0) -> ProcStatus:
             settings,
             SERVER,
             [
-                sys.executable, "-m", "prefect", "server", "start",
-                "--host", "127.0.0.1", "--port", str(settings.prefect_port), "--analytics-off",
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(settings.prefect_port),
+                "--analytics-off",
             ],
         )
     _wait(

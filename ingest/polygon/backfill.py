@@ -67,14 +67,26 @@ def plan_backfill(
         for lo, hi in keep:
             uri = aggs_uri(symbol, lo, hi)
             if uri in done:
-                skipped.append(UnitOutcome(KIND, symbol, lo, hi, "skipped", uri, uuid.uuid4(),
-                                           error="already landed"))
+                skipped.append(
+                    UnitOutcome(
+                        KIND, symbol, lo, hi, "skipped", uri, uuid.uuid4(), error="already landed"
+                    )
+                )
             else:
                 todo.append((lo, hi))
         for lo, hi in after:
-            skipped.append(UnitOutcome(KIND, symbol, lo, hi, "skipped",
-                                       aggs_uri(symbol, lo, hi), uuid.uuid4(),
-                                       error=f"after the delisting on {last_day}"))
+            skipped.append(
+                UnitOutcome(
+                    KIND,
+                    symbol,
+                    lo,
+                    hi,
+                    "skipped",
+                    aggs_uri(symbol, lo, hi),
+                    uuid.uuid4(),
+                    error=f"after the delisting on {last_day}",
+                )
+            )
         plans.append(SymbolPlan(symbol, todo, skipped, last_day))
     return plans
 
@@ -100,15 +112,30 @@ def backfill_symbol(
         uri = aggs_uri(symbol, lo, hi)
         run_id = uuid.uuid4()
         try:
-            aggs = list(client.list_aggs(symbol, 1, "day", lo.isoformat(), hi.isoformat(),
-                                         adjusted=False, sort="asc", limit=AGGS_LIMIT))
+            aggs = list(
+                client.list_aggs(
+                    symbol,
+                    1,
+                    "day",
+                    lo.isoformat(),
+                    hi.isoformat(),
+                    adjusted=False,
+                    sort="asc",
+                    limit=AGGS_LIMIT,
+                )
+            )
             if not aggs:
                 empty.append((lo, hi))
-                logger.info("%s window %d/%d %s..%s: no bars", symbol, n, len(plan.windows),
-                            lo, hi)
+                logger.info("%s window %d/%d %s..%s: no bars", symbol, n, len(plan.windows), lo, hi)
                 continue
-            result = ingest_rows(url, symbol_rows(symbol, aggs), source=SOURCE,
-                                 source_uri=uri, load_run_id=run_id, flow_run_id=flow_run_id)
+            result = ingest_rows(
+                url,
+                symbol_rows(symbol, aggs),
+                source=SOURCE,
+                source_uri=uri,
+                load_run_id=run_id,
+                flow_run_id=flow_run_id,
+            )
             outcome = outcome_from_result(KIND, result, window=(lo, hi), symbol=symbol)
         except (PolygonError, psycopg2.Error) as exc:
             outcome = failed(KIND, symbol, (lo, hi), uri, f"{type(exc).__name__}: {exc}", run_id)
@@ -117,9 +144,18 @@ def backfill_symbol(
         outcomes.append(outcome)
         (logger.info if outcome.landed else logger.error)(
             "%s window %d/%d %s..%s: %s, %d bars, %d inserted, %d updated, %d quarantined%s",
-            symbol, n, len(plan.windows), lo, hi, outcome.status, outcome.received,
-            outcome.inserted, outcome.updated, outcome.rejected,
-            f" ({outcome.error})" if outcome.error else "")
+            symbol,
+            n,
+            len(plan.windows),
+            lo,
+            hi,
+            outcome.status,
+            outcome.received,
+            outcome.inserted,
+            outcome.updated,
+            outcome.rejected,
+            f" ({outcome.error})" if outcome.error else "",
+        )
         if on_window:
             on_window(outcome)
     if empty:
@@ -142,12 +178,25 @@ def _record_empty(
         for lo, hi in empty:
             uri = aggs_uri(symbol, lo, hi)
             if has_bars:
-                outcome = UnitOutcome(KIND, symbol, lo, hi, "success", uri, uuid.uuid4(),
-                                      error="no bars in this window")
+                outcome = UnitOutcome(
+                    KIND,
+                    symbol,
+                    lo,
+                    hi,
+                    "success",
+                    uri,
+                    uuid.uuid4(),
+                    error="no bars in this window",
+                )
             else:
-                outcome = failed(KIND, symbol, (lo, hi), uri,
-                                 f"Polygon has no bars for {symbol} in {lo}..{hi} nor in any "
-                                 "other window: unknown ticker, or no trading in the range")
+                outcome = failed(
+                    KIND,
+                    symbol,
+                    (lo, hi),
+                    uri,
+                    f"Polygon has no bars for {symbol} in {lo}..{hi} nor in any "
+                    "other window: unknown ticker, or no trading in the range",
+                )
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
             recorded.append(outcome)
     for outcome in recorded:

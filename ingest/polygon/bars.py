@@ -83,8 +83,13 @@ def select_grouped(
             continue
         row = bar_row(ticker, agg)
         if row[1] is not None and row[1] != day:
-            off.append((row, f"timestamp t={getattr(agg, 'timestamp', None)} is trading day "
-                             f"{row[1].isoformat()}, not the requested day {day.isoformat()}"))
+            off.append(
+                (
+                    row,
+                    f"timestamp t={getattr(agg, 'timestamp', None)} is trading day "
+                    f"{row[1].isoformat()}, not the requested day {day.isoformat()}",
+                )
+            )
             continue
         keep.append(row)
         seen.add(key)

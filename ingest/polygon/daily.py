@@ -49,8 +49,9 @@ def plan_days(url: URL, *, days_back: int, end: date | None = None) -> DailyPlan
     end = end or last_closed_session()
     landed = {d for d in landed_grouped_days(url) if d <= end}
     all_sessions = sessions(min(landed), end) if landed else last_n_sessions(end, days_back)
-    return DailyPlan(missing_sessions(all_sessions, landed, days_back), end,
-                     watermark(all_sessions, landed))
+    return DailyPlan(
+        missing_sessions(all_sessions, landed, days_back), end, watermark(all_sessions, landed)
+    )
 
 
 def land_grouped_day(
@@ -78,12 +79,18 @@ def land_grouped_day(
         selection = select_grouped(day, aggs, universe, max_symbols)
         if selection.market_rows == 0:
             raise PolygonError(
-                f"Polygon returned no bars for trading day {day.isoformat()} "
-                "(not published yet?)")
+                f"Polygon returned no bars for trading day {day.isoformat()} (not published yet?)"
+            )
         summary = UnitOutcome(KIND, ALL_SYMBOLS, day, day, "success", uri, run_id)
         if selection.rows:
-            result = ingest_rows(url, selection.rows, source=SOURCE, source_uri=uri,
-                                 load_run_id=run_id, flow_run_id=flow_run_id)
+            result = ingest_rows(
+                url,
+                selection.rows,
+                source=SOURCE,
+                source_uri=uri,
+                load_run_id=run_id,
+                flow_run_id=flow_run_id,
+            )
             summary = outcome_from_result(KIND, result, window=window, symbol=ALL_SYMBOLS)
     except (PolygonError, psycopg2.Error) as exc:
         outcome = failed(KIND, ALL_SYMBOLS, window, uri, f"{type(exc).__name__}: {exc}", run_id)
@@ -98,24 +105,46 @@ def land_grouped_day(
             quarantine_rows(cur, selection.off_day, load_run_id=run_id, source_uri=uri)
             summary = _with_quarantined(summary, len(selection.off_day), len(selection.rows))
         for symbol in selection.missing:
-            outcomes.append(failed(
-                KIND, symbol, window, uri,
-                f"{symbol} is not in Polygon's grouped daily bars for {day.isoformat()} "
-                "(unknown, delisted or not traded that day)", run_id))
+            outcomes.append(
+                failed(
+                    KIND,
+                    symbol,
+                    window,
+                    uri,
+                    f"{symbol} is not in Polygon's grouped daily bars for {day.isoformat()} "
+                    "(unknown, delisted or not traded that day)",
+                    run_id,
+                )
+            )
         if selection.missing:
-            summary = with_error(summary, f"{len(selection.missing)} universe symbol(s) absent: "
-                                          + ", ".join(selection.missing[:20]))
+            summary = with_error(
+                summary,
+                f"{len(selection.missing)} universe symbol(s) absent: "
+                + ", ".join(selection.missing[:20]),
+            )
             if summary.status == "success":
                 summary = _status(summary, "partial")
         if selection.not_in_universe:
-            logger.info("%s: %d of %d market rows outside the universe, not landed", day,
-                        selection.not_in_universe, selection.market_rows)
+            logger.info(
+                "%s: %d of %d market rows outside the universe, not landed",
+                day,
+                selection.not_in_universe,
+                selection.market_rows,
+            )
         outcomes.insert(0, summary)
         for outcome in outcomes:
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-    logger.info("%s: %s, %d bars received for the universe, %d inserted, %d updated, "
-                "%d quarantined, %d symbol(s) absent", day, summary.status, summary.received,
-                summary.inserted, summary.updated, summary.rejected, len(selection.missing))
+    logger.info(
+        "%s: %s, %d bars received for the universe, %d inserted, %d updated, "
+        "%d quarantined, %d symbol(s) absent",
+        day,
+        summary.status,
+        summary.received,
+        summary.inserted,
+        summary.updated,
+        summary.rejected,
+        len(selection.missing),
+    )
     return outcomes
 
 
@@ -125,7 +154,12 @@ def _status(outcome: UnitOutcome, status: str) -> UnitOutcome:
 
 def _with_quarantined(summary: UnitOutcome, off_day: int, kept: int) -> UnitOutcome:
     note = f"{off_day} bar(s) stamped for another day quarantined in raw.rejected_bars"
-    status = "failed" if kept == 0 else ("partial" if summary.status == "success"
-                                         else summary.status)
-    return replace(with_error(summary, note), status=status,
-                   received=summary.received + off_day, rejected=summary.rejected + off_day)
+    status = (
+        "failed" if kept == 0 else ("partial" if summary.status == "success" else summary.status)
+    )
+    return replace(
+        with_error(summary, note),
+        status=status,
+        received=summary.received + off_day,
+        rejected=summary.rejected + off_day,
+    )

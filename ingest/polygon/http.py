@@ -168,28 +168,43 @@ class BudgetedPool:
             retry_after: float | None = None
             try:
                 resp = self._pool.request(
-                    method, url, fields=fields, headers=headers,
-                    timeout=self._timeout, retries=False,
+                    method,
+                    url,
+                    fields=fields,
+                    headers=headers,
+                    timeout=self._timeout,
+                    retries=False,
                 )
             except urllib3.exceptions.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 if attempt >= self._policy.max_retries:
-                    raise PolygonUnavailable(self._scrub(
-                        f"no answer from Polygon for GET {target} after {attempt + 1} "
-                        f"attempt(s): {problem}")) from None
+                    raise PolygonUnavailable(
+                        self._scrub(
+                            f"no answer from Polygon for GET {target} after {attempt + 1} "
+                            f"attempt(s): {problem}"
+                        )
+                    ) from None
             else:
                 if resp.status == 200:
                     return resp
                 body = resp.data.decode("utf-8", "replace").strip()
                 problem = f"HTTP {resp.status}: {body[:300]}"
                 if not retryable(resp.status) or attempt >= self._policy.max_retries:
-                    raise PolygonHTTPError(self._scrub(
-                        f"Polygon answered GET {target} with {problem} "
-                        f"(after {attempt + 1} attempt(s))"), resp.status) from None
+                    raise PolygonHTTPError(
+                        self._scrub(
+                            f"Polygon answered GET {target} with {problem} "
+                            f"(after {attempt + 1} attempt(s))"
+                        ),
+                        resp.status,
+                    ) from None
                 retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             delay = retry_delay(self._policy, attempt, retry_after)
-            self._log.warning("%s", self._scrub(
-                f"GET {target}: {problem[:200]}; retry {attempt + 1}/{self._policy.max_retries} "
-                f"in {delay:.1f}s"))
+            self._log.warning(
+                "%s",
+                self._scrub(
+                    f"GET {target}: {problem[:200]}; "
+                    f"retry {attempt + 1}/{self._policy.max_retries} in {delay:.1f}s"
+                ),
+            )
             self._sleep(delay)
             attempt += 1

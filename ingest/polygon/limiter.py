@@ -47,19 +47,30 @@ def ensure_rate_limit(requests_per_minute: int, name: str = LIMIT_NAME) -> Limit
             current = client.read_global_concurrency_limit_by_name(spec.name)
         except ObjectNotFound:
             try:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(
-                    name=spec.name, limit=spec.limit, active=True,
-                    slot_decay_per_second=spec.slot_decay_per_second,
-                ))
+                client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(
+                        name=spec.name,
+                        limit=spec.limit,
+                        active=True,
+                        slot_decay_per_second=spec.slot_decay_per_second,
+                    )
+                )
                 return spec
             except ObjectAlreadyExists:  # created concurrently: fall through to the update
                 current = client.read_global_concurrency_limit_by_name(spec.name)
         if (current.limit, current.slot_decay_per_second, current.active) != (
-            spec.limit, spec.slot_decay_per_second, True
+            spec.limit,
+            spec.slot_decay_per_second,
+            True,
         ):
-            client.update_global_concurrency_limit(spec.name, GlobalConcurrencyLimitUpdate(
-                limit=spec.limit, active=True, slot_decay_per_second=spec.slot_decay_per_second,
-            ))
+            client.update_global_concurrency_limit(
+                spec.name,
+                GlobalConcurrencyLimitUpdate(
+                    limit=spec.limit,
+                    active=True,
+                    slot_decay_per_second=spec.slot_decay_per_second,
+                ),
+            )
     return spec
 
 

@@ -37,9 +37,13 @@ PAGE = 1000  # Polygon's maximum page size for the reference endpoints
 
 # --- pure mapping -------------------------------------------------------------------------
 
+
 def _details(model: object) -> dict:
-    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in vars(model).items()
-            if v is not None}
+    return {
+        k: (str(v) if isinstance(v, Decimal) else v)
+        for k, v in vars(model).items()
+        if v is not None
+    }
 
 
 def _day(value: object) -> date | None:
@@ -53,18 +57,33 @@ def ticker_row(t: Ticker, load_run_id: uuid.UUID) -> tuple:
     """A raw.polygon_tickers row: a delisted listing is keyed by its delisting instant."""
     listing_key = "active" if t.active else (t.delisted_utc or "inactive")
     return (
-        t.market or MARKET, t.ticker, listing_key, t.name, t.type, bool(t.active),
-        t.primary_exchange, t.cik, t.composite_figi, t.share_class_figi, t.currency_name,
-        _day(t.delisted_utc), t.last_updated_utc,
-        Json(json.loads(json.dumps(_details(t), default=str))), str(load_run_id),
+        t.market or MARKET,
+        t.ticker,
+        listing_key,
+        t.name,
+        t.type,
+        bool(t.active),
+        t.primary_exchange,
+        t.cik,
+        t.composite_figi,
+        t.share_class_figi,
+        t.currency_name,
+        _day(t.delisted_utc),
+        t.last_updated_utc,
+        Json(json.loads(json.dumps(_details(t), default=str))),
+        str(load_run_id),
     )
 
 
 def split_action(s: Split) -> CorporateAction:
     """Polygon's split_from/split_to are the table's split_from/split_to (4:1 is from 1 to 4)."""
     return CorporateAction(
-        symbol=s.ticker or "", action_type="split", ex_date=s.execution_date,
-        split_from=s.split_from, split_to=s.split_to, details=_details(s),
+        symbol=s.ticker or "",
+        action_type="split",
+        ex_date=s.execution_date,
+        split_from=s.split_from,
+        split_to=s.split_to,
+        details=_details(s),
     )
 
 
@@ -78,18 +97,34 @@ def dividend_actions(dividends: Iterable[Dividend]) -> list[CorporateAction]:
     for (ticker, ex_date), items in grouped.items():
         if len(items) == 1:
             d = items[0]
-            actions.append(CorporateAction(
-                symbol=ticker, action_type="dividend", ex_date=d.ex_dividend_date,
-                cash_amount=d.cash_amount, currency=d.currency, details=_details(d)))
+            actions.append(
+                CorporateAction(
+                    symbol=ticker,
+                    action_type="dividend",
+                    ex_date=d.ex_dividend_date,
+                    cash_amount=d.cash_amount,
+                    currency=d.currency,
+                    details=_details(d),
+                )
+            )
             continue
         currencies = {d.currency for d in items}
         amounts = [d.cash_amount for d in items]
-        total = (sum(Decimal(str(a)) for a in amounts)
-                 if len(currencies) == 1 and all(a is not None for a in amounts) else None)
-        actions.append(CorporateAction(
-            symbol=ticker, action_type="dividend", ex_date=ex_date or None,
-            cash_amount=total, currency=next(iter(currencies)) if len(currencies) == 1 else None,
-            details={"components": [_details(d) for d in items]}))
+        total = (
+            sum(Decimal(str(a)) for a in amounts)
+            if len(currencies) == 1 and all(a is not None for a in amounts)
+            else None
+        )
+        actions.append(
+            CorporateAction(
+                symbol=ticker,
+                action_type="dividend",
+                ex_date=ex_date or None,
+                cash_amount=total,
+                currency=next(iter(currencies)) if len(currencies) == 1 else None,
+                details={"components": [_details(d) for d in items]},
+            )
+        )
     return actions
 
 
@@ -152,19 +187,35 @@ def land_ticker_listing(
         tickers = list(client.list_tickers(market=MARKET, active=active, limit=PAGE))
         with transaction(url) as cur:
             inserted, updated, unchanged = upsert_tickers(cur, tickers, run_id)
-            outcome = UnitOutcome(kind, ALL_SYMBOLS, None, None, "success", uri, run_id,
-                                  received=len(tickers), inserted=inserted, updated=updated,
-                                  unchanged=unchanged)
+            outcome = UnitOutcome(
+                kind,
+                ALL_SYMBOLS,
+                None,
+                None,
+                "success",
+                uri,
+                run_id,
+                received=len(tickers),
+                inserted=inserted,
+                updated=updated,
+                unchanged=unchanged,
+            )
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
     except (PolygonError, psycopg2.Error) as exc:
-        outcome = failed(kind, ALL_SYMBOLS, (None, None), uri, f"{type(exc).__name__}: {exc}",
-                         run_id)
+        outcome = failed(
+            kind, ALL_SYMBOLS, (None, None), uri, f"{type(exc).__name__}: {exc}", run_id
+        )
         with transaction(url) as cur:
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
         logger.error("ticker listing (active=%s) failed: %s", active, outcome.error)
         return outcome, None
-    logger.info("ticker listing (active=%s): %d tickers, %d new, %d changed", active,
-                len(tickers), inserted, updated)
+    logger.info(
+        "ticker listing (active=%s): %d tickers, %d new, %d changed",
+        active,
+        len(tickers),
+        inserted,
+        updated,
+    )
     return outcome, tickers
 
 
@@ -181,8 +232,11 @@ def listed_statuses(
 ) -> tuple[list[SymbolStatus], list[str]]:
     """(active statuses of the tracked symbols in the active listing `listed` - upper-case
     ticker -> name -, the tracked symbols it lacks)."""
-    present = [SymbolStatus(s.upper(), True, None, listed[s.upper()])
-               for s in tracked if s.upper() in listed]
+    present = [
+        SymbolStatus(s.upper(), True, None, listed[s.upper()])
+        for s in tracked
+        if s.upper() in listed
+    ]
     absent = [s.upper() for s in tracked if s.upper() not in listed]
     return present, absent
 
@@ -207,8 +261,7 @@ def look_up_delisted(
     run_id = uuid.uuid4()
     uri = tickers_uri(active=False, ticker=symbol)
     try:
-        records = list(client.list_tickers(ticker=symbol, market=MARKET, active=False,
-                                           limit=PAGE))
+        records = list(client.list_tickers(ticker=symbol, market=MARKET, active=False, limit=PAGE))
         with transaction(url) as cur:
             inserted, updated, unchanged = upsert_tickers(cur, records, run_id)
             last = latest_listing(records)
@@ -217,16 +270,30 @@ def look_up_delisted(
                 note = f"delisted on {when.isoformat()} per Polygon: marked inactive"
             else:
                 when = today
-                note = ("in neither Polygon's active nor delisted listings: marked inactive "
-                        f"as of {today.isoformat()}")
-            outcome = UnitOutcome("delisting", symbol, when, when, "success", uri, run_id,
-                                  received=len(records), inserted=inserted, updated=updated,
-                                  unchanged=unchanged, error=note)
+                note = (
+                    "in neither Polygon's active nor delisted listings: marked inactive "
+                    f"as of {today.isoformat()}"
+                )
+            outcome = UnitOutcome(
+                "delisting",
+                symbol,
+                when,
+                when,
+                "success",
+                uri,
+                run_id,
+                received=len(records),
+                inserted=inserted,
+                updated=updated,
+                unchanged=unchanged,
+                error=note,
+            )
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
         return outcome, SymbolStatus(symbol, False, when, last.name if last else None)
     except (PolygonError, psycopg2.Error) as exc:
-        outcome = failed("delisting", symbol, (None, None), uri, f"{type(exc).__name__}: {exc}",
-                         run_id)
+        outcome = failed(
+            "delisting", symbol, (None, None), uri, f"{type(exc).__name__}: {exc}", run_id
+        )
         with transaction(url) as cur:
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
         return outcome, None
@@ -261,10 +328,16 @@ def sync_symbols(url: URL, statuses: Iterable[SymbolStatus]) -> list[SymbolStatu
     changed = []
     with transaction(url) as cur:
         for st in statuses:
-            cur.execute(SYNC_SYMBOL_SQL, {
-                "symbol": st.symbol.upper(), "name": st.name, "active": st.active,
-                "delisted_at": st.delisted_at, "source": SOURCE,
-            })
+            cur.execute(
+                SYNC_SYMBOL_SQL,
+                {
+                    "symbol": st.symbol.upper(),
+                    "name": st.name,
+                    "active": st.active,
+                    "delisted_at": st.delisted_at,
+                    "source": SOURCE,
+                },
+            )
             row = cur.fetchone()
             if row:
                 changed.append(SymbolStatus(row[0], row[1], row[2], st.name))
@@ -272,6 +345,7 @@ def sync_symbols(url: URL, statuses: Iterable[SymbolStatus]) -> list[SymbolStatu
 
 
 # --- corporate actions --------------------------------------------------------------------
+
 
 def actions_uri(kind: str, symbol: str | None, since: date | None, until: date | None) -> str:
     field = "execution_date" if kind == "splits" else "ex_dividend_date"
@@ -287,13 +361,24 @@ def fetch_actions(
     client: RESTClient, kind: str, symbol: str | None, since: date | None, until: date | None
 ) -> list[CorporateAction]:
     if kind == "splits":
-        return [split_action(s) for s in client.list_splits(
-            ticker=symbol, execution_date_gte=since.isoformat() if since else None,
-            execution_date_lte=until.isoformat() if until else None, limit=PAGE)]
+        return [
+            split_action(s)
+            for s in client.list_splits(
+                ticker=symbol,
+                execution_date_gte=since.isoformat() if since else None,
+                execution_date_lte=until.isoformat() if until else None,
+                limit=PAGE,
+            )
+        ]
     if kind == "dividends":
-        return dividend_actions(client.list_dividends(
-            ticker=symbol, ex_dividend_date_gte=since.isoformat() if since else None,
-            ex_dividend_date_lte=until.isoformat() if until else None, limit=PAGE))
+        return dividend_actions(
+            client.list_dividends(
+                ticker=symbol,
+                ex_dividend_date_gte=since.isoformat() if since else None,
+                ex_dividend_date_lte=until.isoformat() if until else None,
+                limit=PAGE,
+            )
+        )
     raise ValueError(f"unknown corporate action kind {kind!r}")
 
 
@@ -324,22 +409,45 @@ def land_corporate_actions(
         with transaction(url) as cur:
             result = land_actions(cur, actions, source=SOURCE, load_run_id=run_id)
             rejected = len(result.rejected)
-            status = ("success" if not rejected
-                      else "failed" if rejected == result.received else "partial")
+            status = (
+                "success"
+                if not rejected
+                else "failed"
+                if rejected == result.received
+                else "partial"
+            )
             outcome = UnitOutcome(
-                kind, label, since, until, status, uri, run_id, received=result.received,
-                inserted=result.inserted, updated=result.updated, unchanged=result.unchanged,
+                kind,
+                label,
+                since,
+                until,
+                status,
+                uri,
+                run_id,
+                received=result.received,
+                inserted=result.inserted,
+                updated=result.updated,
+                unchanged=result.unchanged,
                 rejected=rejected,
-                error="; ".join(f"{a.symbol} {a.ex_date}: {why}"
-                                for a, why in result.rejected)[:1000] or None)
+                error="; ".join(f"{a.symbol} {a.ex_date}: {why}" for a, why in result.rejected)[
+                    :1000
+                ]
+                or None,
+            )
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
     except (PolygonError, psycopg2.Error) as exc:
-        outcome = failed(kind, label, (since, until), uri, f"{type(exc).__name__}: {exc}",
-                         run_id)
+        outcome = failed(kind, label, (since, until), uri, f"{type(exc).__name__}: {exc}", run_id)
         with transaction(url) as cur:
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
     (logger.info if outcome.landed else logger.error)(
-        "%s %s: %s, %d received, %d inserted, %d updated, %d quarantined%s", label, kind,
-        outcome.status, outcome.received, outcome.inserted, outcome.updated, outcome.rejected,
-        f" ({outcome.error})" if outcome.error else "")
+        "%s %s: %s, %d received, %d inserted, %d updated, %d quarantined%s",
+        label,
+        kind,
+        outcome.status,
+        outcome.received,
+        outcome.inserted,
+        outcome.updated,
+        outcome.rejected,
+        f" ({outcome.error})" if outcome.error else "",
+    )
     return outcome

@@ -16,10 +16,20 @@ def artifact_rows(outcomes: Sequence[UnitOutcome]) -> list[dict[str, object]]:
     ranked = sorted(enumerate(outcomes), key=lambda p: (order.get(p[1].status, 9), p[0]))
     rows = [o.as_row() for _, o in ranked[:MAX_ROWS]]
     if len(outcomes) > MAX_ROWS:
-        rows.append({"unit": "...", "symbol": "", "window": "",
-                     "status": f"{len(outcomes) - MAX_ROWS} more rows in raw.load_runs",
-                     "received": "", "inserted": "", "updated": "", "unchanged": "",
-                     "rejected": "", "error": ""})
+        rows.append(
+            {
+                "unit": "...",
+                "symbol": "",
+                "window": "",
+                "status": f"{len(outcomes) - MAX_ROWS} more rows in raw.load_runs",
+                "received": "",
+                "inserted": "",
+                "updated": "",
+                "unchanged": "",
+                "rejected": "",
+                "error": "",
+            }
+        )
     return rows
 
 
@@ -29,10 +39,12 @@ def summary(outcomes: Sequence[UnitOutcome]) -> str:
         return "nothing to do"
     counts = Counter(o.status for o in outcomes)
     statuses = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    return (f"{len(outcomes)} units: {statuses}; {sum(o.received for o in outcomes):,} received, "
-            f"{sum(o.inserted for o in outcomes):,} inserted, "
-            f"{sum(o.updated for o in outcomes):,} updated, "
-            f"{sum(o.rejected for o in outcomes):,} quarantined")
+    return (
+        f"{len(outcomes)} units: {statuses}; {sum(o.received for o in outcomes):,} received, "
+        f"{sum(o.inserted for o in outcomes):,} inserted, "
+        f"{sum(o.updated for o in outcomes):,} updated, "
+        f"{sum(o.rejected for o in outcomes):,} quarantined"
+    )
 
 
 def failures(outcomes: Sequence[UnitOutcome]) -> list[UnitOutcome]:

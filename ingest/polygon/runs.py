@@ -34,8 +34,10 @@ def grouped_uri(day: date) -> str:
 
 
 def aggs_uri(symbol: str, start: date, end: date) -> str:
-    return (f"polygon:/v2/aggs/ticker/{symbol}/range/1/day/{start.isoformat()}/"
-            f"{end.isoformat()}?adjusted=false")
+    return (
+        f"polygon:/v2/aggs/ticker/{symbol}/range/1/day/{start.isoformat()}/"
+        f"{end.isoformat()}?adjusted=false"
+    )
 
 
 @dataclass(frozen=True)
@@ -69,9 +71,16 @@ class UnitOutcome:
             if self.window_end and self.window_end != self.window_start:
                 window += f" .. {self.window_end.isoformat()}"
         return {
-            "unit": self.kind, "symbol": self.symbol, "window": window, "status": self.status,
-            "received": self.received, "inserted": self.inserted, "updated": self.updated,
-            "unchanged": self.unchanged, "rejected": self.rejected, "error": self.error or "",
+            "unit": self.kind,
+            "symbol": self.symbol,
+            "window": window,
+            "status": self.status,
+            "received": self.received,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "error": self.error or "",
         }
 
 
@@ -91,10 +100,16 @@ def outcome_from_result(
     return UnitOutcome(
         kind=kind,
         symbol=symbol or (symbols[0].symbol if len(symbols) == 1 else ALL_SYMBOLS),
-        window_start=window[0], window_end=window[1], status=status,
-        source_uri=result.path, load_run_id=result.load_run_id,
-        received=result.received, inserted=result.inserted, updated=result.updated,
-        unchanged=sum(s.unchanged for s in symbols), rejected=rejected,
+        window_start=window[0],
+        window_end=window[1],
+        status=status,
+        source_uri=result.path,
+        load_run_id=result.load_run_id,
+        received=result.received,
+        inserted=result.inserted,
+        updated=result.updated,
+        unchanged=sum(s.unchanged for s in symbols),
+        rejected=rejected,
         error=f"{rejected} row(s) quarantined in raw.rejected_bars" if rejected else None,
     )
 
@@ -109,15 +124,26 @@ def record(
     """Write the raw.load_runs row of an outcome (skipped ones are not recorded)."""
     if outcome.status == "skipped":
         return
-    cur.execute(INSERT_SQL, {
-        "load_run_id": str(outcome.load_run_id), "source": SOURCE, "symbol": outcome.symbol,
-        "window_start": outcome.window_start, "window_end": outcome.window_end,
-        "received": outcome.received, "inserted": outcome.inserted,
-        "updated": outcome.updated, "unchanged": outcome.unchanged,
-        "rejected": outcome.rejected, "status": outcome.status,
-        "error": scrub(outcome.error)[:4000] if outcome.error else None,
-        "source_uri": outcome.source_uri, "flow_run_id": flow_run_id, "started_at": started_at,
-    })
+    cur.execute(
+        INSERT_SQL,
+        {
+            "load_run_id": str(outcome.load_run_id),
+            "source": SOURCE,
+            "symbol": outcome.symbol,
+            "window_start": outcome.window_start,
+            "window_end": outcome.window_end,
+            "received": outcome.received,
+            "inserted": outcome.inserted,
+            "updated": outcome.updated,
+            "unchanged": outcome.unchanged,
+            "rejected": outcome.rejected,
+            "status": outcome.status,
+            "error": scrub(outcome.error)[:4000] if outcome.error else None,
+            "source_uri": outcome.source_uri,
+            "flow_run_id": flow_run_id,
+            "started_at": started_at,
+        },
+    )
 
 
 def record_all(
@@ -129,14 +155,29 @@ def record_all(
 ) -> None:
     with transaction(url) as cur:
         for outcome in outcomes:
-            record(cur, outcome, started_at=started_at or datetime.now(UTC),
-                   flow_run_id=flow_run_id)
+            record(
+                cur, outcome, started_at=started_at or datetime.now(UTC), flow_run_id=flow_run_id
+            )
 
 
-def failed(kind: str, symbol: str, window: tuple[date | None, date | None], uri: str,
-           error: str, run_id: uuid.UUID | None = None) -> UnitOutcome:
-    return UnitOutcome(kind, symbol, window[0], window[1], "failed", uri,
-                       run_id or uuid.uuid4(), error=scrub(error))
+def failed(
+    kind: str,
+    symbol: str,
+    window: tuple[date | None, date | None],
+    uri: str,
+    error: str,
+    run_id: uuid.UUID | None = None,
+) -> UnitOutcome:
+    return UnitOutcome(
+        kind,
+        symbol,
+        window[0],
+        window[1],
+        "failed",
+        uri,
+        run_id or uuid.uuid4(),
+        error=scrub(error),
+    )
 
 
 def with_error(outcome: UnitOutcome, note: str | None) -> UnitOutcome:
@@ -224,10 +265,21 @@ def quarantine_rows(
     n = 0
     for row, reason in rows:
         text = ["" if v is None else str(v) for v in row]
-        cur.execute(QUARANTINE_SQL, {
-            "source": SOURCE, "run_id": str(load_run_id), "uri": source_uri,
-            "symbol": text[0], "date": text[1], "open": text[2], "high": text[3],
-            "low": text[4], "close": text[5], "volume": text[6], "reason": reason,
-        })
+        cur.execute(
+            QUARANTINE_SQL,
+            {
+                "source": SOURCE,
+                "run_id": str(load_run_id),
+                "uri": source_uri,
+                "symbol": text[0],
+                "date": text[1],
+                "open": text[2],
+                "high": text[3],
+                "low": text[4],
+                "close": text[5],
+                "volume": text[6],
+                "reason": reason,
+            },
+        )
         n += 1
     return n

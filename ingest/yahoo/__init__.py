@@ -43,5 +43,9 @@ def build_client(
         max_retries=max_retries,
         base_seconds=DEFAULT_BACKOFF_SECONDS if backoff_seconds is None else backoff_seconds,
     )
-    return YahooClient(session, retry=retry, cache_dir=cache_dir,
-                       timeout=DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout)
+    return YahooClient(
+        session,
+        retry=retry,
+        cache_dir=cache_dir,
+        timeout=DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout,
+    )

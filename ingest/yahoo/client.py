@@ -48,11 +48,19 @@ RETRYABLE = frozenset({RATE_LIMITED, TRANSIENT})
 # quoteSummary modules behind the company datasets (names as Yahoo spells them: note
 # `cashflowStatementHistory`, which yfinance's module list spells `cashFlow...`).
 COMPANY_MODULES = (
-    "assetProfile", "quoteType", "summaryDetail", "defaultKeyStatistics", "financialData",
-    "incomeStatementHistory", "incomeStatementHistoryQuarterly",
-    "balanceSheetHistory", "balanceSheetHistoryQuarterly",
-    "cashflowStatementHistory", "cashflowStatementHistoryQuarterly",
-    "institutionOwnership", "majorHoldersBreakdown",
+    "assetProfile",
+    "quoteType",
+    "summaryDetail",
+    "defaultKeyStatistics",
+    "financialData",
+    "incomeStatementHistory",
+    "incomeStatementHistoryQuarterly",
+    "balanceSheetHistory",
+    "balanceSheetHistoryQuarterly",
+    "cashflowStatementHistory",
+    "cashflowStatementHistoryQuarterly",
+    "institutionOwnership",
+    "majorHoldersBreakdown",
 )
 
 T = TypeVar("T")
@@ -111,11 +119,16 @@ def _is_network_error(exc: BaseException) -> bool:
 
     if isinstance(exc, curl_exc.HTTPError):
         return False
-    if isinstance(exc, TimeoutError | ConnectionError | curl_exc.Timeout
-                  | curl_exc.ConnectionError):
+    if isinstance(
+        exc, TimeoutError | ConnectionError | curl_exc.Timeout | curl_exc.ConnectionError
+    ):
         return True
     return type(exc).__name__ in {
-        "Timeout", "ConnectTimeout", "ReadTimeout", "ConnectionError", "ChunkedEncodingError",
+        "Timeout",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "ConnectionError",
+        "ChunkedEncodingError",
         "RemoteDisconnected",
     }
 
@@ -207,8 +220,15 @@ class YahooClient:
                 cause = self.session.first_failure or self.session.last_data
                 if kind in RETRYABLE and attempt <= self.retry.max_retries:
                     wait = self.retry.delay(attempt)
-                    log.warning("%s: %s (%s); retry %d/%d in %.1fs", what, kind,
-                                describe(exc, cause), attempt, self.retry.max_retries, wait)
+                    log.warning(
+                        "%s: %s (%s); retry %d/%d in %.1fs",
+                        what,
+                        kind,
+                        describe(exc, cause),
+                        attempt,
+                        self.retry.max_retries,
+                        wait,
+                    )
                     self._sleep(wait)
                     continue
                 raise FetchError(kind, describe(exc, cause), attempt) from exc
@@ -234,9 +254,17 @@ class YahooClient:
             ticker = yf.Ticker(symbol, session=self.session)
             try:
                 frame = ticker.history(
-                    start=start, end=end, interval=interval, prepost=prepost, actions=True,
-                    auto_adjust=False, back_adjust=False, repair=False, keepna=True,
-                    rounding=False, timeout=self.timeout,
+                    start=start,
+                    end=end,
+                    interval=interval,
+                    prepost=prepost,
+                    actions=True,
+                    auto_adjust=False,
+                    back_adjust=False,
+                    repair=False,
+                    keepna=True,
+                    rounding=False,
+                    timeout=self.timeout,
                 )
             except YFPricesMissingError as exc:
                 observed = self.session.last_data
@@ -245,12 +273,19 @@ class YahooClient:
                 raise
             meta = ticker.get_history_metadata()
             timezone = meta.get("exchangeTimezoneName") or (
-                str(frame.index.tz) if getattr(frame.index, "tz", None) is not None else None)
+                str(frame.index.tz) if getattr(frame.index, "tz", None) is not None else None
+            )
             return History(symbol, interval, frame, timezone, meta.get("currency"), 0)
 
         history, attempts = self._attempts(f"{symbol} {interval}", fetch)
-        return History(history.symbol, history.interval, history.frame,
-                       history.exchange_timezone, history.currency, attempts)
+        return History(
+            history.symbol,
+            history.interval,
+            history.frame,
+            history.exchange_timezone,
+            history.currency,
+            attempts,
+        )
 
     def quote_summary(self, symbol: str, modules: Sequence[str] = COMPANY_MODULES) -> QuoteSummary:
         """The quoteSummary modules Yahoo has for the symbol, as Yahoo sent them."""
@@ -260,14 +295,18 @@ class YahooClient:
 
         url = f"{_BASE_URL_}/v10/finance/quoteSummary/{symbol}"
         params = {
-            "modules": ",".join(modules), "corsDomain": "finance.yahoo.com",
-            "formatted": "false", "symbol": symbol,
-            "lang": YfConfig.locale.lang or "en-US", "region": YfConfig.locale.region or "US",
+            "modules": ",".join(modules),
+            "corsDomain": "finance.yahoo.com",
+            "formatted": "false",
+            "symbol": symbol,
+            "lang": YfConfig.locale.lang or "en-US",
+            "region": YfConfig.locale.region or "US",
         }
 
         def fetch() -> dict[str, object]:
-            body = YfData(session=self.session).get_raw_json(url, params=params,
-                                                             timeout=self.timeout)
+            body = YfData(session=self.session).get_raw_json(
+                url, params=params, timeout=self.timeout
+            )
             return quote_summary_modules(body)
 
         found, attempts = self._attempts(f"{symbol} quoteSummary", fetch)

@@ -66,12 +66,15 @@ class CompanyOutcome:
 
     def as_row(self) -> dict[str, object]:
         return {
-            "symbol": self.symbol, "status": self.status,
+            "symbol": self.symbol,
+            "status": self.status,
             "as_of_date": self.as_of_date.isoformat() if self.as_of_date else "",
-            "landed": ", ".join(self.landed), "new_or_changed": ", ".join(
-                sorted(self.inserted + self.updated)),
-            "missing": ", ".join(self.missing), "quarantined": ", ".join(self.rejected),
-            "attempts": self.attempts, "error": self.error or "",
+            "landed": ", ".join(self.landed),
+            "new_or_changed": ", ".join(sorted(self.inserted + self.updated)),
+            "missing": ", ".join(self.missing),
+            "quarantined": ", ".join(self.rejected),
+            "attempts": self.attempts,
+            "error": self.error or "",
         }
 
 
@@ -107,12 +110,27 @@ def land_symbol_company_data(
     try:
         with transaction(url) as cur:
             for dataset, payload, reason in data.rejected:
-                quarantine_record(cur, source=SOURCE, record_kind=f"company:{dataset}",
-                                  symbol=symbol, payload=payload, reason=reason,
-                                  load_run_id=load_run_id)
+                quarantine_record(
+                    cur,
+                    source=SOURCE,
+                    record_kind=f"company:{dataset}",
+                    symbol=symbol,
+                    payload=payload,
+                    reason=reason,
+                    load_run_id=load_run_id,
+                )
             if data.datasets:
-                rows = [(symbol, dataset, as_of, Json(_json_safe(payload)), fetched_at,
-                         str(load_run_id)) for dataset, payload in data.datasets.items()]
+                rows = [
+                    (
+                        symbol,
+                        dataset,
+                        as_of,
+                        Json(_json_safe(payload)),
+                        fetched_at,
+                        str(load_run_id),
+                    )
+                    for dataset, payload in data.datasets.items()
+                ]
                 for dataset, is_new in execute_values(cur, UPSERT_SQL, rows, fetch=True):
                     (inserted if is_new else updated).append(dataset)
             unchanged = sorted(set(data.datasets) - set(inserted) - set(updated))
@@ -121,15 +139,31 @@ def land_symbol_company_data(
             if data.missing:
                 messages.append(f"Yahoo had no {', '.join(data.missing)}")
             if data.rejected:
-                messages.append("quarantined in raw.rejected_records: " + "; ".join(
-                    f"{d} ({r})" for d, _, r in data.rejected))
-            outcome = CompanyOutcome(symbol, status, as_of, sorted(inserted), sorted(updated),
-                                     unchanged, data.missing, [d for d, _, _ in data.rejected],
-                                     answer.attempts, "; ".join(messages) or None)
+                messages.append(
+                    "quarantined in raw.rejected_records: "
+                    + "; ".join(f"{d} ({r})" for d, _, r in data.rejected)
+                )
+            outcome = CompanyOutcome(
+                symbol,
+                status,
+                as_of,
+                sorted(inserted),
+                sorted(updated),
+                unchanged,
+                data.missing,
+                [d for d, _, _ in data.rejected],
+                answer.attempts,
+                "; ".join(messages) or None,
+            )
             _record(cur, outcome, load_run_id, uri, started, flow_run_id)
     except psycopg2.Error as exc:
-        outcome = CompanyOutcome(symbol, "failed", as_of, attempts=answer.attempts,
-                                 error=f"database: {type(exc).__name__}: {str(exc).strip()}")
+        outcome = CompanyOutcome(
+            symbol,
+            "failed",
+            as_of,
+            attempts=answer.attempts,
+            error=f"database: {type(exc).__name__}: {str(exc).strip()}",
+        )
         _record_safely(url, outcome, load_run_id, uri, started, flow_run_id)
     return outcome
 
@@ -140,21 +174,44 @@ def _json_safe(payload: dict) -> object:
     return json.loads(text, parse_constant=lambda _: None)
 
 
-def _record(cur: psycopg2.extensions.cursor, outcome: CompanyOutcome, load_run_id: uuid.UUID,
-            uri: str, started: datetime, flow_run_id: str | None) -> None:
-    cur.execute(INSERT_SQL, {
-        "load_run_id": str(load_run_id), "source": SOURCE, "symbol": outcome.symbol,
-        "window_start": outcome.as_of_date, "window_end": outcome.as_of_date,
-        "received": len(outcome.landed) + len(outcome.rejected),
-        "inserted": len(outcome.inserted), "updated": len(outcome.updated),
-        "unchanged": len(outcome.unchanged), "rejected": len(outcome.rejected),
-        "status": outcome.status, "error": (outcome.error or "")[:4000] or None,
-        "source_uri": uri, "flow_run_id": flow_run_id, "started_at": started,
-    })
+def _record(
+    cur: psycopg2.extensions.cursor,
+    outcome: CompanyOutcome,
+    load_run_id: uuid.UUID,
+    uri: str,
+    started: datetime,
+    flow_run_id: str | None,
+) -> None:
+    cur.execute(
+        INSERT_SQL,
+        {
+            "load_run_id": str(load_run_id),
+            "source": SOURCE,
+            "symbol": outcome.symbol,
+            "window_start": outcome.as_of_date,
+            "window_end": outcome.as_of_date,
+            "received": len(outcome.landed) + len(outcome.rejected),
+            "inserted": len(outcome.inserted),
+            "updated": len(outcome.updated),
+            "unchanged": len(outcome.unchanged),
+            "rejected": len(outcome.rejected),
+            "status": outcome.status,
+            "error": (outcome.error or "")[:4000] or None,
+            "source_uri": uri,
+            "flow_run_id": flow_run_id,
+            "started_at": started,
+        },
+    )
 
 
-def _record_safely(url: URL, outcome: CompanyOutcome, load_run_id: uuid.UUID, uri: str,
-                   started: datetime, flow_run_id: str | None) -> None:
+def _record_safely(
+    url: URL,
+    outcome: CompanyOutcome,
+    load_run_id: uuid.UUID,
+    uri: str,
+    started: datetime,
+    flow_run_id: str | None,
+) -> None:
     try:
         with transaction(url) as cur:
             _record(cur, outcome, load_run_id, uri, started, flow_run_id)

@@ -69,8 +69,9 @@ class PartCounts:
     rejected: int = 0
 
     def __add__(self, other: PartCounts) -> PartCounts:
-        return PartCounts(*(a + b for a, b in zip(asdict(self).values(), asdict(other).values(),
-                                                  strict=True)))
+        return PartCounts(
+            *(a + b for a, b in zip(asdict(self).values(), asdict(other).values(), strict=True))
+        )
 
 
 @dataclass(frozen=True)
@@ -90,13 +91,18 @@ class MarketOutcome:
 
     def as_row(self) -> dict[str, object]:
         """One row of the run's table artifact."""
+
         def show(p: PartCounts | None) -> str:
             if p is None:
                 return "-"
             return f"{p.received} recv / {p.inserted} new / {p.updated} upd / {p.rejected} rej"
+
         return {
-            "symbol": self.symbol, "status": self.status, "daily_bars": show(self.daily),
-            "intraday_bars": show(self.intraday), "corporate_actions": show(self.actions),
+            "symbol": self.symbol,
+            "status": self.status,
+            "daily_bars": show(self.daily),
+            "intraday_bars": show(self.intraday),
+            "corporate_actions": show(self.actions),
             "attempts": self.attempts,
             "error": "; ".join(x for x in (self.error, *self.notes) if x) or "",
         }
@@ -146,8 +152,13 @@ def land_symbol_market_data(
     def fetch(which: str) -> History | None:
         nonlocal attempts, fetch_ok, fetch_failed
         try:
-            history = client.history(symbol, interval=which, start=window.start, end=window.end,
-                                     prepost=prepost and which != DAILY)
+            history = client.history(
+                symbol,
+                interval=which,
+                start=window.start,
+                end=window.end,
+                prepost=prepost and which != DAILY,
+            )
         except FetchError as exc:
             attempts += exc.attempts
             fetch_failed += 1
@@ -168,16 +179,23 @@ def land_symbol_market_data(
             else:
                 bars = parse.intraday_bars(symbol, history.frame, history.exchange_timezone)
             if which == DAILY or not include_daily:
-                actions.extend(parse.corporate_actions(
-                    symbol, history.frame, currency=history.currency,
-                    exchange_timezone=history.exchange_timezone, interval=which))
+                actions.extend(
+                    parse.corporate_actions(
+                        symbol,
+                        history.frame,
+                        currency=history.currency,
+                        exchange_timezone=history.exchange_timezone,
+                        interval=which,
+                    )
+                )
         except Exception as exc:  # noqa: BLE001 - recorded as this part's failure
             fetch_ok -= 1
             fetch_failed += 1
             errors.append(f"{which}: unreadable answer: {type(exc).__name__}: {exc}")
 
     for which in ([DAILY] if include_daily or interval == DAILY else []) + (
-            [interval] if interval != DAILY else []):
+        [interval] if interval != DAILY else []
+    ):
         history = fetch(which)
         if history is not None:
             read(which, history)
@@ -185,44 +203,92 @@ def land_symbol_market_data(
     daily = intraday = landed_actions = None
     try:
         if daily_rows:
-            result = ingest_rows(url, daily_rows, source=SOURCE, source_uri=uri,
-                                 load_run_id=load_run_id, flow_run_id=flow_run_id)
-            daily = sum((PartCounts(s.received, s.inserted, s.updated, s.unchanged, s.rejected)
-                         for s in result.symbols), PartCounts())
+            result = ingest_rows(
+                url,
+                daily_rows,
+                source=SOURCE,
+                source_uri=uri,
+                load_run_id=load_run_id,
+                flow_run_id=flow_run_id,
+            )
+            daily = sum(
+                (
+                    PartCounts(s.received, s.inserted, s.updated, s.unchanged, s.rejected)
+                    for s in result.symbols
+                ),
+                PartCounts(),
+            )
             windows += [d for s in result.symbols for d in (s.window_start, s.window_end) if d]
         with transaction(url) as cur:
             if bars:
-                result = land_intraday_rows(cur, bars, source=SOURCE, bar_interval=interval,
-                                            load_run_id=load_run_id)
-                intraday = PartCounts(result.received, result.inserted, result.updated,
-                                      result.unchanged, len(result.rejected))
-                windows += [d for s in result.symbols for d in (s.window_start, s.window_end)
-                            if d]
+                result = land_intraday_rows(
+                    cur, bars, source=SOURCE, bar_interval=interval, load_run_id=load_run_id
+                )
+                intraday = PartCounts(
+                    result.received,
+                    result.inserted,
+                    result.updated,
+                    result.unchanged,
+                    len(result.rejected),
+                )
+                windows += [d for s in result.symbols for d in (s.window_start, s.window_end) if d]
             if actions:
                 result = land_actions(cur, actions, source=SOURCE, load_run_id=load_run_id)
-                landed_actions = PartCounts(result.received, result.inserted, result.updated,
-                                            result.unchanged, len(result.rejected))
-            status, error = _summary(daily, intraday, landed_actions, fetch_ok, fetch_failed,
-                                     errors)
-            _record(cur, symbol, load_run_id=load_run_id, uri=uri, status=status, error=error,
-                    parts=[intraday, landed_actions], windows=windows, window=window,
-                    started=started, flow_run_id=flow_run_id)
+                landed_actions = PartCounts(
+                    result.received,
+                    result.inserted,
+                    result.updated,
+                    result.unchanged,
+                    len(result.rejected),
+                )
+            status, error = _summary(
+                daily, intraday, landed_actions, fetch_ok, fetch_failed, errors
+            )
+            _record(
+                cur,
+                symbol,
+                load_run_id=load_run_id,
+                uri=uri,
+                status=status,
+                error=error,
+                parts=[intraday, landed_actions],
+                windows=windows,
+                window=window,
+                started=started,
+                flow_run_id=flow_run_id,
+            )
     except (psycopg2.Error, FileFormatError) as exc:
         errors.append(f"database: {type(exc).__name__}: {str(exc).strip()}")
         status = "partial" if daily is not None and daily.received > daily.rejected else "failed"
         error = "; ".join(errors)[:4000]
         try:
             with transaction(url) as cur:
-                _record(cur, symbol, load_run_id=load_run_id, uri=uri, status=status,
-                        error=error, parts=[], windows=windows, window=window, started=started,
-                        flow_run_id=flow_run_id)
+                _record(
+                    cur,
+                    symbol,
+                    load_run_id=load_run_id,
+                    uri=uri,
+                    status=status,
+                    error=error,
+                    parts=[],
+                    windows=windows,
+                    window=window,
+                    started=started,
+                    flow_run_id=flow_run_id,
+                )
         except psycopg2.Error as again:  # the database is gone: the outcome still says so
             error += f"; load run not recorded: {type(again).__name__}: {again}"
     return MarketOutcome(symbol, status, daily, intraday, landed_actions, attempts, error, notes)
 
 
-def _summary(daily: PartCounts | None, intraday: PartCounts | None, actions: PartCounts | None,
-             fetch_ok: int, fetch_failed: int, errors: list[str]) -> tuple[str, str | None]:
+def _summary(
+    daily: PartCounts | None,
+    intraday: PartCounts | None,
+    actions: PartCounts | None,
+    fetch_ok: int,
+    fetch_failed: int,
+    errors: list[str],
+) -> tuple[str, str | None]:
     total = sum((p for p in (daily, intraday, actions) if p is not None), PartCounts())
     status = symbol_status(fetch_failed, fetch_ok, total.received, total.rejected)
     messages = list(errors)
@@ -231,24 +297,46 @@ def _summary(daily: PartCounts | None, intraday: PartCounts | None, actions: Par
     if intraday is not None and intraday.rejected:
         messages.append(f"{intraday.rejected} intraday bar(s) quarantined in raw.rejected_records")
     if actions is not None and actions.rejected:
-        messages.append(f"{actions.rejected} corporate action(s) quarantined in "
-                        "raw.rejected_records")
+        messages.append(
+            f"{actions.rejected} corporate action(s) quarantined in raw.rejected_records"
+        )
     return status, "; ".join(messages)[:4000] or None
 
 
-def _record(cur: psycopg2.extensions.cursor, symbol: str, *, load_run_id: uuid.UUID, uri: str,
-            status: str, error: str | None, parts: list[PartCounts | None],
-            windows: list[date], window: Window, started: datetime,
-            flow_run_id: str | None) -> None:
+def _record(
+    cur: psycopg2.extensions.cursor,
+    symbol: str,
+    *,
+    load_run_id: uuid.UUID,
+    uri: str,
+    status: str,
+    error: str | None,
+    parts: list[PartCounts | None],
+    windows: list[date],
+    window: Window,
+    started: datetime,
+    flow_run_id: str | None,
+) -> None:
     """Complete the symbol's load-run row (adds to what ingest_rows wrote for the daily part)."""
     total = sum((p for p in parts if p is not None), PartCounts())
     last_day = (window.end - timedelta(days=1)) if window.end else datetime.now(UTC).date()
-    cur.execute(INSERT_SQL, {
-        "load_run_id": str(load_run_id), "source": SOURCE, "symbol": symbol,
-        "window_start": min(windows) if windows else window.start,
-        "window_end": max(windows) if windows else last_day,
-        "received": total.received, "inserted": total.inserted, "updated": total.updated,
-        "unchanged": total.unchanged, "rejected": total.rejected,
-        "status": status, "error": error, "source_uri": uri, "flow_run_id": flow_run_id,
-        "started_at": started,
-    })
+    cur.execute(
+        INSERT_SQL,
+        {
+            "load_run_id": str(load_run_id),
+            "source": SOURCE,
+            "symbol": symbol,
+            "window_start": min(windows) if windows else window.start,
+            "window_end": max(windows) if windows else last_day,
+            "received": total.received,
+            "inserted": total.inserted,
+            "updated": total.updated,
+            "unchanged": total.unchanged,
+            "rejected": total.rejected,
+            "status": status,
+            "error": error,
+            "source_uri": uri,
+            "flow_run_id": flow_run_id,
+            "started_at": started,
+        },
+    )

@@ -65,15 +65,20 @@ def daily_rows(symbol: str, frame: pd.DataFrame) -> list[tuple]:
     for stamp, row in frame.iterrows():
         if _is_event_only(row):
             continue
-        rows.append((
-            symbol, stamp.date().isoformat(),
-            *(number_text(row.get(f)) for f in PRICE_FIELDS), number_text(row.get("Volume")),
-        ))
+        rows.append(
+            (
+                symbol,
+                stamp.date().isoformat(),
+                *(number_text(row.get(f)) for f in PRICE_FIELDS),
+                number_text(row.get("Volume")),
+            )
+        )
     return rows
 
 
-def intraday_bars(symbol: str, frame: pd.DataFrame, exchange_timezone: str | None
-                  ) -> list[IntradayBar]:
+def intraday_bars(
+    symbol: str, frame: pd.DataFrame, exchange_timezone: str | None
+) -> list[IntradayBar]:
     """One IntradayBar per bar, bar_start in UTC."""
     bars = []
     for stamp, row in frame.iterrows():
@@ -82,11 +87,15 @@ def intraday_bars(symbol: str, frame: pd.DataFrame, exchange_timezone: str | Non
         moment = pd.Timestamp(stamp)
         if moment.tzinfo is None:  # yfinance always localizes; be explicit if it ever does not
             moment = moment.tz_localize(exchange_timezone or "UTC")
-        bars.append(IntradayBar(
-            symbol, moment.tz_convert("UTC").to_pydatetime(),
-            *(number_text(row.get(f)) for f in PRICE_FIELDS), number_text(row.get("Volume")),
-            exchange_timezone,
-        ))
+        bars.append(
+            IntradayBar(
+                symbol,
+                moment.tz_convert("UTC").to_pydatetime(),
+                *(number_text(row.get(f)) for f in PRICE_FIELDS),
+                number_text(row.get("Volume")),
+                exchange_timezone,
+            )
+        )
     return bars
 
 
@@ -115,19 +124,34 @@ def corporate_actions(
         ex_date = moment.date()
         dividend = row.get("Dividends")
         if _nonzero(dividend):
-            actions.append(CorporateAction(
-                symbol, "dividend", ex_date, cash_amount=number_text(dividend),
-                currency=currency,
-                details={"vendor_field": "chart events.dividends", "interval": interval},
-            ))
+            actions.append(
+                CorporateAction(
+                    symbol,
+                    "dividend",
+                    ex_date,
+                    cash_amount=number_text(dividend),
+                    currency=currency,
+                    details={"vendor_field": "chart events.dividends", "interval": interval},
+                )
+            )
         ratio = row.get("Stock Splits")
         if _nonzero(ratio):
             split_to, split_from = split_fraction(float(ratio))
-            actions.append(CorporateAction(
-                symbol, "split", ex_date, split_from=split_from, split_to=split_to,
-                details={"vendor_field": "chart events.splits", "ratio": float(ratio),
-                         "split_ratio": f"{split_to}:{split_from}", "interval": interval},
-            ))
+            actions.append(
+                CorporateAction(
+                    symbol,
+                    "split",
+                    ex_date,
+                    split_from=split_from,
+                    split_to=split_to,
+                    details={
+                        "vendor_field": "chart events.splits",
+                        "ratio": float(ratio),
+                        "split_ratio": f"{split_to}:{split_from}",
+                        "interval": interval,
+                    },
+                )
+            )
     return actions
 
 
@@ -136,9 +160,12 @@ DATASET_MODULES: dict[str, tuple[str, ...]] = {
     "company_profile": ("assetProfile", "quoteType"),
     "key_statistics": ("defaultKeyStatistics", "financialData", "summaryDetail"),
     "financial_statements": (
-        "incomeStatementHistory", "incomeStatementHistoryQuarterly",
-        "balanceSheetHistory", "balanceSheetHistoryQuarterly",
-        "cashflowStatementHistory", "cashflowStatementHistoryQuarterly",
+        "incomeStatementHistory",
+        "incomeStatementHistoryQuarterly",
+        "balanceSheetHistory",
+        "balanceSheetHistoryQuarterly",
+        "cashflowStatementHistory",
+        "cashflowStatementHistoryQuarterly",
     ),
     "institutional_holders": ("institutionOwnership", "majorHoldersBreakdown"),
     "company_officers": ("assetProfile",),

@@ -96,7 +96,7 @@ class YahooSession(curl_requests.Session):
         kwargs.setdefault("impersonate", "chrome")
         super().__init__(**kwargs)
         self.limiter = limiter
-        self.endpoint = (endpoint if endpoint is not None else current_endpoint())
+        self.endpoint = endpoint if endpoint is not None else current_endpoint()
         self.requests_sent = 0
         self.last_data: Observed | None = None
         self.first_failure: Observed | None = None  # since forget(): the root cause, usually

@@ -54,4 +54,4 @@ def batches(symbols: Sequence[str], size: int) -> Iterator[list[str]]:
     if size < 1:
         raise ValueError("batch size must be at least 1")
     for i in range(0, len(symbols), size):
-        yield list(symbols[i:i + size])
+        yield list(symbols[i : i + size])

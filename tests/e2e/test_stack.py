@@ -24,40 +24,68 @@ pytestmark = pytest.mark.e2e
 
 BIN = Path(sys.executable).parent
 # variables of an activated stack that must not leak into the test's own stack
-LEAKY = ("WAREHOUSE_URL", "MDW_PREFECT_DATABASE_URL", "PREFECT_API_URL", "PREFECT_HOME",
-         "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSWORD")
+LEAKY = (
+    "WAREHOUSE_URL",
+    "MDW_PREFECT_DATABASE_URL",
+    "PREFECT_API_URL",
+    "PREFECT_HOME",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGPASSWORD",
+)
 
 
 class Stack:
     def __init__(self, home: Path) -> None:
         self.env = {k: v for k, v in os.environ.items() if k not in LEAKY}
-        self.env.update(MDW_HOME=str(home), MDW_PG_PORT=str(free_port()),
-                        MDW_PREFECT_PORT=str(free_port()))
-        self.settings = Settings(MDW_HOME=home, MDW_PG_PORT=int(self.env["MDW_PG_PORT"]),
-                                 MDW_PREFECT_PORT=int(self.env["MDW_PREFECT_PORT"]))
+        self.env.update(
+            MDW_HOME=str(home), MDW_PG_PORT=str(free_port()), MDW_PREFECT_PORT=str(free_port())
+        )
+        self.settings = Settings(
+            MDW_HOME=home,
+            MDW_PG_PORT=int(self.env["MDW_PG_PORT"]),
+            MDW_PREFECT_PORT=int(self.env["MDW_PREFECT_PORT"]),
+        )
         self.env["PREFECT_API_URL"] = self.settings.prefect_api_url
         self.env["PREFECT_HOME"] = str(self.settings.prefect_home)
 
     def run(self, *argv: str, timeout: float = 600) -> subprocess.CompletedProcess:
         exe = str(BIN / argv[0])
-        return subprocess.run([exe, *argv[1:]], env=self.env, cwd=PROJECT_ROOT, text=True,
-                              capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        return subprocess.run(
+            [exe, *argv[1:]],
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     def api(self, path: str, body: dict | None = None):
         req = urllib.request.Request(
             f"{self.settings.prefect_api_url}{path}",
-            data=json.dumps(body or {}).encode(), headers={"Content-Type": "application/json"})
+            data=json.dumps(body or {}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
     def latest_run(self, deployment: str) -> dict:
         flow, name = deployment.split("/")
         with urllib.request.urlopen(
-                f"{self.settings.prefect_api_url}/deployments/name/{flow}/{name}") as resp:
+            f"{self.settings.prefect_api_url}/deployments/name/{flow}/{name}"
+        ) as resp:
             dep = json.loads(resp.read())
-        runs = self.api("/flow_runs/filter", {
-            "deployments": {"id": {"any_": [dep["id"]]}},
-            "sort": "EXPECTED_START_TIME_DESC", "limit": 1})
+        runs = self.api(
+            "/flow_runs/filter",
+            {
+                "deployments": {"id": {"any_": [dep["id"]]}},
+                "sort": "EXPECTED_START_TIME_DESC",
+                "limit": 1,
+            },
+        )
         return runs[0]
 
     def count(self, table: str) -> int:
@@ -94,8 +122,9 @@ def test_up_reports_every_part_healthy(stack):
 
 
 def test_pipeline_sample_deployment_run_completes(stack):
-    run = stack.run("prefect", "deployment", "run", "pipeline/sample", "--watch",
-                    "--watch-timeout", "600")
+    run = stack.run(
+        "prefect", "deployment", "run", "pipeline/sample", "--watch", "--watch-timeout", "600"
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     flow_run = stack.latest_run("pipeline/sample")
     assert flow_run["state"]["type"] == "COMPLETED"
@@ -104,15 +133,36 @@ def test_pipeline_sample_deployment_run_completes(stack):
     assert stack.count("raw.rejected_bars") == 11
     assert data_docs_index().exists()
     assert (PROJECT_ROOT / "dbt_project" / "target" / "index.html").exists()
-    artifacts = stack.api("/artifacts/filter", {"artifacts": {
-        "key": {"any_": ["pipeline-summary"]}, "flow_run_id": {"any_": [flow_run["id"]]}}})
+    artifacts = stack.api(
+        "/artifacts/filter",
+        {
+            "artifacts": {
+                "key": {"any_": ["pipeline-summary"]},
+                "flow_run_id": {"any_": [flow_run["id"]]},
+            }
+        },
+    )
     assert len(artifacts) == 1
     summary = artifacts[0]["data"]
     assert "| raw_daily_bars | passed |" in summary and "22213" in summary
     # the dbt flow ran one Prefect task per dbt node
-    tasks = stack.api("/task_runs/filter", {"limit": 200, "flow_runs": {"id": {"any_": [
-        r["id"] for r in stack.api("/flow_runs/filter", {
-            "flow_runs": {"parent_flow_run_id": {"any_": [flow_run["id"]]}}})]}}})
+    tasks = stack.api(
+        "/task_runs/filter",
+        {
+            "limit": 200,
+            "flow_runs": {
+                "id": {
+                    "any_": [
+                        r["id"]
+                        for r in stack.api(
+                            "/flow_runs/filter",
+                            {"flow_runs": {"parent_flow_run_id": {"any_": [flow_run["id"]]}}},
+                        )
+                    ]
+                }
+            },
+        },
+    )
     names = {t["name"] for t in tasks}
     assert any("fct_daily_indicators" in n for n in names), sorted(names)[:20]
 
@@ -130,8 +180,10 @@ def test_demo_twice_changes_no_row_counts(stack):
 
 def test_ingest_files_command_lands_into_the_running_stack(stack, tmp_path):
     path = tmp_path / "extra.csv"
-    path.write_text("Symbol,Date,Open,High,Low,Close,Volume\n"
-                    "ZZZ,2024-01-02,10,11,9,10.5,1000\nZZZ,2024-01-03,10.5,12,10,0,900\n")
+    path.write_text(
+        "Symbol,Date,Open,High,Low,Close,Volume\n"
+        "ZZZ,2024-01-02,10,11,9,10.5,1000\nZZZ,2024-01-03,10.5,12,10,0,900\n"
+    )
     res = stack.run("mdw", "ingest", "files", str(path))
     assert res.returncode == 0, res.stdout + res.stderr
     assert "2 received, 1 inserted, 0 updated, 1 quarantined" in res.stdout
@@ -148,15 +200,23 @@ def test_a_failing_dbt_test_fails_the_flow_and_names_the_node(stack):
             (source, symbol, trade_date, open, high, low, close, volume, load_run_id)
             values ('files', 'BAD', '2020-01-02', 10, 9, 11, 10, 1, gen_random_uuid())""")
     try:
-        dbt_run = stack.run("prefect", "deployment", "run", "dbt-build/manual", "--watch",
-                            "--watch-timeout", "600")
+        dbt_run = stack.run(
+            "prefect", "deployment", "run", "dbt-build/manual", "--watch", "--watch-timeout", "600"
+        )
         assert dbt_run.returncode != 0
         failed = stack.latest_run("dbt-build/manual")
         assert failed["state"]["type"] == "FAILED"
         assert "expression_is_true_stg_files__daily_bars" in failed["state"]["message"]
 
-        gx_run = stack.run("prefect", "deployment", "run", "validate-warehouse/manual",
-                           "--watch", "--watch-timeout", "600")
+        gx_run = stack.run(
+            "prefect",
+            "deployment",
+            "run",
+            "validate-warehouse/manual",
+            "--watch",
+            "--watch-timeout",
+            "600",
+        )
         assert gx_run.returncode != 0
         failed = stack.latest_run("validate-warehouse/manual")
         assert failed["state"]["type"] == "FAILED"

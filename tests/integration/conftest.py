@@ -27,8 +27,11 @@ DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 def dbt_environment(url: URL) -> Iterator[None]:
     """PG* variables for profiles.yml, restored afterwards."""
     wanted = {
-        "PGHOST": url.host, "PGPORT": str(url.port), "PGUSER": url.username,
-        "PGDATABASE": url.database, "PGPASSWORD": url.password or "",
+        "PGHOST": url.host,
+        "PGPORT": str(url.port),
+        "PGUSER": url.username,
+        "PGDATABASE": url.database,
+        "PGPASSWORD": url.password or "",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     saved = {k: os.environ.get(k) for k in wanted}
@@ -49,8 +52,14 @@ def dbt(url: URL, *args: str):
 
     with dbt_environment(url):
         return dbtRunner().invoke(
-            [*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(PROJECT_ROOT),
-             "--quiet"]
+            [
+                *args,
+                "--project-dir",
+                str(DBT_PROJECT),
+                "--profiles-dir",
+                str(PROJECT_ROOT),
+                "--quiet",
+            ]
         )
 
 
@@ -60,8 +69,11 @@ def create_database(server: Settings, template: str | None = None) -> URL:
     admin.autocommit = True
     with admin.cursor() as cur:
         if template:  # a template must have no other sessions (GX keeps a pooled one)
-            cur.execute("select pg_terminate_backend(pid) from pg_stat_activity"
-                        " where datname = %s and pid <> pg_backend_pid()", (template,))
+            cur.execute(
+                "select pg_terminate_backend(pid) from pg_stat_activity"
+                " where datname = %s and pid <> pg_backend_pid()",
+                (template,),
+            )
         cur.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
     admin.close()
     return server.embedded_warehouse.set(database=name)
@@ -108,6 +120,9 @@ def warehouse_copy(pg_server: Settings, built_warehouse: URL) -> Iterator[URL]:
 @pytest.fixture
 def gx_root(tmp_path: Path) -> Path:
     """A copy of the committed GX context, so tests never write into the repository."""
-    shutil.copytree(PROJECT_ROOT / "expectations" / "gx", tmp_path / "gx",
-                    ignore=shutil.ignore_patterns("uncommitted"))
+    shutil.copytree(
+        PROJECT_ROOT / "expectations" / "gx",
+        tmp_path / "gx",
+        ignore=shutil.ignore_patterns("uncommitted"),
+    )
     return tmp_path

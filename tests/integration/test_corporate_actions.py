@@ -33,11 +33,25 @@ def events(symbol: str, frame: pd.DataFrame) -> list[CorporateAction]:
     found = []
     for row in frame.itertuples():
         if row.split_coefficient != 1:
-            found.append(CorporateAction(symbol, "split", row.timestamp, split_from=1,
-                                         split_to=repr(row.split_coefficient)))
+            found.append(
+                CorporateAction(
+                    symbol,
+                    "split",
+                    row.timestamp,
+                    split_from=1,
+                    split_to=repr(row.split_coefficient),
+                )
+            )
         if row.dividend_amount > 0:
-            found.append(CorporateAction(symbol, "dividend", row.timestamp,
-                                         cash_amount=repr(row.dividend_amount), currency="USD"))
+            found.append(
+                CorporateAction(
+                    symbol,
+                    "dividend",
+                    row.timestamp,
+                    cash_amount=repr(row.dividend_amount),
+                    currency="USD",
+                )
+            )
     return found
 
 
@@ -52,7 +66,8 @@ def long_histories(pg_server, tmp_path_factory):
     for symbol in SYMBOLS:
         frame = alpha_vantage(symbol)
         bars = frame.assign(symbol=symbol).rename(columns={"timestamp": "date"})[
-            ["symbol", "date", "open", "high", "low", "close", "volume"]]
+            ["symbol", "date", "open", "high", "low", "close", "volume"]
+        ]
         path = folder / f"{symbol}.csv"
         bars.to_csv(path, index=False)
         assert ingest_file(url, path).ok
@@ -95,11 +110,14 @@ def test_a_new_split_restates_only_its_symbols_and_equals_a_full_refresh(long_hi
 
 def test_split_adjusted_series_has_no_jump_and_keeps_the_raw_bar(all_splits):
     url = all_splits
-    bars = query(url, """select symbol, trade_date, close, raw_close, split_factor
+    bars = query(
+        url,
+        """select symbol, trade_date, close, raw_close, split_factor
                          from marts.fct_daily_bars
                          where symbol in ('AAPL', 'TSLA')
                            and trade_date between '2020-08-27' and '2020-09-01'
-                         order by symbol, trade_date""").set_index(["symbol", "trade_date"])
+                         order by symbol, trade_date""",
+    ).set_index(["symbol", "trade_date"])
     aapl = bars.loc["AAPL"]
     day = pd.Timestamp("2020-08-28").date()
     assert aapl.loc[day, "raw_close"] == pytest.approx(499.23)
@@ -109,16 +127,22 @@ def test_split_adjusted_series_has_no_jump_and_keeps_the_raw_bar(all_splits):
         closes = bars.loc[symbol]["close"].to_numpy()
         assert np.max(np.abs(closes[1:] / closes[:-1] - 1)) < 0.15, symbol  # raw: -74% / -80%
     # AAPL's whole history: 2:1 (2000), 2:1 (2005), 7:1 (2014), 4:1 (2020)
-    first = query(url, "select split_factor from marts.fct_daily_bars"
-                       " where symbol = 'AAPL' order by trade_date limit 1")["split_factor"][0]
+    first = query(
+        url,
+        "select split_factor from marts.fct_daily_bars"
+        " where symbol = 'AAPL' order by trade_date limit 1",
+    )["split_factor"][0]
     assert float(first) == pytest.approx(2 * 2 * 7.00000700001 * 4, rel=1e-12)
 
 
 def test_total_return_close_tracks_alpha_vantages_adjusted_close(all_splits):
     url = all_splits
     for symbol in ("AAPL", "MSFT", "IBM"):
-        ours = query(url, f"select trade_date, total_return_close from marts.fct_daily_bars"
-                          f" where symbol = '{symbol}' order by trade_date")
+        ours = query(
+            url,
+            f"select trade_date, total_return_close from marts.fct_daily_bars"
+            f" where symbol = '{symbol}' order by trade_date",
+        )
         theirs = alpha_vantage(symbol)
         ratio = ours["total_return_close"].to_numpy() / theirs["adjusted_close"].to_numpy()
         # Alpha Vantage rounds to 4 decimals and treats some dividends (MSFT's 2004 $3
@@ -130,13 +154,23 @@ def test_total_return_close_tracks_alpha_vantages_adjusted_close(all_splits):
 @pytest.mark.parametrize("symbol", SYMBOLS)
 def test_long_histories_agree_with_talib_on_the_adjusted_series(all_splits, symbol):
     url = all_splits
-    bars = query(url, f"select high, low, close, volume from marts.fct_daily_bars"
-                      f" where symbol = '{symbol}' order by trade_date")
-    indicators = query(url, f"select * from marts.fct_daily_indicators"
-                            f" where symbol = '{symbol}' order by trade_date")
+    bars = query(
+        url,
+        f"select high, low, close, volume from marts.fct_daily_bars"
+        f" where symbol = '{symbol}' order by trade_date",
+    )
+    indicators = query(
+        url,
+        f"select * from marts.fct_daily_indicators where symbol = '{symbol}' order by trade_date",
+    )
     arrays = {c: bars[c].to_numpy(dtype=float) for c in ("high", "low", "close", "volume")}
     expected = talib_reference(**arrays)
     assert len(indicators) == len(bars) > 1500
     for column in INDICATORS:
-        assert_matches_talib(symbol, column, indicators[column].to_numpy(dtype=float),
-                             expected[column], arrays["close"])
+        assert_matches_talib(
+            symbol,
+            column,
+            indicators[column].to_numpy(dtype=float),
+            expected[column],
+            arrays["close"],
+        )

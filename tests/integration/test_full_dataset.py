@@ -30,19 +30,29 @@ def full_warehouse(pg_server):
 
 
 def test_all_505_symbols_agree_with_talib(full_warehouse):
-    bars = query(full_warehouse, "select symbol, high, low, close, volume"
-                                 " from intermediate.int_daily_bars_adjusted"
-                                 " order by symbol, trade_date")
-    indicators = query(full_warehouse, "select * from marts.fct_daily_indicators"
-                                       " order by symbol, trade_date")
+    bars = query(
+        full_warehouse,
+        "select symbol, high, low, close, volume"
+        " from intermediate.int_daily_bars_adjusted"
+        " order by symbol, trade_date",
+    )
+    indicators = query(
+        full_warehouse, "select * from marts.fct_daily_indicators order by symbol, trade_date"
+    )
     assert len(bars) == len(indicators) == 619_017
     assert bars["symbol"].nunique() == 505
     compared = 0
-    for (symbol, series), (_, computed) in zip(bars.groupby("symbol"),
-                                               indicators.groupby("symbol"), strict=True):
+    for (symbol, series), (_, computed) in zip(
+        bars.groupby("symbol"), indicators.groupby("symbol"), strict=True
+    ):
         arrays = {c: series[c].to_numpy(dtype=float) for c in ("high", "low", "close", "volume")}
         expected = talib_reference(**arrays)
         for column in INDICATORS:
-            compared += assert_matches_talib(symbol, column, computed[column].to_numpy(dtype=float),
-                                             expected[column], arrays["close"])
+            compared += assert_matches_talib(
+                symbol,
+                column,
+                computed[column].to_numpy(dtype=float),
+                expected[column],
+                arrays["close"],
+            )
     assert compared > 9_000_000

@@ -41,9 +41,12 @@ def changed_rows(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 def snapshot(url) -> dict[str, pd.DataFrame]:
-    return {t: query(url, f"select * from {t} order by {key}").drop(
-                columns=["source_loaded_at", "loaded_at"], errors="ignore")
-            for t, key in TABLES.items()}
+    return {
+        t: query(url, f"select * from {t} order by {key}").drop(
+            columns=["source_loaded_at", "loaded_at"], errors="ignore"
+        )
+        for t, key in TABLES.items()
+    }
 
 
 def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
@@ -81,8 +84,10 @@ def test_uneven_chunks_restatements_and_splits_equal_a_full_refresh(chunked_ware
 
     # 2. a vendor restates an old bar: only that symbol's rows from that day on change
     with transaction(url) as cur:
-        cur.execute("update raw.daily_bars set close = close * 1.01, high = high * 1.01,"
-                    " loaded_at = now() where symbol = 'MSFT' and trade_date = '2015-03-02'")
+        cur.execute(
+            "update raw.daily_bars set close = close * 1.01, high = high * 1.01,"
+            " loaded_at = now() where symbol = 'MSFT' and trade_date = '2015-03-02'"
+        )
     before = snapshot(url)
     assert dbt(url, "run").success
     restated = snapshot(url)
@@ -95,8 +100,12 @@ def test_uneven_chunks_restatements_and_splits_equal_a_full_refresh(chunked_ware
 
     # 3. a split lands: the symbol's history is restated, and only that symbol's
     with transaction(url) as cur:
-        land_actions(cur, [CorporateAction("KO", "split", "2016-01-04", split_from=1, split_to=2)],
-                     source="files", load_run_id=uuid.uuid4())
+        land_actions(
+            cur,
+            [CorporateAction("KO", "split", "2016-01-04", split_from=1, split_to=2)],
+            source="files",
+            load_run_id=uuid.uuid4(),
+        )
     assert dbt(url, "run").success
     after_split = snapshot(url)
     assert set(changed_rows(restated[ind], after_split[ind])["symbol"]) == {"KO"}
@@ -112,10 +121,14 @@ def test_a_daily_increment_reads_a_bounded_look_back(chunked_warehouse):
     """Only changed symbols are recomputed, from the changed day, with carried state."""
     url = chunked_warehouse
     with transaction(url) as cur:
-        cur.execute("update raw.daily_bars set volume = volume + 1, loaded_at = now()"
-                    " where symbol = 'AAPL' and trade_date = '2018-02-07'")
-    sql = ("select symbol, trade_date, obv from intermediate.int_daily_indicators_computed"
-           " where symbol = 'AAPL' order by trade_date")
+        cur.execute(
+            "update raw.daily_bars set volume = volume + 1, loaded_at = now()"
+            " where symbol = 'AAPL' and trade_date = '2018-02-07'"
+        )
+    sql = (
+        "select symbol, trade_date, obv from intermediate.int_daily_indicators_computed"
+        " where symbol = 'AAPL' order by trade_date"
+    )
     before = query(url, sql)
     assert dbt(url, "run", "--select", "int_daily_indicators_computed").success
     after = query(url, sql)

@@ -21,8 +21,19 @@ EA_15M = SHARED_DATA / "prices" / "yfinance_testdata" / "EA-15m-no-bad-divs.csv"
 def ea_bars() -> list[IntradayBar]:
     """Real 15-minute bars as yfinance wrote them (local times with offsets, volume 0 bars)."""
     with EA_15M.open() as fh:
-        return [IntradayBar("EA", r["Datetime"], r["Open"], r["High"], r["Low"], r["Close"],
-                            r["Volume"], "America/New_York") for r in csv.DictReader(fh)]
+        return [
+            IntradayBar(
+                "EA",
+                r["Datetime"],
+                r["Open"],
+                r["High"],
+                r["Low"],
+                r["Close"],
+                r["Volume"],
+                "America/New_York",
+            )
+            for r in csv.DictReader(fh)
+        ]
 
 
 def rows(url, sql):
@@ -33,8 +44,9 @@ def rows(url, sql):
 
 def land(url, bars, interval="15m", source="test"):
     with transaction(url) as cur:
-        return land_intraday_rows(cur, bars, source=source, bar_interval=interval,
-                                  load_run_id=uuid.uuid4())
+        return land_intraday_rows(
+            cur, bars, source=source, bar_interval=interval, load_run_id=uuid.uuid4()
+        )
 
 
 SNAPSHOT = "select * from raw.intraday_bars order by source, symbol, bar_interval, bar_start"
@@ -44,14 +56,13 @@ def test_real_bars_land_once_and_a_rerun_touches_nothing(warehouse_url):
     migrate(warehouse_url)
     bars = ea_bars()
     first = land(warehouse_url, bars)
-    assert (first.received, first.inserted, first.updated, len(first.rejected)) == (
-        319, 319, 0, 0)
+    assert (first.received, first.inserted, first.updated, len(first.rejected)) == (319, 319, 0, 0)
     [ea] = first.symbols
-    assert (ea.window_start.isoformat(), ea.window_end.isoformat()) == ("2026-05-26",
-                                                                        "2026-06-03")
-    assert rows(warehouse_url, "select min(bar_start), count(*) filter (where volume = 0)"
-                               " from raw.intraday_bars") == [
-        (datetime(2026, 5, 26, 8, 0, tzinfo=UTC), 143)]
+    assert (ea.window_start.isoformat(), ea.window_end.isoformat()) == ("2026-05-26", "2026-06-03")
+    assert rows(
+        warehouse_url,
+        "select min(bar_start), count(*) filter (where volume = 0) from raw.intraday_bars",
+    ) == [(datetime(2026, 5, 26, 8, 0, tzinfo=UTC), 143)]
     before = rows(warehouse_url, SNAPSHOT)
     again = land(warehouse_url, bars)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 319)
@@ -83,19 +94,26 @@ def test_bad_bars_are_quarantined_with_reasons_and_not_twice(warehouse_url):
         [aapl] = result.symbols
         assert (aapl.received, aapl.rejected) == (9, 7)
     landed = rows(warehouse_url, "select count(*) from raw.intraday_bars")[0][0]
-    quarantined = rows(warehouse_url, """
+    quarantined = rows(
+        warehouse_url,
+        """
         select payload ->> 'bar_start', payload ->> 'open', reason from raw.rejected_records
-        where record_kind = 'intraday_bar' order by payload ->> 'bar_start', reason""")
+        where record_kind = 'intraday_bar' order by payload ->> 'bar_start', reason""",
+    )
     assert landed == 2 and landed + len(quarantined) == len(batch)  # nothing dropped
-    assert sorted(q[2] for q in quarantined) == sorted([
-        "repeated row within the batch (first copy landed)",
-        "bar_start without time zone",
-        "unparseable open",
-        "high < low; open outside [low, high]; close outside [low, high]",
-        "negative volume",
-        "missing low",
-        "non-positive close",
-    ])
+    assert sorted(q[2] for q in quarantined) == sorted(
+        [
+            "repeated row within the batch (first copy landed)",
+            "bar_start without time zone",
+            "unparseable open",
+            "high < low; open outside [low, high]; close outside [low, high]",
+            "negative volume",
+            "missing low",
+            "non-positive close",
+        ]
+    )
     assert [q[1] for q in quarantined if q[2] == "unparseable open"] == ["nan"]  # kept visible
-    assert rows(warehouse_url, "select distinct source, symbol, load_run_id = last_seen_run_id"
-                               " from raw.rejected_records") == [("yahoo", "AAPL", False)]
+    assert rows(
+        warehouse_url,
+        "select distinct source, symbol, load_run_id = last_seen_run_id from raw.rejected_records",
+    ) == [("yahoo", "AAPL", False)]

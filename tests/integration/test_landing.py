@@ -39,10 +39,22 @@ def sample_lines(symbol: str, n: int, sample: Path) -> list[list[str]]:
 def test_migrations_apply_once(warehouse_url):
     assert migrate(warehouse_url) == [version for version, _ in migration_files()]
     assert migrate(warehouse_url) == []
-    tables = {r[0] for r in rows(warehouse_url,
-              "select table_name from information_schema.tables where table_schema = 'raw'")}
-    assert {"daily_bars", "load_runs", "rejected_bars", "schema_migrations", "corporate_actions",
-            "intraday_bars", "symbols"} <= tables
+    tables = {
+        r[0]
+        for r in rows(
+            warehouse_url,
+            "select table_name from information_schema.tables where table_schema = 'raw'",
+        )
+    }
+    assert {
+        "daily_bars",
+        "load_runs",
+        "rejected_bars",
+        "schema_migrations",
+        "corporate_actions",
+        "intraday_bars",
+        "symbols",
+    } <= tables
 
 
 def test_sample_lands_and_a_rerun_changes_nothing(warehouse_url, sample_path):
@@ -50,7 +62,10 @@ def test_sample_lands_and_a_rerun_changes_nothing(warehouse_url, sample_path):
     first = ingest_file(warehouse_url, sample_path)
     assert first.ok
     assert (first.result.received, first.result.inserted, first.result.rejected) == (
-        22213, 22202, 11)
+        22213,
+        22202,
+        11,
+    )
     snapshot_sql = "select * from raw.daily_bars order by source, symbol, trade_date"
     before = rows(warehouse_url, snapshot_sql)
 
@@ -59,8 +74,13 @@ def test_sample_lands_and_a_rerun_changes_nothing(warehouse_url, sample_path):
     assert sum(s.unchanged for s in second.result.symbols) == 22202
     assert rows(warehouse_url, snapshot_sql) == before  # loaded_at and load_run_id untouched
     assert rows(warehouse_url, "select count(*) from raw.rejected_bars") == [(11,)]
-    statuses = dict(rows(warehouse_url, """
-        select status, count(*) from raw.load_runs group by status"""))
+    statuses = dict(
+        rows(
+            warehouse_url,
+            """
+        select status, count(*) from raw.load_runs group by status""",
+        )
+    )
     assert statuses == {"success": 28, "partial": 12}  # 20 symbols x 2 runs; 6 had rejects
 
 
@@ -95,13 +115,21 @@ def test_bad_rows_are_quarantined_with_their_reasons(warehouse_url, sample_path,
         "2020-01-08": "unparseable open",
         "2020-01-09": "unparseable close",
     }
-    got = dict(rows(warehouse_url, "select coalesce(trade_date, ''), reason from raw.rejected_bars"
-                                   " where coalesce(trade_date, '') not in"
-                                   " ('2020-01-10', '2020-01-13')"))
+    got = dict(
+        rows(
+            warehouse_url,
+            "select coalesce(trade_date, ''), reason from raw.rejected_bars"
+            " where coalesce(trade_date, '') not in"
+            " ('2020-01-10', '2020-01-13')",
+        )
+    )
     for day_raw, reason in expected.items():
         assert reason in got[day_raw], (day_raw, got[day_raw])
-    dupes = rows(warehouse_url, """select trade_date, reason from raw.rejected_bars
-                 where trade_date in ('2020-01-10', '2020-01-13') order by source_line""")
+    dupes = rows(
+        warehouse_url,
+        """select trade_date, reason from raw.rejected_bars
+                 where trade_date in ('2020-01-10', '2020-01-13') order by source_line""",
+    )
     assert [d[1] for d in dupes] == [
         "conflicting duplicate of symbol and date within the file",
         "conflicting duplicate of symbol and date within the file",
@@ -112,8 +140,9 @@ def test_bad_rows_are_quarantined_with_their_reasons(warehouse_url, sample_path,
     quarantined = rows(warehouse_url, "select count(*) from raw.rejected_bars")[0][0]
     assert (landed, quarantined) == (4, 11)
     assert landed + quarantined == len(good + bad)
-    assert rows(warehouse_url, "select open, close from raw.rejected_bars"
-                               " where trade_date = '2020-01-08'") == [("abc", c)]
+    assert rows(
+        warehouse_url, "select open, close from raw.rejected_bars where trade_date = '2020-01-08'"
+    ) == [("abc", c)]
 
 
 def test_a_restated_bar_updates_exactly_that_row(warehouse_url, sample_path, tmp_path):
@@ -124,18 +153,21 @@ def test_a_restated_bar_updates_exactly_that_row(warehouse_url, sample_path, tmp
     outcome = ingest_file(warehouse_url, write_csv(tmp_path / "v2.csv", lines))
     r = outcome.result
     assert (r.inserted, r.updated, sum(s.unchanged for s in r.symbols)) == (0, 1, 49)
-    assert rows(warehouse_url, f"select volume from raw.daily_bars"
-                f" where trade_date = '{lines[10][1]}'")[0][0] == int(lines[10][6])
+    assert rows(
+        warehouse_url, f"select volume from raw.daily_bars where trade_date = '{lines[10][1]}'"
+    )[0][0] == int(lines[10][6])
 
 
 def test_a_file_that_cannot_be_read_is_a_failed_load_run(warehouse_url, tmp_path):
     migrate(warehouse_url)
-    path = write_csv(tmp_path / "bad.csv", [["AAPL", "2020-01-02", "1", "2", "1", "1"]],
-                     header=HEADER[:-1])
+    path = write_csv(
+        tmp_path / "bad.csv", [["AAPL", "2020-01-02", "1", "2", "1", "1"]], header=HEADER[:-1]
+    )
     outcome = ingest_file(warehouse_url, path)
     assert not outcome.ok and "missing column(s) volume" in outcome.error
-    assert rows(warehouse_url, "select symbol, status, error like '%missing column%'"
-                               " from raw.load_runs") == [("*", "failed", True)]
+    assert rows(
+        warehouse_url, "select symbol, status, error like '%missing column%' from raw.load_runs"
+    ) == [("*", "failed", True)]
     missing = ingest_file(warehouse_url, tmp_path / "nope.csv")
     assert not missing.ok and "no such file" in missing.error
 
@@ -155,13 +187,16 @@ def test_real_kaggle_layout_and_parquet_land_the_same_bars(warehouse_url, tmp_pa
     b = ingest_file(warehouse_url, parquet, source="parquet")
     assert a.ok and b.ok and a.result.received == b.result.received == 2000
     assert a.result.rejected == b.result.rejected
-    diff = rows(warehouse_url, """
+    diff = rows(
+        warehouse_url,
+        """
         select count(*) from raw.daily_bars k
         full join raw.daily_bars p
           on p.source = 'parquet' and p.symbol = k.symbol and p.trade_date = k.trade_date
         where k.source = 'kaggle'
           and (p.symbol is null or (k.open, k.high, k.low, k.close, k.volume)
-                                   <> (p.open, p.high, p.low, p.close, p.volume))""")
+                                   <> (p.open, p.high, p.low, p.close, p.volume))""",
+    )
     assert diff == [(0,)]
 
 
@@ -177,8 +212,9 @@ def test_vendor_rows_get_the_same_checks_as_files(warehouse_url):
         ("AAPL", "2020-08-31", 127.58, 131.0, 126.0, 129.04, 225702688),
         ("AAPL", "2020-09-01", None, 134.8, 130.53, 134.18, 151948100),
     ]
-    result = ingest_rows(warehouse_url, rows_in, source="polygon", source_uri="test://aapl",
-                         load_run_id=run)
+    result = ingest_rows(
+        warehouse_url, rows_in, source="polygon", source_uri="test://aapl", load_run_id=run
+    )
     assert (result.received, result.inserted, result.rejected) == (3, 2, 1)
     assert rows(warehouse_url, "select reason from raw.rejected_bars") == [("missing open",)]
     assert rows(warehouse_url, "select status from raw.load_runs") == [("partial",)]

@@ -45,8 +45,9 @@ from tests.support.polygon_server import (
 pytestmark = pytest.mark.integration
 
 KEY = "pk-flow-test-9f8e7d6c5b4a"
-FAST = RetryPolicy(max_retries=2, backoff_base=0.05, backoff_cap=0.2, connect_timeout=1.0,
-                   read_timeout=2.0)
+FAST = RetryPolicy(
+    max_retries=2, backoff_base=0.05, backoff_cap=0.2, connect_timeout=1.0, read_timeout=2.0
+)
 GROUPED = "/v2/aggs/grouped/locale/us/market/stocks/"
 D1, D2 = date(2024, 1, 2), date(2024, 1, 3)
 
@@ -91,10 +92,15 @@ def rows(url, sql, params=None):
 
 def artifacts_of(state) -> dict[str, object]:
     with get_client(sync_client=True) as client:
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(
-            flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
-    return {a.key: (json.loads(a.data) if isinstance(a.data, str) and a.type == "table"
-                    else a.data) for a in found}
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+            )
+        )
+    return {
+        a.key: (json.loads(a.data) if isinstance(a.data, str) and a.type == "table" else a.data)
+        for a in found
+    }
 
 
 def logs_of(state) -> str:
@@ -102,8 +108,9 @@ def logs_of(state) -> str:
 
     APILogHandler().flush()
     with get_client(sync_client=True) as client:
-        logs = client.read_logs(LogFilter(
-            flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+        logs = client.read_logs(
+            LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id]))
+        )
     return "\n".join(log.message for log in logs)
 
 
@@ -113,7 +120,10 @@ def test_the_budget_limit_is_created_then_updated_idempotently(prefect_api):
             spec = ensure_rate_limit(rpm, name="polygon-api-idempotence")
             limit = client.read_global_concurrency_limit_by_name(spec.name)
             assert (limit.limit, limit.slot_decay_per_second, limit.active) == (
-                1, pytest.approx(rpm / 60), True)
+                1,
+                pytest.approx(rpm / 60),
+                True,
+            )
         client.delete_global_concurrency_limit_by_name("polygon-api-idempotence")
 
 
@@ -123,19 +133,25 @@ def test_daily_flow_lands_days_oldest_first_then_is_up_to_date(env, server):
     state = polygon_daily_ingestion(days_back=2, end=D2, return_state=True)
     assert state.is_completed(), state.message
     assert [r.path[-10:] for r in server.seen(GROUPED)] == ["2024-01-02", "2024-01-03"]
-    assert rows(env, "select window_start, status, flow_run_id from raw.load_runs"
-                     " where symbol = '*' order by 1") == [
+    assert rows(
+        env,
+        "select window_start, status, flow_run_id from raw.load_runs where symbol = '*' order by 1",
+    ) == [
         (D1, "success", str(state.state_details.flow_run_id)),
-        (D2, "success", str(state.state_details.flow_run_id))]
+        (D2, "success", str(state.state_details.flow_run_id)),
+    ]
     table = artifacts_of(state)["polygon-daily-ingestion"]
     assert [(r["window"], r["status"], r["inserted"]) for r in table] == [
-        ("2024-01-02", "success", 4), ("2024-01-03", "success", 4)]
+        ("2024-01-02", "success", 4),
+        ("2024-01-03", "success", 4),
+    ]
 
     again = polygon_daily_ingestion(days_back=2, end=D2, return_state=True)
     assert again.is_completed()
     assert len(server.seen(GROUPED)) == 2  # nothing left to fetch
     assert artifacts_of(again)["polygon-daily-ingestion"] == [
-        {"status": "up to date through 2024-01-03"}]
+        {"status": "up to date through 2024-01-03"}
+    ]
 
 
 def test_daily_flow_fails_only_when_every_day_failed(env, server):
@@ -149,8 +165,7 @@ def test_daily_flow_fails_only_when_every_day_failed(env, server):
     # the failed day is retried next time; one day landing is enough for a Completed run
     partly = polygon_daily_ingestion(days_back=2, end=D2, return_state=True)
     assert partly.is_completed()
-    assert [r.path[-10:] for r in server.seen(GROUPED)] == [D1.isoformat()] * 6 + [
-        D2.isoformat()]
+    assert [r.path[-10:] for r in server.seen(GROUPED)] == [D1.isoformat()] * 6 + [D2.isoformat()]
 
 
 def test_backfill_flow_shares_one_budget_across_concurrent_symbols(env, server, monkeypatch):
@@ -159,8 +174,13 @@ def test_backfill_flow_shares_one_budget_across_concurrent_symbols(env, server, 
     for symbol in ("AAPL", "MSFT", "IBM", "INTC"):
         server.route(f"/v2/aggs/ticker/{symbol}/range/*", AggsFromAlphaVantage(symbol))
     state = polygon_historical_backfill(
-        symbols=["AAPL", "MSFT", "IBM", "INTC"], start=date(2020, 3, 2), end=date(2020, 3, 13),
-        chunk_days=7, include_actions=False, return_state=True)
+        symbols=["AAPL", "MSFT", "IBM", "INTC"],
+        start=date(2020, 3, 2),
+        end=date(2020, 3, 13),
+        chunk_days=7,
+        include_actions=False,
+        return_state=True,
+    )
     assert state.is_completed(), state.message
     outcomes = state.result()
     assert [o.status for o in outcomes] == ["success"] * 8
@@ -175,23 +195,31 @@ def test_backfill_flow_shares_one_budget_across_concurrent_symbols(env, server, 
 
 
 def test_backfill_flow_keeps_going_past_an_unknown_symbol_and_resumes(env, server):
-    server.route("/v2/aggs/ticker/AAPL/range/1/day/2005-04-01/2005-04-04",
-                 recorded(AAPL_RANGE_RECORDING))
+    server.route(
+        "/v2/aggs/ticker/AAPL/range/1/day/2005-04-01/2005-04-04", recorded(AAPL_RANGE_RECORDING)
+    )
     server.route("/v2/aggs/ticker/NOPE/range/*", json_reply(aggs_body("NOPE", [])))
-    server.route("/v3/reference/splits", recorded_listing("v3/reference/splits.json",
-                                                          "execution_date"))
-    server.route("/v3/reference/dividends", recorded_listing("v3/reference/dividends.json",
-                                                             "ex_dividend_date"))
-    args = dict(symbols=["AAPL", "NOPE"], start=date(2005, 4, 1), end=date(2005, 4, 4),
-                chunk_days=30)
+    server.route(
+        "/v3/reference/splits", recorded_listing("v3/reference/splits.json", "execution_date")
+    )
+    server.route(
+        "/v3/reference/dividends",
+        recorded_listing("v3/reference/dividends.json", "ex_dividend_date"),
+    )
+    args = dict(
+        symbols=["AAPL", "NOPE"], start=date(2005, 4, 1), end=date(2005, 4, 4), chunk_days=30
+    )
     state = polygon_historical_backfill(**args, return_state=True)
     assert state.is_completed(), state.message
     table = artifacts_of(state)["polygon-historical-backfill"]
     assert (table[0]["symbol"], table[0]["status"]) == ("NOPE", "failed")
     assert {(r["unit"], r["symbol"], r["status"]) for r in table[1:]} == {
-        ("window", "AAPL", "success"), ("splits", "AAPL", "success"),
-        ("splits", "NOPE", "success"), ("dividends", "AAPL", "success"),
-        ("dividends", "NOPE", "success")}
+        ("window", "AAPL", "success"),
+        ("splits", "AAPL", "success"),
+        ("splits", "NOPE", "success"),
+        ("dividends", "AAPL", "success"),
+        ("dividends", "NOPE", "success"),
+    }
 
     # the rerun skips what landed; all it attempts is NOPE, which fails again: Failed
     before = len(server.requests)
@@ -204,29 +232,44 @@ def test_backfill_flow_keeps_going_past_an_unknown_symbol_and_resumes(env, serve
 
 def test_reference_flow_marks_delistings_and_lands_actions(env, server):
     migrate(env)
-    rows(env, "insert into raw.symbols (symbol, active, delisted_at, source) values"
-              " ('A', true, null, 'test'), ('AAA', false, '2020-01-01', 'test'),"
-              " ('OLD', true, null, 'test'), ('GONE', true, null, 'test') returning 1")
-    server.route("/v3/reference/tickers", json_reply(tickers_body(
-        [delisted_ticker("OLD", "2023-01-05T00:00:00Z")])), query={"ticker": "OLD"})
+    rows(
+        env,
+        "insert into raw.symbols (symbol, active, delisted_at, source) values"
+        " ('A', true, null, 'test'), ('AAA', false, '2020-01-01', 'test'),"
+        " ('OLD', true, null, 'test'), ('GONE', true, null, 'test') returning 1",
+    )
+    server.route(
+        "/v3/reference/tickers",
+        json_reply(tickers_body([delisted_ticker("OLD", "2023-01-05T00:00:00Z")])),
+        query={"ticker": "OLD"},
+    )
     server.route("/v3/reference/tickers", json_reply(tickers_body([])), query={"ticker": "GONE"})
     state = polygon_reference_data(include_actions=False, return_state=True)
     assert state.is_completed(), state.message
     assert rows(env, "select symbol, active, delisted_at from raw.symbols order by 1") == [
-        ("A", True, None), ("AAA", True, None), ("GONE", False, date.today()),
-        ("OLD", False, date(2023, 1, 5))]
+        ("A", True, None),
+        ("AAA", True, None),
+        ("GONE", False, date.today()),
+        ("OLD", False, date(2023, 1, 5)),
+    ]
     assert rows(env, "select count(*) from raw.polygon_tickers") == [(5,)]
 
-    server.route("/v3/reference/splits", recorded_listing("v3/reference/splits.json",
-                                                          "execution_date"))
-    server.route("/v3/reference/dividends", recorded_listing("v3/reference/dividends.json",
-                                                             "ex_dividend_date"))
-    state = polygon_reference_data(symbols=["GOOGL", "SHOP", "CSSEN"], include_tickers=False,
-                                   return_state=True)
+    server.route(
+        "/v3/reference/splits", recorded_listing("v3/reference/splits.json", "execution_date")
+    )
+    server.route(
+        "/v3/reference/dividends",
+        recorded_listing("v3/reference/dividends.json", "ex_dividend_date"),
+    )
+    state = polygon_reference_data(
+        symbols=["GOOGL", "SHOP", "CSSEN"], include_tickers=False, return_state=True
+    )
     assert state.is_completed(), state.message
-    assert rows(env, "select symbol, action_type, count(*) from raw.corporate_actions"
-                     " group by 1, 2 order by 1, 2") == [
-        ("CSSEN", "dividend", 8), ("GOOGL", "split", 1), ("SHOP", "split", 2)]
+    assert rows(
+        env,
+        "select symbol, action_type, count(*) from raw.corporate_actions"
+        " group by 1, 2 order by 1, 2",
+    ) == [("CSSEN", "dividend", 8), ("GOOGL", "split", 1), ("SHOP", "split", 2)]
     assert len(artifacts_of(state)["polygon-reference-data"]) == 6
 
 
@@ -234,20 +277,28 @@ def test_the_key_comes_from_a_secret_block_and_never_leaks(env, server, monkeypa
     from prefect.blocks.system import Secret
 
     monkeypatch.delenv("POLYGON_API_KEY")
-    missing = polygon_reference_data(symbols=["SHOP"], include_tickers=False,
-                                     return_state=True)
+    missing = polygon_reference_data(symbols=["SHOP"], include_tickers=False, return_state=True)
     assert missing.is_failed() and "polygon-api-key" in missing.message
     assert server.requests == []
 
     Secret(value=KEY).save(SECRET_BLOCK, overwrite=True)
     # Polygon's next_url may carry the key; the second page then fails for good
-    server.route("/v2/aggs/ticker/AAPL/range/*",
-                 AggsFromAlphaVantage("AAPL", page_size=3, api_key_in_next_url=KEY))
-    server.route("/v2/aggs/ticker/AAPL/range/*", error_reply(503, "unavailable"),
-                 query={"cursor": "bGltaXQ9MiZzb3J0PWFzYw"})
-    state = polygon_historical_backfill(symbols=["AAPL"], start=date(2020, 3, 2),
-                                        end=date(2020, 3, 13), include_actions=False,
-                                        return_state=True)
+    server.route(
+        "/v2/aggs/ticker/AAPL/range/*",
+        AggsFromAlphaVantage("AAPL", page_size=3, api_key_in_next_url=KEY),
+    )
+    server.route(
+        "/v2/aggs/ticker/AAPL/range/*",
+        error_reply(503, "unavailable"),
+        query={"cursor": "bGltaXQ9MiZzb3J0PWFzYw"},
+    )
+    state = polygon_historical_backfill(
+        symbols=["AAPL"],
+        start=date(2020, 3, 2),
+        end=date(2020, 3, 13),
+        include_actions=False,
+        return_state=True,
+    )
     assert state.is_failed()
     assert all(r.authorization == f"Bearer {KEY}" for r in server.requests)
     assert any("apiKey=" in r.raw_query for r in server.requests)

@@ -25,10 +25,30 @@ pytestmark = pytest.mark.integration
 
 KEY = "pk-staging-test"
 
-BAR_COLUMNS = ["symbol", "trade_date", "open", "high", "low", "close", "volume", "data_source",
-               "loaded_at", "load_run_id"]
-ACTION_COLUMNS = ["symbol", "action_type", "ex_date", "split_from", "split_to", "split_ratio",
-                  "cash_amount", "currency", "data_source", "loaded_at"]
+BAR_COLUMNS = [
+    "symbol",
+    "trade_date",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "data_source",
+    "loaded_at",
+    "load_run_id",
+]
+ACTION_COLUMNS = [
+    "symbol",
+    "action_type",
+    "ex_date",
+    "split_from",
+    "split_to",
+    "split_ratio",
+    "cash_amount",
+    "currency",
+    "data_source",
+    "loaded_at",
+]
 
 
 def test_polygon_staging_builds_and_its_tests_pass(warehouse_url):
@@ -36,8 +56,9 @@ def test_polygon_staging_builds_and_its_tests_pass(warehouse_url):
     with PolygonServer(KEY) as server:
         client = build_client(KEY, server.url, lambda: None)
         day = date(2024, 1, 2)
-        server.route(f"/v2/aggs/grouped/locale/us/market/stocks/{day}",
-                     json_reply(grouped_day_body(day)))
+        server.route(
+            f"/v2/aggs/grouped/locale/us/market/stocks/{day}", json_reply(grouped_day_body(day))
+        )
         daily.land_grouped_day(warehouse_url, client, day, None)
         server.route("/v2/aggs/ticker/AAPL/range/*", AggsFromAlphaVantage("AAPL"))
         server.route("/v3/reference/splits", openapi_splits())
@@ -46,19 +67,32 @@ def test_polygon_staging_builds_and_its_tests_pass(warehouse_url):
         reference.land_corporate_actions(warehouse_url, client, "splits", "AAPL")
         reference.land_corporate_actions(warehouse_url, client, "dividends", None)  # recorded
     # a bar of another source is not Polygon's
-    ingest_rows(warehouse_url, [("AAPL", "2020-08-24", 1, 1, 1, 1, 1)], source="files",
-                source_uri="test.csv", load_run_id=uuid.uuid4())
+    ingest_rows(
+        warehouse_url,
+        [("AAPL", "2020-08-24", 1, 1, 1, 1, 1)],
+        source="files",
+        source_uri="test.csv",
+        load_run_id=uuid.uuid4(),
+    )
 
-    result = dbt(warehouse_url, "build", "--select", "source:polygon",
-                 "stg_polygon__daily_bars", "stg_polygon__corporate_actions")
+    result = dbt(
+        warehouse_url,
+        "build",
+        "--select",
+        "source:polygon",
+        "stg_polygon__daily_bars",
+        "stg_polygon__corporate_actions",
+    )
     assert result.success, result.exception or [
-        (r.node.name, r.message) for r in result.result if r.status not in ("pass", "success")]
+        (r.node.name, r.message) for r in result.result if r.status not in ("pass", "success")
+    ]
 
     freshness = dbt(warehouse_url, "source", "freshness", "--select", "source:polygon")
     assert freshness.success, freshness.exception
 
-    bars = query(warehouse_url, "select * from staging.stg_polygon__daily_bars"
-                                " order by symbol, trade_date")
+    bars = query(
+        warehouse_url, "select * from staging.stg_polygon__daily_bars order by symbol, trade_date"
+    )
     assert list(bars.columns) == BAR_COLUMNS
     assert len(bars) == 4 + 10 and set(bars.data_source) == {"polygon"}
     aapl = bars[bars.symbol == "AAPL"].set_index("trade_date")
@@ -66,8 +100,10 @@ def test_polygon_staging_builds_and_its_tests_pass(warehouse_url):
     # staging keeps prices and volume exact, as landed (marts cast to double precision)
     assert float(bars[bars.symbol == "TANH"].volume.item()) == 25933.6
 
-    actions = query(warehouse_url, "select * from staging.stg_polygon__corporate_actions"
-                                   " order by symbol, ex_date")
+    actions = query(
+        warehouse_url,
+        "select * from staging.stg_polygon__corporate_actions order by symbol, ex_date",
+    )
     assert list(actions.columns) == ACTION_COLUMNS
     split = actions[(actions.symbol == "AAPL") & (actions.ex_date == date(2020, 8, 31))]
     assert split.split_ratio.item() == 4.0

@@ -17,8 +17,12 @@ def url_string(url) -> str:
 def test_checkpoints_pass_on_the_built_sample_and_write_data_docs(built_warehouse, gx_root):
     results = run_checkpoints(url_string(built_warehouse), root=gx_root)
     assert {r.name: r.success for r in results} == {
-        "raw_daily_bars": True, "raw_intraday_bars": True, "raw_corporate_actions": True,
-        "fct_daily_bars": True, "fct_daily_indicators": True}
+        "raw_daily_bars": True,
+        "raw_intraday_bars": True,
+        "raw_corporate_actions": True,
+        "fct_daily_bars": True,
+        "fct_daily_indicators": True,
+    }
     assert all(r.evaluated > 5 and not r.failed for r in results)
     index = data_docs_index(gx_root)
     assert index.exists() and "raw_daily_bars" in index.read_text()
@@ -26,12 +30,18 @@ def test_checkpoints_pass_on_the_built_sample_and_write_data_docs(built_warehous
 
 def test_broken_invariants_fail_and_are_named(warehouse_copy, gx_root):
     with transaction(warehouse_copy) as cur:
-        cur.execute("update intermediate.int_daily_indicators_computed set rsi_14 = 150"
-                    " where symbol = 'AAPL' and bar_number = 100")
-        cur.execute("update intermediate.int_daily_indicators_computed set sma_20 = null"
-                    " where symbol = 'MSFT' and bar_number = 300")
-        cur.execute("update raw.daily_bars set high = low - 1"
-                    " where symbol = 'KO' and trade_date = '2016-03-01'")
+        cur.execute(
+            "update intermediate.int_daily_indicators_computed set rsi_14 = 150"
+            " where symbol = 'AAPL' and bar_number = 100"
+        )
+        cur.execute(
+            "update intermediate.int_daily_indicators_computed set sma_20 = null"
+            " where symbol = 'MSFT' and bar_number = 300"
+        )
+        cur.execute(
+            "update raw.daily_bars set high = low - 1"
+            " where symbol = 'KO' and trade_date = '2016-03-01'"
+        )
     results = {r.name: r for r in run_checkpoints(url_string(warehouse_copy), root=gx_root)}
     raw, marts = results["raw_daily_bars"], results["fct_daily_indicators"]
     assert not raw.success and not marts.success
@@ -43,6 +53,7 @@ def test_broken_invariants_fail_and_are_named(warehouse_copy, gx_root):
 def test_the_committed_context_is_left_unchanged(built_warehouse, gx_root):
     before = {p: p.read_bytes() for p in (gx_root / "gx").rglob("*.json")}
     before[gx_root / "gx" / "great_expectations.yml"] = (
-        gx_root / "gx" / "great_expectations.yml").read_bytes()
+        gx_root / "gx" / "great_expectations.yml"
+    ).read_bytes()
     run_checkpoints(url_string(built_warehouse), root=gx_root)
     assert all(p.read_bytes() == content for p, content in before.items())

@@ -20,7 +20,8 @@ from tests.support.yahoo_server import RECORDINGS, YahooServer
 pytestmark = pytest.mark.integration
 
 AAPL_ALL = json.loads((RECORDINGS / "quoteSummary/quoteSummary-all-AAPL.json").read_text())[
-    "response"]["bodyJson"]["quoteSummary"]["result"][0]
+    "response"
+]["bodyJson"]["quoteSummary"]["result"][0]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +45,12 @@ def db(warehouse_url):
 
 @pytest.fixture
 def client(tmp_path_factory) -> YahooClient:
-    return YahooClient(YahooSession(), retry=RetryPolicy(max_retries=2, base_seconds=0.01),
-                       timeout=1.0, cache_dir=tmp_path_factory.getbasetemp() / "yfinance")
+    return YahooClient(
+        YahooSession(),
+        retry=RetryPolicy(max_retries=2, base_seconds=0.01),
+        timeout=1.0,
+        cache_dir=tmp_path_factory.getbasetemp() / "yfinance",
+    )
 
 
 def rows(url, sql, *args):
@@ -68,13 +73,17 @@ def test_all_five_datasets_land_once_and_a_same_day_rerun_changes_nothing(yahoo,
     assert yahoo.statuses("quoteSummary", "AAPL") == [200]  # one request for all datasets
     stored = dict(rows(db, "select dataset, payload from raw.yahoo_company_data"))
     assert stored["key_statistics"]["defaultKeyStatistics"] == AAPL_ALL["defaultKeyStatistics"]
-    assert stored["company_officers"]["companyOfficers"] == AAPL_ALL["assetProfile"][
-        "companyOfficers"]
+    assert (
+        stored["company_officers"]["companyOfficers"] == AAPL_ALL["assetProfile"]["companyOfficers"]
+    )
     assert "companyOfficers" not in stored["company_profile"]["assetProfile"]
-    assert stored["financial_statements"]["balanceSheetHistoryQuarterly"] == AAPL_ALL[
-        "balanceSheetHistoryQuarterly"]
+    assert (
+        stored["financial_statements"]["balanceSheetHistoryQuarterly"]
+        == AAPL_ALL["balanceSheetHistoryQuarterly"]
+    )
     assert rows(db, "select status, rows_received, rows_inserted from raw.load_runs") == [
-        ("success", 5, 5)]
+        ("success", 5, 5)
+    ]
 
     before = rows(db, COMPANY)
     again = land(db, client, "AAPL")
@@ -111,10 +120,13 @@ def test_unknown_symbol_fails_and_is_not_retried(yahoo, db, client):
     assert rows(db, "select count(*) from raw.yahoo_company_data") == [(0,)]
 
 
-@pytest.mark.parametrize("fault, kind", [
-    ({"status": 429}, "rate_limited after 3 attempts"),
-    ({"malformed": True}, "malformed"),
-])
+@pytest.mark.parametrize(
+    "fault, kind",
+    [
+        ({"status": 429}, "rate_limited after 3 attempts"),
+        ({"malformed": True}, "malformed"),
+    ],
+)
 def test_failures_are_recorded_and_other_symbols_land(yahoo, db, client, fault, kind):
     yahoo.add_fault(kind="quoteSummary", symbol="QQQ", **fault)
     assert land(db, client, "QQQ").status == "failed"
@@ -134,48 +146,69 @@ def test_rate_limited_then_answered(yahoo, db, client):
 def test_dbt_staging_models_build_and_pass_their_tests(yahoo, db, client, tmp_path_factory):
     for symbol in ("AAPL", "QQQ", "WSKT.JK"):
         land(db, client, symbol)
-    land_symbol_market_data(db, client, "AAPL", interval="1h",
-                            window=Window(date(2020, 8, 31), date(2020, 11, 7)),
-                            load_run_id=uuid.uuid4())
-    land_symbol_market_data(db, client, "AAPL", interval="1h",
-                            window=Window(date(2025, 11, 10), date(2025, 11, 15)),
-                            include_daily=False, load_run_id=uuid.uuid4())
+    land_symbol_market_data(
+        db,
+        client,
+        "AAPL",
+        interval="1h",
+        window=Window(date(2020, 8, 31), date(2020, 11, 7)),
+        load_run_id=uuid.uuid4(),
+    )
+    land_symbol_market_data(
+        db,
+        client,
+        "AAPL",
+        interval="1h",
+        window=Window(date(2025, 11, 10), date(2025, 11, 15)),
+        include_daily=False,
+        load_run_id=uuid.uuid4(),
+    )
     result = dbt(db, "build", "--select", "path:models/staging/yahoo", "source:yahoo")
     assert result.success, result.exception or [
-        (r.node.name, r.message) for r in result.result if r.status not in ("success", "pass")]
+        (r.node.name, r.message) for r in result.result if r.status not in ("success", "pass")
+    ]
 
     def one(sql):
         return rows(db, sql)
 
-    assert one("select count(*), min(trade_date), max(trade_date) from "
-               "staging.stg_yahoo__daily_bars") == [(49, date(2020, 8, 31), date(2020, 11, 6))]
-    assert one("select count(*), count(distinct trade_date) from staging.stg_yahoo__hourly_bars"
-               ) == [(35, 5)]
-    assert one("select action_type, ex_date, split_ratio, cash_amount from "
-               "staging.stg_yahoo__corporate_actions order by ex_date") == [
-        ("split", date(2020, 8, 31), 4.0, None), ("dividend", date(2020, 11, 6), None, 0.205)]
-    assert one("select symbol, long_name, sector, full_time_employees, first_trade_date "
-               "from staging.stg_yahoo__company_profiles where symbol = 'AAPL'") == [
-        ("AAPL", "Apple Inc.", "Technology", 150000, date(1980, 12, 12))]
-    assert one("select market_cap, shares_outstanding, last_split_factor, last_split_date "
-               "from staging.stg_yahoo__key_statistics where symbol = 'AAPL'") == [
-        (3688676720640.0, 15022100480, "4:1", date(2020, 8, 31))]
+    assert one(
+        "select count(*), min(trade_date), max(trade_date) from staging.stg_yahoo__daily_bars"
+    ) == [(49, date(2020, 8, 31), date(2020, 11, 6))]
+    assert one(
+        "select count(*), count(distinct trade_date) from staging.stg_yahoo__hourly_bars"
+    ) == [(35, 5)]
+    assert one(
+        "select action_type, ex_date, split_ratio, cash_amount from "
+        "staging.stg_yahoo__corporate_actions order by ex_date"
+    ) == [("split", date(2020, 8, 31), 4.0, None), ("dividend", date(2020, 11, 6), None, 0.205)]
+    assert one(
+        "select symbol, long_name, sector, full_time_employees, first_trade_date "
+        "from staging.stg_yahoo__company_profiles where symbol = 'AAPL'"
+    ) == [("AAPL", "Apple Inc.", "Technology", 150000, date(1980, 12, 12))]
+    assert one(
+        "select market_cap, shares_outstanding, last_split_factor, last_split_date "
+        "from staging.stg_yahoo__key_statistics where symbol = 'AAPL'"
+    ) == [(3688676720640.0, 15022100480, "4:1", date(2020, 8, 31))]
     officers = AAPL_ALL["assetProfile"]["companyOfficers"]
-    assert one("select count(*), min(officer_name) filter (where officer_rank = 1), "
-               "max(total_pay) filter (where officer_rank = 1) "
-               "from staging.stg_yahoo__company_officers where symbol = 'AAPL'") == [
-        (len(officers), officers[0]["name"], float(officers[0]["totalPay"]["raw"]))]
+    assert one(
+        "select count(*), min(officer_name) filter (where officer_rank = 1), "
+        "max(total_pay) filter (where officer_rank = 1) "
+        "from staging.stg_yahoo__company_officers where symbol = 'AAPL'"
+    ) == [(len(officers), officers[0]["name"], float(officers[0]["totalPay"]["raw"]))]
     holders = AAPL_ALL["institutionOwnership"]["ownershipList"]
-    assert one("select count(*), min(holder_name) filter (where holder_rank = 1), "
-               "sum(shares) filter (where holder_rank = 1) "
-               "from staging.stg_yahoo__institutional_holders") == [
-        (len(holders), holders[0]["organization"], holders[0]["position"]["raw"])]
+    assert one(
+        "select count(*), min(holder_name) filter (where holder_rank = 1), "
+        "sum(shares) filter (where holder_rank = 1) "
+        "from staging.stg_yahoo__institutional_holders"
+    ) == [(len(holders), holders[0]["organization"], holders[0]["position"]["raw"])]
     statements = one("""select statement, period_type, count(distinct period_end_date),
                                max(value) filter (where line_item = 'totalRevenue'
                                                   and period_end_date = '2024-09-30')
                         from staging.stg_yahoo__financial_statements
                         group by 1, 2 order by 1, 2""")
     assert statements == [
-        ("cash_flow", "annual", 4, None), ("cash_flow", "quarterly", 4, None),
-        ("income", "annual", 4, 391035000000.0), ("income", "quarterly", 4, 94930000000.0),
+        ("cash_flow", "annual", 4, None),
+        ("cash_flow", "quarterly", 4, None),
+        ("income", "annual", 4, 391035000000.0),
+        ("income", "quarterly", 4, 94930000000.0),
     ]  # Yahoo's balance sheets carry period ends only: no line items, no rows

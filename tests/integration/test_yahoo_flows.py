@@ -61,26 +61,41 @@ def artifact(key: str):
     with get_client(sync_client=True) as client:
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-        found = client.read_artifacts(artifact_filter=ArtifactFilter(
-            key=ArtifactFilterKey(any_=[key])))
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
     return max(found, key=lambda a: a.created)
 
 
 def test_market_flow_lands_what_it_can_and_reports_what_failed(stack, warehouse_url):
-    state = yahoo_market_data(symbols=["aapl", "NOSUCHSYMBOL", "NVDA"], interval="1d",
-                              start=date(2020, 8, 31), end=date(2022, 1, 31),
-                              return_state=True)
+    state = yahoo_market_data(
+        symbols=["aapl", "NOSUCHSYMBOL", "NVDA"],
+        interval="1d",
+        start=date(2020, 8, 31),
+        end=date(2022, 1, 31),
+        return_state=True,
+    )
     assert state.is_completed()
     outcomes = {o.symbol: o for o in state.result()}
     assert {s: o.status for s, o in outcomes.items()} == {
-        "AAPL": "success", "NOSUCHSYMBOL": "failed", "NVDA": "success"}
-    runs = rows(warehouse_url, """select symbol, status, flow_run_id is not null,
+        "AAPL": "success",
+        "NOSUCHSYMBOL": "failed",
+        "NVDA": "success",
+    }
+    runs = rows(
+        warehouse_url,
+        """select symbol, status, flow_run_id is not null,
                                   count(*) over (partition by load_run_id)
-                                  from raw.load_runs order by symbol""")
-    assert runs == [("AAPL", "success", True, 3), ("NOSUCHSYMBOL", "failed", True, 3),
-                    ("NVDA", "success", True, 3)]
-    assert rows(warehouse_url, "select count(*) from raw.daily_bars where source = 'yahoo'"
-                ) == [(49 + 252,)]
+                                  from raw.load_runs order by symbol""",
+    )
+    assert runs == [
+        ("AAPL", "success", True, 3),
+        ("NOSUCHSYMBOL", "failed", True, 3),
+        ("NVDA", "success", True, 3),
+    ]
+    assert rows(warehouse_url, "select count(*) from raw.daily_bars where source = 'yahoo'") == [
+        (49 + 252,)
+    ]
     table = artifact("yahoo-market-data")
     assert table.type == "table"
     assert "3 symbol(s), 2 success, 0 partial, 1 failed" in table.description
@@ -91,13 +106,18 @@ def test_market_flow_lands_what_it_can_and_reports_what_failed(stack, warehouse_
 
 
 def test_a_run_where_everything_failed_ends_failed(stack, warehouse_url):
-    state = yahoo_market_data(symbols=["NOPE1", "NOPE2"], interval="1d",
-                              start=date(2020, 8, 31), end=date(2020, 11, 7),
-                              return_state=True)
+    state = yahoo_market_data(
+        symbols=["NOPE1", "NOPE2"],
+        interval="1d",
+        start=date(2020, 8, 31),
+        end=date(2020, 11, 7),
+        return_state=True,
+    )
     assert state.is_failed()
     assert "NOPE1" in state.message or "YahooRunFailed" in state.message
     assert rows(warehouse_url, "select status, count(*) from raw.load_runs group by 1") == [
-        ("failed", 2)]
+        ("failed", 2)
+    ]
     assert "2 failed" in artifact("yahoo-market-data").description
 
 
@@ -106,9 +126,12 @@ def test_company_flow_takes_the_universe_or_raw_symbols(stack, warehouse_url, mo
     state = yahoo_company_data(max_symbols=2, return_state=True)
     assert state.is_completed()
     assert [(o.symbol, o.status) for o in state.result()] == [
-        ("AAPL", "success"), ("QQQ", "partial")]
-    assert rows(warehouse_url, "select symbol, count(*) from raw.yahoo_company_data"
-                               " group by 1 order by 1") == [("AAPL", 5), ("QQQ", 2)]
+        ("AAPL", "success"),
+        ("QQQ", "partial"),
+    ]
+    assert rows(
+        warehouse_url, "select symbol, count(*) from raw.yahoo_company_data group by 1 order by 1"
+    ) == [("AAPL", 5), ("QQQ", 2)]
     assert "AAPL" in str(artifact("yahoo-company-data").data)
 
     monkeypatch.delenv("MDW_UNIVERSE")
@@ -131,9 +154,18 @@ def test_default_hourly_run_keeps_to_the_request_budget(stack, warehouse_url, mo
     state = yahoo_market_data(symbols=["AAPL", "MSFT", "NVDA"], return_state=True)
     assert state.is_completed()
     assert [(o.symbol, o.status, len(o.notes)) for o in state.result()] == [
-        ("AAPL", "success", 2), ("MSFT", "success", 2), ("NVDA", "success", 2)]
+        ("AAPL", "success", 2),
+        ("MSFT", "success", 2),
+        ("NVDA", "success", 2),
+    ]
     assert sorted(r.params["interval"] for r in stack.seen("history")) == [
-        "1d", "1d", "1d", "1h", "1h", "1h"]
+        "1d",
+        "1d",
+        "1d",
+        "1h",
+        "1h",
+        "1h",
+    ]
 
     seen = sorted(r.at for r in stack.seen())
     assert len(seen) >= 6

@@ -46,9 +46,12 @@ def db(warehouse_url):
 
 
 def make_client(tmp_path_factory, max_retries: int = 2, timeout: float = 1.0) -> YahooClient:
-    return YahooClient(YahooSession(), retry=RetryPolicy(max_retries=max_retries,
-                                                         base_seconds=0.01),
-                       timeout=timeout, cache_dir=tmp_path_factory.getbasetemp() / "yfinance")
+    return YahooClient(
+        YahooSession(),
+        retry=RetryPolicy(max_retries=max_retries, base_seconds=0.01),
+        timeout=timeout,
+        cache_dir=tmp_path_factory.getbasetemp() / "yfinance",
+    )
 
 
 def rows(url, sql, *args):
@@ -58,8 +61,15 @@ def rows(url, sql, *args):
 
 
 def land(url, client, symbol, window, interval="1d", include_daily=True):
-    return land_symbol_market_data(url, client, symbol, interval=interval, window=window,
-                                   include_daily=include_daily, load_run_id=uuid.uuid4())
+    return land_symbol_market_data(
+        url,
+        client,
+        symbol,
+        interval=interval,
+        window=window,
+        include_daily=include_daily,
+        load_run_id=uuid.uuid4(),
+    )
 
 
 SNAPSHOT = {
@@ -76,13 +86,18 @@ def snapshot(url):
 
 
 def load_runs(url, symbol):
-    return rows(url, """select status, rows_received, rows_inserted, rows_updated, rows_unchanged,
+    return rows(
+        url,
+        """select status, rows_received, rows_inserted, rows_updated, rows_unchanged,
                                rows_rejected, error from raw.load_runs
-                        where symbol = %s order by started_at""", symbol)
+                        where symbol = %s order by started_at""",
+        symbol,
+    )
 
 
 def test_aapl_split_window_lands_unadjusted_bars_and_events_and_rerun_changes_nothing(
-        yahoo, db, tmp_path_factory):
+    yahoo, db, tmp_path_factory
+):
     client = make_client(tmp_path_factory)
     first = land(db, client, "AAPL", AAPL_SPLIT_WINDOW)
     assert first.status == "success", first
@@ -90,21 +105,29 @@ def test_aapl_split_window_lands_unadjusted_bars_and_events_and_rerun_changes_no
     assert (first.actions.received, first.actions.inserted) == (2, 2)
 
     # the bars are the recorded numbers, exactly (no dividend adjustment applied)
-    recorded = json.loads((RECORDINGS / "chart/chart-AAPL-2020-08-31-to-2020-11-07.json")
-                          .read_text())["response"]["bodyJson"]["chart"]["result"][0]
+    recorded = json.loads(
+        (RECORDINGS / "chart/chart-AAPL-2020-08-31-to-2020-11-07.json").read_text()
+    )["response"]["bodyJson"]["chart"]["result"][0]
     quote = recorded["indicators"]["quote"][0]
-    landed = rows(db, """select trade_date, open, high, low, close, volume from raw.daily_bars
-                         where source = 'yahoo' and symbol = 'AAPL' order by trade_date""")
+    landed = rows(
+        db,
+        """select trade_date, open, high, low, close, volume from raw.daily_bars
+                         where source = 'yahoo' and symbol = 'AAPL' order by trade_date""",
+    )
     assert len(landed) == len(recorded["timestamp"]) == 49
     for i, (day, o, h, low, c, v) in enumerate(landed):
         assert day == datetime.fromtimestamp(recorded["timestamp"][i], UTC).date()
-        assert (o, h, low, c) == tuple(Decimal(repr(quote[k][i]))
-                                       for k in ("open", "high", "low", "close"))
+        assert (o, h, low, c) == tuple(
+            Decimal(repr(quote[k][i])) for k in ("open", "high", "low", "close")
+        )
         assert v == quote["volume"][i]
     assert landed[-1][4] != Decimal(repr(recorded["indicators"]["adjclose"][0]["adjclose"][-1]))
 
-    assert rows(db, """select action_type, ex_date, split_from, split_to, cash_amount, currency
-                       from raw.corporate_actions where source = 'yahoo' order by ex_date""") == [
+    assert rows(
+        db,
+        """select action_type, ex_date, split_from, split_to, cash_amount, currency
+                       from raw.corporate_actions where source = 'yahoo' order by ex_date""",
+    ) == [
         ("split", date(2020, 8, 31), Decimal(1), Decimal(4), None, None),
         ("dividend", date(2020, 11, 6), None, None, Decimal("0.205"), "USD"),
     ]
@@ -125,10 +148,13 @@ def test_hourly_bars_land_in_utc_with_the_exchange_time_zone(yahoo, db, tmp_path
     assert outcome.intraday.received == outcome.intraday.inserted == 35  # 5 days x 7 bars
     assert outcome.daily is None  # no daily recording of Nov 2025: Yahoo answered no bars
     assert any("1d: Yahoo returned no bars" in n for n in outcome.notes)
-    days = rows(db, """select (bar_start at time zone exchange_timezone)::date, count(*),
+    days = rows(
+        db,
+        """select (bar_start at time zone exchange_timezone)::date, count(*),
                               min(bar_start), max(bar_start), min(exchange_timezone)
                        from raw.intraday_bars where source = 'yahoo' and bar_interval = '1h'
-                       group by 1 order by 1""")
+                       group by 1 order by 1""",
+    )
     assert [d[1] for d in days] == [7] * 5
     first_day = days[0]
     assert first_day[0] == date(2025, 11, 10)
@@ -138,8 +164,7 @@ def test_hourly_bars_land_in_utc_with_the_exchange_time_zone(yahoo, db, tmp_path
     assert first_day[4] == "America/New_York"
     before = snapshot(db)
     again = land(db, client, "AAPL", AAPL_HOURS, interval="1h")
-    assert (again.intraday.inserted, again.intraday.updated, again.intraday.unchanged) == (
-        0, 0, 35)
+    assert (again.intraday.inserted, again.intraday.updated, again.intraday.unchanged) == (0, 0, 35)
     assert snapshot(db) == before
 
 
@@ -148,16 +173,22 @@ def test_a_long_history_lands_whole(yahoo, db, tmp_path_factory):
     outcome = land(db, client, "TSLA", Window(date(2010, 6, 29), date(2023, 8, 12)))
     assert outcome.status == "success"
     assert (outcome.daily.received, outcome.daily.inserted) == (3303, 3303)
-    assert rows(db, """select min(trade_date), max(trade_date), count(*) from raw.daily_bars
-                       where symbol = 'TSLA'""") == [(date(2010, 6, 29), date(2023, 8, 11), 3303)]
+    assert rows(
+        db,
+        """select min(trade_date), max(trade_date), count(*) from raw.daily_bars
+                       where symbol = 'TSLA'""",
+    ) == [(date(2010, 6, 29), date(2023, 8, 11), 3303)]
 
 
 def test_nvda_split_and_msft_dividends(yahoo, db, tmp_path_factory):
     client = make_client(tmp_path_factory)
     assert land(db, client, "NVDA", MSFT_WINDOW).status == "success"
     assert land(db, client, "MSFT", MSFT_WINDOW).status == "success"
-    assert rows(db, """select symbol, action_type, ex_date, split_to / split_from, cash_amount
-                       from raw.corporate_actions order by symbol, ex_date""") == [
+    assert rows(
+        db,
+        """select symbol, action_type, ex_date, split_to / split_from, cash_amount
+                       from raw.corporate_actions order by symbol, ex_date""",
+    ) == [
         ("MSFT", "dividend", date(2021, 2, 17), None, Decimal("0.56")),
         ("MSFT", "dividend", date(2021, 5, 19), None, Decimal("0.56")),
         ("MSFT", "dividend", date(2021, 8, 18), None, Decimal("0.56")),
@@ -191,11 +222,14 @@ def test_persistent_rate_limit_fails_that_symbol_only(yahoo, db, tmp_path_factor
     assert rows(db, "select count(*) from raw.daily_bars where symbol = 'MSFT'") == [(0,)]
 
 
-@pytest.mark.parametrize("fault", [
-    {"status": 500, "times": 2},          # yfinance re-asks once; both 500 -> one retry of ours
-    {"status": 503, "times": 2},
-    {"delay": 2.0, "times": 1},           # longer than the client's 1 s timeout
-])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"status": 500, "times": 2},  # yfinance re-asks once; both 500 -> one retry of ours
+        {"status": 503, "times": 2},
+        {"delay": 2.0, "times": 1},  # longer than the client's 1 s timeout
+    ],
+)
 def test_server_errors_and_timeouts_are_retried(yahoo, db, tmp_path_factory, fault):
     client = make_client(tmp_path_factory)
     yahoo.add_fault(kind="history", symbol="AAPL", **fault)
@@ -231,19 +265,28 @@ def test_unknown_symbol_fails_with_yahoos_reason(yahoo, db, tmp_path_factory):
     runs = load_runs(db, "NOSUCHSYMBOL")
     assert [(r[0], r[1]) for r in runs] == [("failed", 0), ("failed", 0)]  # one row per run
     assert runs[0][-1].startswith("1d: not_found")
-    assert "Yahoo answered HTTP 404 to /v8/finance/chart/NOSUCHSYMBOL: No data found, symbol " \
+    assert (
+        "Yahoo answered HTTP 404 to /v8/finance/chart/NOSUCHSYMBOL: No data found, symbol "
         "may be delisted" in runs[0][-1]
+    )
     assert all(v == [] for v in snapshot(db).values())
 
 
 def test_an_empty_answer_is_a_success_with_nothing_landed(yahoo, db, tmp_path_factory):
     # the recorded 1m answer for a weekend: meta, no bars
     client = make_client(tmp_path_factory)
-    outcome = land(db, client, "AAPL", Window(date(2025, 2, 1), date(2025, 2, 2)),
-                   interval="1m", include_daily=False)
+    outcome = land(
+        db,
+        client,
+        "AAPL",
+        Window(date(2025, 2, 1), date(2025, 2, 2)),
+        interval="1m",
+        include_daily=False,
+    )
     assert outcome.status == "success"
     assert outcome.intraday is None and outcome.notes == [
-        "1m: Yahoo returned no bars for 2025-02-01..2025-02-02"]
+        "1m: Yahoo returned no bars for 2025-02-01..2025-02-02"
+    ]
     assert load_runs(db, "AAPL") == [("success", 0, 0, 0, 0, 0, None)]
 
 
@@ -258,8 +301,7 @@ def test_one_part_failing_makes_the_symbol_partial(yahoo, db, tmp_path_factory):
     assert error.startswith("1d: not_found")
 
 
-def test_bars_yahoo_sends_without_values_are_quarantined_not_dropped(
-        yahoo, db, tmp_path_factory):
+def test_bars_yahoo_sends_without_values_are_quarantined_not_dropped(yahoo, db, tmp_path_factory):
     client = make_client(tmp_path_factory)
     yahoo.add_fault(kind="history", symbol="AAPL", params={"interval": "1d"}, null_bars=(1, 2))
     for _ in range(2):
@@ -267,8 +309,9 @@ def test_bars_yahoo_sends_without_values_are_quarantined_not_dropped(
         assert outcome.status == "partial"
         assert (outcome.daily.received, outcome.daily.rejected) == (49, 2)
     landed = rows(db, "select count(*) from raw.daily_bars where symbol = 'AAPL'")[0][0]
-    quarantined = rows(db, "select trade_date, open, reason from raw.rejected_bars"
-                           " order by trade_date")
+    quarantined = rows(
+        db, "select trade_date, open, reason from raw.rejected_bars order by trade_date"
+    )
     assert landed + len(quarantined) == 49  # nothing dropped, no duplicates after the rerun
     assert quarantined == [
         ("2020-09-01", None, "missing open; missing high; missing low; missing close"),

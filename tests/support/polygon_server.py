@@ -43,6 +43,7 @@ AAPL_RANGE_RECORDING = "v2/aggs/ticker/AAPL/range/1/day/2005-04-01/2005-04-04.js
 
 # --- what the server answers --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Reply:
     status: int = 200
@@ -72,8 +73,9 @@ def recorded_json(relpath: str) -> dict:
 
 
 def json_reply(obj: object, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status, json.dumps(obj).encode(), {"Content-Type": "application/json",
-                                                    **(headers or {})})
+    return Reply(
+        status, json.dumps(obj).encode(), {"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def recorded(relpath: str) -> Reply:
@@ -84,10 +86,12 @@ def recorded(relpath: str) -> Reply:
 def error_reply(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
     """A Polygon error body. No error response is recorded; the shape (`status`, `request_id`,
     `error`/`message`) is the one Polygon documents for its 4xx/5xx answers."""
-    kind = {401: "ERROR", 403: "NOT_AUTHORIZED", 404: "NOT_FOUND", 429: "ERROR"}.get(status,
-                                                                                    "ERROR")
-    return json_reply({"status": kind, "request_id": "local-test", "error": message}, status,
-                      headers)
+    kind = {401: "ERROR", 403: "NOT_AUTHORIZED", 404: "NOT_FOUND", 429: "ERROR"}.get(
+        status, "ERROR"
+    )
+    return json_reply(
+        {"status": kind, "request_id": "local-test", "error": message}, status, headers
+    )
 
 
 def openapi_example(path: str) -> dict:
@@ -97,6 +101,7 @@ def openapi_example(path: str) -> dict:
 
 
 # --- bodies derived from the recordings ---------------------------------------------------
+
 
 def ms_at(day: date, hour: int = 0) -> int:
     """Epoch milliseconds of `hour`:00 America/New_York on `day`."""
@@ -110,14 +115,21 @@ def grouped_day_body(day: date, tickers: list[str] | None = None) -> dict:
     hour - and `adjusted` is false (we ask for unadjusted bars); counts follow the results.
     `tickers` keeps only those."""
     recorded_body = recorded_json(GROUPED_RECORDING)
-    results = recorded_body["results"] + openapi_example(
-        "/v2/aggs/grouped/locale/us/market/stocks/{date}")["results"]
+    results = (
+        recorded_body["results"]
+        + openapi_example("/v2/aggs/grouped/locale/us/market/stocks/{date}")["results"]
+    )
     if tickers is not None:
         results = [r for r in results if r["T"] in tickers]
     for r in results:
         r["t"] = ms_at(day, 16)
-    recorded_body.update(results=results, queryCount=len(results), resultsCount=len(results),
-                         count=len(results), adjusted=False)
+    recorded_body.update(
+        results=results,
+        queryCount=len(results),
+        resultsCount=len(results),
+        count=len(results),
+        adjusted=False,
+    )
     return recorded_body
 
 
@@ -135,8 +147,14 @@ def aggs_body(ticker: str, results: list[dict], next_url: str | None = None) -> 
     follow; `adjusted` false). An empty `results` is dropped, as Polygon does for a ticker or
     range with no bars."""
     body = recorded_json(AAPL_RANGE_RECORDING)
-    body.update(ticker=ticker, queryCount=len(results), resultsCount=len(results),
-                count=len(results), adjusted=False, results=results)
+    body.update(
+        ticker=ticker,
+        queryCount=len(results),
+        resultsCount=len(results),
+        count=len(results),
+        adjusted=False,
+        results=results,
+    )
     if not results:
         del body["results"]
     if next_url:
@@ -154,9 +172,16 @@ def alphavantage_bars(symbol: str, start: date, end: date) -> list[dict]:
         for row in csv.DictReader(fh):
             day = date.fromisoformat(row["timestamp"])
             if start <= day <= end:
-                bars.append({"v": int(row["volume"]), "o": float(row["open"]),
-                             "c": float(row["close"]), "h": float(row["high"]),
-                             "l": float(row["low"]), "t": ms_at(day)})
+                bars.append(
+                    {
+                        "v": int(row["volume"]),
+                        "o": float(row["open"]),
+                        "c": float(row["close"]),
+                        "h": float(row["high"]),
+                        "l": float(row["low"]),
+                        "t": ms_at(day),
+                    }
+                )
     return sorted(bars, key=lambda b: b["t"])
 
 
@@ -173,15 +198,20 @@ class AggsFromAlphaVantage:
     def __call__(self, seen: Seen) -> Reply:
         parts = seen.path.split("/")
         lo, hi = parts[-2], parts[-1]
-        start = (datetime.fromtimestamp(int(lo) / 1000, NEW_YORK).date() if lo.isdigit()
-                 else date.fromisoformat(lo))
+        start = (
+            datetime.fromtimestamp(int(lo) / 1000, NEW_YORK).date()
+            if lo.isdigit()
+            else date.fromisoformat(lo)
+        )
         bars = alphavantage_bars(self.symbol, start, date.fromisoformat(hi))
         next_url = None
         if self.page_size and len(bars) > self.page_size:
             nxt = bars[self.page_size]["t"]
             bars = bars[: self.page_size]
-            next_url = (f"https://api.polygon.io/v2/aggs/ticker/{parts[-6]}/range/1/day/{nxt}/"
-                        f"{hi}?cursor=bGltaXQ9MiZzb3J0PWFzYw")
+            next_url = (
+                f"https://api.polygon.io/v2/aggs/ticker/{parts[-6]}/range/1/day/{nxt}/"
+                f"{hi}?cursor=bGltaXQ9MiZzb3J0PWFzYw"
+            )
             if self.api_key_in_next_url:
                 next_url += f"&apiKey={self.api_key_in_next_url}"
         return json_reply(aggs_body(parts[-6], bars, next_url))
@@ -215,6 +245,7 @@ def filtered_body(relpath: str, ticker: str) -> dict:
 
 
 # --- the server ---------------------------------------------------------------------------
+
 
 def _recording_index() -> dict[str, list[tuple[dict[str, str], str]]]:
     """path -> [(query items, relpath)] for every recording."""
@@ -286,16 +317,21 @@ class PolygonServer:
             return error_reply(401, "Unknown API Key")
         with self._lock:
             self.requests.append(seen)
-            matches = [(_route_score(p, seen.path), len(q), i)
-                       for i, (p, q, _) in enumerate(self._routes)
-                       if _route_score(p, seen.path) and q.items() <= seen.query.items()]
+            matches = [
+                (_route_score(p, seen.path), len(q), i)
+                for i, (p, q, _) in enumerate(self._routes)
+                if _route_score(p, seen.path) and q.items() <= seen.query.items()
+            ]
             if matches:
                 *_, i = max(matches)
                 replies = self._routes[i][2]
                 handler = replies.pop(0) if len(replies) > 1 else replies[0]
                 return handler(seen) if callable(handler) else handler
-        candidates = [(len(q), rel) for q, rel in self._index.get(seen.path, [])
-                      if q.items() <= seen.query.items()]
+        candidates = [
+            (len(q), rel)
+            for q, rel in self._index.get(seen.path, [])
+            if q.items() <= seen.query.items()
+        ]
         if candidates:
             return recorded(max(candidates)[1])
         return error_reply(404, f"no recording for {seen.path}")
@@ -308,9 +344,13 @@ class PolygonServer:
 
             def do_GET(self) -> None:  # noqa: N802 - the http.server API
                 parts = urlsplit(self.path)
-                seen = Seen(time.monotonic(), unquote(parts.path),
-                            dict(parse_qsl(parts.query, keep_blank_values=True)),
-                            self.headers.get("Authorization"), parts.query)
+                seen = Seen(
+                    time.monotonic(),
+                    unquote(parts.path),
+                    dict(parse_qsl(parts.query, keep_blank_values=True)),
+                    self.headers.get("Authorization"),
+                    parts.query,
+                )
                 reply = server._answer(seen)
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -340,10 +380,13 @@ class FilteredListing:
 
     def __call__(self, seen: Seen) -> Reply:
         q = seen.query
-        keep = [r for r in self.results
-                if ("ticker" not in q or r.get("ticker") == q["ticker"])
-                and r.get(self.date_field, "") >= q.get(f"{self.date_field}.gte", "")
-                and r.get(self.date_field, "9999") <= q.get(f"{self.date_field}.lte", "9999")]
+        keep = [
+            r
+            for r in self.results
+            if ("ticker" not in q or r.get("ticker") == q["ticker"])
+            and r.get(self.date_field, "") >= q.get(f"{self.date_field}.gte", "")
+            and r.get(self.date_field, "9999") <= q.get(f"{self.date_field}.lte", "9999")
+        ]
         return json_reply({"results": keep, "status": "OK", "request_id": "local-test"})
 
 

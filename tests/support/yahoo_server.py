@@ -65,8 +65,12 @@ EMPTY_CHART = "chart/chart-AAPL-2025-02-01-to-2025-02-02-includePrePost-false-in
 QS_NOT_FOUND = "quoteSummary/quoteSummary-assetProfile-ADH.json"
 EMPTY_QUOTE = "quote/quote-APS.AX.json"
 
-CHART_NOT_FOUND = {"chart": {"result": None, "error": {
-    "code": "Not Found", "description": "No data found, symbol may be delisted"}}}
+CHART_NOT_FOUND = {
+    "chart": {
+        "result": None,
+        "error": {"code": "Not Found", "description": "No data found, symbol may be delisted"},
+    }
+}
 TOO_MANY_REQUESTS = b"Edge: Too Many Requests"
 
 
@@ -116,7 +120,10 @@ def load_recordings() -> Recordings:
         if len(result) == 1:
             quotes[result[0]["symbol"]] = body
     return Recordings(
-        charts=charts, summary_all=summary_all, summary_module=summary_module, quotes=quotes,
+        charts=charts,
+        summary_all=summary_all,
+        summary_module=summary_module,
+        quotes=quotes,
         empty_chart=recording(EMPTY_CHART)["response"]["bodyJson"],
         summary_not_found=recording(QS_NOT_FOUND)["response"]["bodyJson"],
         empty_quote=recording(EMPTY_QUOTE)["response"]["bodyJson"],
@@ -141,8 +148,11 @@ def empty_chart(meta: dict) -> dict:
 def cut_chart(body: dict, start: int | None, end: int | None, last: int | None = None) -> dict:
     """The chart answer restricted to bars (and events) in [start, end), or its last bars."""
     stamps = _timestamps(body)
-    keep = [i for i, t in enumerate(stamps)
-            if (start is None or t >= start) and (end is None or t < end)]
+    keep = [
+        i
+        for i, t in enumerate(stamps)
+        if (start is None or t >= start) and (end is None or t < end)
+    ]
     if last is not None:
         keep = keep[-last:]
     if not keep:
@@ -157,10 +167,13 @@ def cut_chart(body: dict, start: int | None, end: int | None, last: int | None =
     first, after = stamps[keep[0]], stamps[keep[-1]] + 1
     events = {}
     for kind, items in (result.get("events") or {}).items():
-        kept = {k: v for k, v in items.items()
-                if (start is None or int(v["date"]) >= start)
-                and (end is None or int(v["date"]) < end)
-                and (last is None or first <= int(v["date"]) < after)}
+        kept = {
+            k: v
+            for k, v in items.items()
+            if (start is None or int(v["date"]) >= start)
+            and (end is None or int(v["date"]) < end)
+            and (last is None or first <= int(v["date"]) < after)
+        }
         if kept:
             events[kind] = kept
     if events:
@@ -193,9 +206,16 @@ def _intraday_rows(path: Path) -> tuple[tuple[int, float, float, float, float, i
         col = {name: i for i, name in enumerate(header)}
         for line in reader:
             stamp = int(datetime.fromisoformat(line[0]).timestamp())
-            rows.append((stamp, float(line[col["Open"]]), float(line[col["High"]]),
-                         float(line[col["Low"]]), float(line[col["Close"]]),
-                         int(float(line[col["Volume"]]))))
+            rows.append(
+                (
+                    stamp,
+                    float(line[col["Open"]]),
+                    float(line[col["High"]]),
+                    float(line[col["Low"]]),
+                    float(line[col["Close"]]),
+                    int(float(line[col["Volume"]])),
+                )
+            )
     return tuple(rows)
 
 
@@ -205,8 +225,7 @@ def _trading_periods(stamps: list[int]) -> list[list[dict]]:
     import pandas as pd
 
     days = sorted({datetime.fromtimestamp(t, UTC).date() for t in stamps})
-    calendar = xcals.get_calendar("XNYS", start=str(days[0]),
-                                  end=str(days[-1] + timedelta(days=1)))
+    calendar = xcals.get_calendar("XNYS", start=str(days[0]), end=str(days[-1] + timedelta(days=1)))
     periods = []
     for day in days:
         if not calendar.is_session(str(day)):
@@ -215,13 +234,27 @@ def _trading_periods(stamps: list[int]) -> list[list[dict]]:
         closes = calendar.session_close(str(day))
         local = pd.Timestamp(opens).tz_convert("America/New_York")
         offset = int(local.utcoffset().total_seconds())
-        periods.append([{"timezone": local.tzname(), "start": int(opens.timestamp()),
-                         "end": int(closes.timestamp()), "gmtoffset": offset}])
+        periods.append(
+            [
+                {
+                    "timezone": local.tzname(),
+                    "start": int(opens.timestamp()),
+                    "end": int(closes.timestamp()),
+                    "gmtoffset": offset,
+                }
+            ]
+        )
     return periods
 
 
-def intraday_chart(symbol_body: dict, rows: tuple, interval: str, start: int | None,
-                   end: int | None, last_days: int | None = None) -> dict:
+def intraday_chart(
+    symbol_body: dict,
+    rows: tuple,
+    interval: str,
+    start: int | None,
+    end: int | None,
+    last_days: int | None = None,
+) -> dict:
     """A 1h chart answer for the rows in [start, end) inside the recorded meta."""
     meta = copy.deepcopy(_meta(symbol_body))
     meta["dataGranularity"] = interval
@@ -234,11 +267,19 @@ def intraday_chart(symbol_body: dict, rows: tuple, interval: str, start: int | N
         return empty_chart(meta)
     stamps = [r[0] for r in picked]
     meta["tradingPeriods"] = _trading_periods(stamps)
-    quote = {"open": [r[1] for r in picked], "high": [r[2] for r in picked],
-             "low": [r[3] for r in picked], "close": [r[4] for r in picked],
-             "volume": [r[5] for r in picked]}
-    return {"chart": {"result": [{"meta": meta, "timestamp": stamps,
-                                  "indicators": {"quote": [quote]}}], "error": None}}
+    quote = {
+        "open": [r[1] for r in picked],
+        "high": [r[2] for r in picked],
+        "low": [r[3] for r in picked],
+        "close": [r[4] for r in picked],
+        "volume": [r[5] for r in picked],
+    }
+    return {
+        "chart": {
+            "result": [{"meta": meta, "timestamp": stamps, "indicators": {"quote": [quote]}}],
+            "error": None,
+        }
+    }
 
 
 @dataclass
@@ -256,10 +297,12 @@ class Fault:
     used: int = 0
 
     def matches(self, seen: Seen) -> bool:
-        return ((self.kind is None or self.kind == seen.kind)
-                and (self.symbol is None or self.symbol == seen.symbol)
-                and all(seen.params.get(k) == v for k, v in (self.params or {}).items())
-                and (self.times is None or self.used < self.times))
+        return (
+            (self.kind is None or self.kind == seen.kind)
+            and (self.symbol is None or self.symbol == seen.symbol)
+            and all(seen.params.get(k) == v for k, v in (self.params or {}).items())
+            and (self.times is None or self.used < self.times)
+        )
 
 
 @dataclass
@@ -332,8 +375,11 @@ class YahooServer:
 
     def seen(self, kind: str | None = None, symbol: str | None = None) -> list[Seen]:
         with self._lock:
-            return [r for r in self.requests
-                    if (kind is None or r.kind == kind) and (symbol is None or r.symbol == symbol)]
+            return [
+                r
+                for r in self.requests
+                if (kind is None or r.kind == kind) and (symbol is None or r.symbol == symbol)
+            ]
 
     def statuses(self, kind: str | None = None, symbol: str | None = None) -> list[int | None]:
         return [r.status for r in self.seen(kind, symbol)]
@@ -366,8 +412,9 @@ class YahooServer:
             body = body[: len(body) // 2]
         return status, kind, body, headers
 
-    def _normal(self, seen: Seen, null_bars: tuple[int, ...] = ()
-                ) -> tuple[int, str, bytes, dict[str, str]]:
+    def _normal(
+        self, seen: Seen, null_bars: tuple[int, ...] = ()
+    ) -> tuple[int, str, bytes, dict[str, str]]:
         if seen.kind == "cookie":
             return 200, "text/html", b"", {"Set-Cookie": "A3=d=local-test; Path=/; Max-Age=3600"}
         if seen.kind == "crumb":
@@ -379,8 +426,9 @@ class YahooServer:
             if null_bars and status == 200:
                 body = with_null_bars(body, null_bars)
         elif seen.kind == "quoteSummary":
-            status, body = self.quote_summary(seen.symbol or "",
-                                              seen.params.get("modules", "").split(","))
+            status, body = self.quote_summary(
+                seen.symbol or "", seen.params.get("modules", "").split(",")
+            )
         elif seen.kind == "quote":
             status, body = self.quote(seen.params.get("symbols", "").split(","))
         else:
@@ -408,8 +456,10 @@ class YahooServer:
         if start is None:
             newest = max(same, key=lambda b: max(_timestamps(b), default=0))
             return 200, cut_chart(newest, None, None, last=last)
-        best = max(same, key=lambda b: sum(1 for t in _timestamps(b)
-                                           if t >= start and (end is None or t < end)))
+        best = max(
+            same,
+            key=lambda b: sum(1 for t in _timestamps(b) if t >= start and (end is None or t < end)),
+        )
         return 200, cut_chart(best, start, end)
 
     def quote_summary(self, symbol: str, modules: list[str]) -> tuple[int, dict]:
@@ -426,12 +476,17 @@ class YahooServer:
             return 200, {"quoteSummary": {"result": [found], "error": None}}
         body = copy.deepcopy(self.recordings.summary_not_found)
         body["quoteSummary"]["error"]["description"] = (
-            "No fundamentals data found for any of the summaryTypes=" + ",".join(modules))
+            "No fundamentals data found for any of the summaryTypes=" + ",".join(modules)
+        )
         return 404, body
 
     def quote(self, symbols: list[str]) -> tuple[int, dict]:
-        results = [r for s in symbols if s in self.recordings.quotes
-                   for r in self.recordings.quotes[s]["quoteResponse"]["result"]]
+        results = [
+            r
+            for s in symbols
+            if s in self.recordings.quotes
+            for r in self.recordings.quotes[s]["quoteResponse"]["result"]
+        ]
         if not results:
             return 200, copy.deepcopy(self.recordings.empty_quote)
         return 200, {"quoteResponse": {"result": results, "error": None}}

@@ -9,22 +9,36 @@ import pytest
 from bench import report
 
 SECONDS = {
-    "landing_copy": 1.0, "landing_ingest_file": 1.25, "dbt_full_1x": 4.0,
-    "python_full_1x": 5.0, "dbt_increment": 0.1, "seed_style_increment": 3.0,
+    "landing_copy": 1.0,
+    "landing_ingest_file": 1.25,
+    "dbt_full_1x": 4.0,
+    "python_full_1x": 5.0,
+    "dbt_increment": 0.1,
+    "seed_style_increment": 3.0,
     "dbt_full_10x": 42.0,
 }
 ROWS = {"landing_file": 1000, "symbols": 3, "file_rows": 1003}
-MACHINE = {"cpu": "Test CPU", "cores": 2, "memory_gib": 8.0, "postgresql": "18.6",
-           "python": "3.11.7", "date": "2026-11-22T06:00:00+00:00",
-           "load_average_1m_at_start": 0.5}
+MACHINE = {
+    "cpu": "Test CPU",
+    "cores": 2,
+    "memory_gib": 8.0,
+    "postgresql": "18.6",
+    "python": "3.11.7",
+    "date": "2026-11-22T06:00:00+00:00",
+    "load_average_1m_at_start": 0.5,
+}
 
 
 def result(seconds=SECONDS, checks=None):
     return report.build_result(
-        seconds=seconds, rows=ROWS, machine=MACHINE,
+        seconds=seconds,
+        rows=ROWS,
+        machine=MACHINE,
         dbt_nodes={"dbt_full_1x": [{"name": "int_x", "status": "success", "seconds": 3.5}]},
         checks=checks if checks is not None else [{"name": "counts", "ok": True, "detail": "1"}],
-        notes=["a note"], options={"data": "f.csv"})
+        notes=["a note"],
+        options={"data": "f.csv"},
+    )
 
 
 def test_each_figure_is_a_ratio_of_two_measurements_of_the_run():
@@ -53,20 +67,30 @@ def test_a_figure_not_measured_is_none_not_an_error():
     assert report.ratio(1.0, 0.0) is None
 
 
-@pytest.mark.parametrize(("key", "value", "met"), [
-    ("full_build_ratio", 1.0, True), ("full_build_ratio", 1.01, False),
-    ("increment_speedup_vs_seed_style", 20.0, True),
-    ("increment_speedup_vs_seed_style", 19.9, False),
-    ("landing_vs_copy", 0.69, False), ("scale_10x_ratio", None, None),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "met"),
+    [
+        ("full_build_ratio", 1.0, True),
+        ("full_build_ratio", 1.01, False),
+        ("increment_speedup_vs_seed_style", 20.0, True),
+        ("increment_speedup_vs_seed_style", 19.9, False),
+        ("landing_vs_copy", 0.69, False),
+        ("scale_10x_ratio", None, None),
+    ],
+)
 def test_goals_have_a_direction(key, value, met):
     assert report.GOALS[key].met(value) is met
 
 
 def test_the_json_has_the_figures_at_the_top_and_what_they_came_from():
     doc = json.loads(report.to_json(result()))
-    for key in ("full_build_ratio", "increment_vs_full", "increment_speedup_vs_seed_style",
-                "landing_vs_copy", "scale_10x_ratio"):
+    for key in (
+        "full_build_ratio",
+        "increment_vs_full",
+        "increment_speedup_vs_seed_style",
+        "landing_vs_copy",
+        "scale_10x_ratio",
+    ):
         assert key in doc
     assert doc["seconds"]["dbt_full_1x"] == 4.0
     assert doc["machine"]["cpu"] == "Test CPU"
@@ -82,13 +106,17 @@ def test_a_failed_check_marks_the_result_unverified():
 
 def test_markdown_table_machine_line_and_node_timings():
     text = report.to_markdown(result(seconds={**SECONDS, "dbt_full_10x": 50.0}))
-    assert "| `full_build_ratio`: Full build: dbt / Python (TA-Lib + binary COPY) | 0.800 " \
-           "| <= 1 | yes | dbt 4.00 s / Python 5.00 s |" in text
+    assert (
+        "| `full_build_ratio`: Full build: dbt / Python (TA-Lib + binary COPY) | 0.800 "
+        "| <= 1 | yes | dbt 4.00 s / Python 5.00 s |" in text
+    )
     assert "| `scale_10x_ratio`" in text and "12.5 | <= 11 | **no**" in text
     assert "1,000 rows/s (1.25 s) / 1,000 rows/s (1.00 s)" not in text
     assert "800 rows/s (1.25 s) / 1,000 rows/s (1.00 s)" in text
-    assert ("Machine: Test CPU, 2 cores, 8.0 GiB RAM, PostgreSQL 18.6, Python 3.11.7, "
-            "2026-11-22T06:00:00+00:00") in text
+    assert (
+        "Machine: Test CPU, 2 cores, 8.0 GiB RAM, PostgreSQL 18.6, Python 3.11.7, "
+        "2026-11-22T06:00:00+00:00"
+    ) in text
     assert "| int_x | success | 3.500 |" in text
 
 
@@ -98,7 +126,13 @@ def test_markdown_of_a_partial_run_says_not_measured():
 
 
 def test_slowest_statements_are_listed_without_breaking_the_table():
-    doc = {**result(), "slowest_statements": {"dbt_full_1x": [
-        {"seconds": 9.5, "statement": "[int_x] create table t as select a || b"}]}}
+    doc = {
+        **result(),
+        "slowest_statements": {
+            "dbt_full_1x": [
+                {"seconds": 9.5, "statement": "[int_x] create table t as select a || b"}
+            ]
+        },
+    }
     text = report.to_markdown(doc)
     assert "| dbt_full_1x | 9.500 | `[int_x] create table t as select a \\|\\| b` |" in text

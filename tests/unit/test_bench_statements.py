@@ -21,8 +21,10 @@ LOG = """\
 def test_slowest_statements_first_with_their_dbt_node():
     top = statements.slowest(LOG, top=3)
     assert [t["seconds"] for t in top] == [2.5, 0.9, 0.101]
-    assert top[0]["statement"] == ('[int_daily_indicators_computed] create table '
-                                   '"warehouse"."intermediate"."x__dbt_tmp" as ( select 1 )')
+    assert top[0]["statement"] == (
+        "[int_daily_indicators_computed] create table "
+        '"warehouse"."intermediate"."x__dbt_tmp" as ( select 1 )'
+    )
     assert top[1]["statement"] == "select 2"
     assert statements.total_seconds(LOG) == 0.000035 + 2.5 + 0.101389 + 0.9
 

@@ -5,8 +5,13 @@ import pytest
 
 from mdw.cli import _vendor_flow, build_parser
 
-VENDOR_COMMANDS = ["polygon-daily", "polygon-backfill", "polygon-reference", "yahoo",
-                   "yahoo-company"]
+VENDOR_COMMANDS = [
+    "polygon-daily",
+    "polygon-backfill",
+    "polygon-reference",
+    "yahoo",
+    "yahoo-company",
+]
 
 
 def options(argv: list[str]) -> dict[str, object]:
@@ -21,8 +26,19 @@ def test_every_vendor_option_is_a_parameter_of_its_flow(command):
 
 
 def test_options_are_parsed_to_the_flow_types():
-    parsed = options(["ingest", "polygon-backfill", "--symbols", "aapl, msft", "--start",
-                      "2020-01-02", "--chunk-days", "90", "--no-actions"])
+    parsed = options(
+        [
+            "ingest",
+            "polygon-backfill",
+            "--symbols",
+            "aapl, msft",
+            "--start",
+            "2020-01-02",
+            "--chunk-days",
+            "90",
+            "--no-actions",
+        ]
+    )
     assert parsed["symbols"] == ["AAPL", "MSFT"]
     assert parsed["start"] == date(2020, 1, 2)
     assert parsed["chunk_days"] == 90 and parsed["include_actions"] is False
@@ -32,8 +48,12 @@ def test_options_are_parsed_to_the_flow_types():
 
 def test_flow_names_are_the_ones_users_see():
     assert [_vendor_flow(c).name for c in VENDOR_COMMANDS] == [
-        "polygon-daily-ingestion", "polygon-historical-backfill", "polygon-reference-data",
-        "yahoo-market-data", "yahoo-company-data"]
+        "polygon-daily-ingestion",
+        "polygon-historical-backfill",
+        "polygon-reference-data",
+        "yahoo-market-data",
+        "yahoo-company-data",
+    ]
 
 
 def test_stack_commands_parse():

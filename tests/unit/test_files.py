@@ -11,7 +11,13 @@ def test_canonical_header_maps_to_itself():
 
 def test_header_is_case_insensitive_and_any_order():
     assert map_header(["Close", "DATE", "Symbol", "open", "High", "low", "Volume"]) == [
-        "close", "date", "symbol", "open", "high", "low", "volume"
+        "close",
+        "date",
+        "symbol",
+        "open",
+        "high",
+        "low",
+        "volume",
     ]
 
 

@@ -22,35 +22,45 @@ def test_a_good_bar_is_typed_in_utc():
     assert bar.problems == ()
     assert bar.symbol == "AAPL"
     assert bar.bar_start == START
-    assert bar.values == (Decimal("187.8"), Decimal("188.44"), Decimal("186.01"),
-                          Decimal("186.19"), Decimal(21173291))
+    assert bar.values == (
+        Decimal("187.8"),
+        Decimal("188.44"),
+        Decimal("186.01"),
+        Decimal("186.19"),
+        Decimal(21173291),
+    )
     new_york = timezone(timedelta(hours=-5))
     assert check_bar(GOOD._replace(bar_start=START.astimezone(new_york))).bar_start == START
     assert check_bar(GOOD._replace(bar_start="2024-01-02T09:30:00-05:00")).bar_start == START
 
 
-@pytest.mark.parametrize("changes, expected", [
-    ({"symbol": " "}, ("missing symbol",)),
-    ({"bar_start": None}, ("missing bar_start",)),
-    ({"bar_start": "yesterday"}, ("unparseable bar_start",)),
-    ({"bar_start": datetime(2024, 1, 2, 14, 30)}, ("bar_start without time zone",)),
-    ({"bar_start": "2024-01-02 14:30:00"}, ("bar_start without time zone",)),
-    ({"open": None}, ("missing open",)),
-    ({"open": float("nan")}, ("unparseable open",)),
-    ({"high": float("inf")}, ("unparseable high",)),
-    ({"close": "abc"}, ("unparseable close",)),
-    ({"low": "NaN"}, ("unparseable low",)),
-    ({"open": -1}, ("non-positive open",)),
-    ({"low": 0}, ("non-positive low",)),
-    ({"volume": -5}, ("negative volume",)),
-    ({"volume": None}, ("missing volume",)),
-    ({"high": 185.0}, ("high < low", "open outside [low, high]", "close outside [low, high]")),
-    ({"open": 190.0}, ("open outside [low, high]",)),
-    ({"close": 180.0}, ("close outside [low, high]",)),
-    ({"exchange_timezone": "Mars/Olympus"}, ("unknown exchange_timezone 'Mars/Olympus'",)),
-    ({"symbol": None, "open": None, "volume": -1},
-     ("missing symbol", "missing open", "negative volume")),
-])
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"symbol": " "}, ("missing symbol",)),
+        ({"bar_start": None}, ("missing bar_start",)),
+        ({"bar_start": "yesterday"}, ("unparseable bar_start",)),
+        ({"bar_start": datetime(2024, 1, 2, 14, 30)}, ("bar_start without time zone",)),
+        ({"bar_start": "2024-01-02 14:30:00"}, ("bar_start without time zone",)),
+        ({"open": None}, ("missing open",)),
+        ({"open": float("nan")}, ("unparseable open",)),
+        ({"high": float("inf")}, ("unparseable high",)),
+        ({"close": "abc"}, ("unparseable close",)),
+        ({"low": "NaN"}, ("unparseable low",)),
+        ({"open": -1}, ("non-positive open",)),
+        ({"low": 0}, ("non-positive low",)),
+        ({"volume": -5}, ("negative volume",)),
+        ({"volume": None}, ("missing volume",)),
+        ({"high": 185.0}, ("high < low", "open outside [low, high]", "close outside [low, high]")),
+        ({"open": 190.0}, ("open outside [low, high]",)),
+        ({"close": 180.0}, ("close outside [low, high]",)),
+        ({"exchange_timezone": "Mars/Olympus"}, ("unknown exchange_timezone 'Mars/Olympus'",)),
+        (
+            {"symbol": None, "open": None, "volume": -1},
+            ("missing symbol", "missing open", "negative volume"),
+        ),
+    ],
+)
 def test_every_reason_is_named(changes, expected):
     assert reasons(**changes) == expected
 

@@ -56,11 +56,25 @@ def test_grouped_bar_t_is_the_close_of_its_day():
 
 def test_rows_are_canonical_and_exact():
     rows = symbol_rows("AAPL", [Agg.from_dict(r) for r in parsed(AAPL_RANGE_RECORDING)["results"]])
-    assert rows[0] == ("AAPL", date(2005, 4, 1), Decimal("1.5032"), Decimal("1.5064"),
-                       Decimal("1.4489"), Decimal("1.4604"), Decimal("642646396.0"))
+    assert rows[0] == (
+        "AAPL",
+        date(2005, 4, 1),
+        Decimal("1.5032"),
+        Decimal("1.5064"),
+        Decimal("1.4489"),
+        Decimal("1.4604"),
+        Decimal("642646396.0"),
+    )
     # a missing value stays missing (landing quarantines the row with the reason)
     assert bar_row("X", Agg.from_dict({"o": 1, "t": 1112331600000})) == (
-        "X", date(2005, 4, 1), 1, None, None, None, None)
+        "X",
+        date(2005, 4, 1),
+        1,
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 def test_a_recorded_bar_stamped_for_another_day_is_set_aside():
@@ -99,15 +113,19 @@ def test_splits_and_dividends_map_onto_corporate_actions():
     assert len(actions) == 10
     first = actions[0]
     assert (first.symbol, first.ex_date, first.cash_amount) == (
-        "CSSEN", "2025-06-12", Decimal("0.59375"))
+        "CSSEN",
+        "2025-06-12",
+        Decimal("0.59375"),
+    )
     assert first.details["pay_date"] == "2025-06-30"
 
 
 def test_two_distributions_on_one_ex_date_are_summed_not_dropped():
     dividends = [Dividend.from_dict(r) for r in parsed("v3/reference/dividends.json")["results"]]
     regular = dividends[0]
-    special = Dividend.from_dict({**vars(regular), "cash_amount": Decimal("1.5"),
-                                  "dividend_type": "SC"})
+    special = Dividend.from_dict(
+        {**vars(regular), "cash_amount": Decimal("1.5"), "dividend_type": "SC"}
+    )
     (combined,) = dividend_actions([regular, special])
     assert combined.cash_amount == Decimal("2.09375")
     assert [c["dividend_type"] for c in combined.details["components"]] == ["CD", "SC"]
@@ -128,14 +146,17 @@ def test_ticker_rows_key_each_listing():
 
 def test_universe_precedence():
     pick = resolve_universe
-    assert pick(explicit=["aapl", " msft", "AAPL"], configured=["X"], registered=["Y"]).symbols \
-        == ["AAPL", "MSFT"]
+    assert pick(explicit=["aapl", " msft", "AAPL"], configured=["X"], registered=["Y"]).symbols == [
+        "AAPL",
+        "MSFT",
+    ]
     assert pick(explicit=None, configured=["X", "Z"], registered=["Y"]).origin == "MDW_UNIVERSE"
     assert pick(explicit=[], configured=[], registered=["b", "a"]).symbols == ["A", "B"]
     assert pick(explicit=None, configured=None, registered=None).whole_market
     assert pick(explicit=["A"], configured=None, registered=None, whole_market=True).whole_market
-    assert pick(explicit=["A", "B", "C"], configured=None, registered=None,
-                max_symbols=2).symbols == ["A", "B"]
+    assert pick(
+        explicit=["A", "B", "C"], configured=None, registered=None, max_symbols=2
+    ).symbols == ["A", "B"]
     with pytest.raises(ValueError):
         pick(explicit=None, configured=None, registered=None, max_symbols=0)
 
@@ -143,5 +164,7 @@ def test_universe_precedence():
 def test_tracked_symbols_split_into_listed_and_absent():
     present, absent = listed_statuses(["a", "OLD", "AAA"], {"A": "Agilent", "AAA": None})
     assert [(p.symbol, p.active, p.name) for p in present] == [
-        ("A", True, "Agilent"), ("AAA", True, None)]
+        ("A", True, "Agilent"),
+        ("AAA", True, None),
+    ]
     assert absent == ["OLD"]

@@ -20,12 +20,22 @@ from ingest.polygon.calendar import (
 def test_sessions_follow_the_xnys_calendar():
     # Christmas 2024 and New Year's Day 2025 are holidays; weekends are not sessions
     assert sessions(date(2024, 12, 23), date(2025, 1, 3)) == [
-        date(2024, 12, 23), date(2024, 12, 24), date(2024, 12, 26), date(2024, 12, 27),
-        date(2024, 12, 30), date(2024, 12, 31), date(2025, 1, 2), date(2025, 1, 3)]
+        date(2024, 12, 23),
+        date(2024, 12, 24),
+        date(2024, 12, 26),
+        date(2024, 12, 27),
+        date(2024, 12, 30),
+        date(2024, 12, 31),
+        date(2025, 1, 2),
+        date(2025, 1, 3),
+    ]
     assert date(2024, 3, 29) not in sessions(date(2024, 3, 25), date(2024, 4, 5))  # Good Friday
     # before the library's default 20-year window
     assert sessions(date(2005, 4, 1), date(2005, 4, 5)) == [
-        date(2005, 4, 1), date(2005, 4, 4), date(2005, 4, 5)]
+        date(2005, 4, 1),
+        date(2005, 4, 4),
+        date(2005, 4, 5),
+    ]
     assert sessions(date(2025, 1, 5), date(2025, 1, 1)) == []
 
 
@@ -39,8 +49,11 @@ def test_last_closed_session_respects_closes_and_early_closes():
 
 
 def test_last_sessions_counts_trading_days():
-    assert last_sessions(date(2025, 1, 3), 3) == [date(2024, 12, 31), date(2025, 1, 2),
-                                                  date(2025, 1, 3)]
+    assert last_sessions(date(2025, 1, 3), 3) == [
+        date(2024, 12, 31),
+        date(2025, 1, 2),
+        date(2025, 1, 3),
+    ]
     assert len(last_sessions(date(2025, 1, 3), 300)) == 300
     assert last_sessions(date(2025, 1, 3), 0) == []
 
@@ -71,7 +84,8 @@ def test_chunk_windows_cover_the_range_without_overlap():
     for (_, hi), (lo, _) in zip(windows, windows[1:], strict=False):
         assert (lo - hi).days == 1
     assert chunk_windows(date(2020, 1, 1), date(2020, 1, 1), 30) == [
-        (date(2020, 1, 1), date(2020, 1, 1))]
+        (date(2020, 1, 1), date(2020, 1, 1))
+    ]
     with pytest.raises(ValueError):
         chunk_windows(date(2020, 1, 1), date(2020, 1, 2), 0)
 

@@ -26,8 +26,10 @@ from ingest.polygon.runs import UnitOutcome, aggs_uri, grouped_uri
 
 def test_scrub_removes_keys_everywhere():
     key = "pk_live_123abc"
-    text = (f"GET /v3/reference/tickers?cursor=abc&apiKey={key}&limit=5 failed; "
-            f"header Authorization: Bearer {key}; api_key={key}; echoed {key}")
+    text = (
+        f"GET /v3/reference/tickers?cursor=abc&apiKey={key}&limit=5 failed; "
+        f"header Authorization: Bearer {key}; api_key={key}; echoed {key}"
+    )
     clean = scrub(text, [key])
     assert key not in clean
     assert "apiKey=***&limit=5" in clean
@@ -54,12 +56,20 @@ def test_retry_delay_honours_retry_after_else_backs_off():
     assert retry_delay(policy, 3, 0.5) == 0.5
     assert retry_delay(policy, 0, 600.0) == 60.0
     assert [s for s in (200, 404, 429, 500, 502, 503, 599) if retryable(s)] == [
-        429, 500, 502, 503, 599]
+        429,
+        500,
+        502,
+        503,
+        599,
+    ]
 
 
 def test_strict_json_keeps_numbers_exact_and_refuses_garbage():
     assert StrictJSON.loads('{"c": 1.4604, "v": 6.42646396e+08, "n": 3}') == {
-        "c": Decimal("1.4604"), "v": Decimal("6.42646396E+8"), "n": 3}
+        "c": Decimal("1.4604"),
+        "v": Decimal("6.42646396E+8"),
+        "n": 3,
+    }
     with pytest.raises(MalformedResponse) as info:
         StrictJSON.loads('{"results": [{"T": "A", "c": 1.')
     # the client only swallows ValueError: ours must get through it
@@ -68,8 +78,10 @@ def test_strict_json_keeps_numbers_exact_and_refuses_garbage():
 
 
 def test_display_url_shows_path_and_query_only():
-    assert display_url("https://api.polygon.io/v2/aggs/x?cursor=a", {"limit": 5}) == \
-        "/v2/aggs/x?cursor=a&limit=5"
+    assert (
+        display_url("https://api.polygon.io/v2/aggs/x?cursor=a", {"limit": 5})
+        == "/v2/aggs/x?cursor=a&limit=5"
+    )
     assert display_url("http://127.0.0.1:1/v3/reference/splits") == "/v3/reference/splits"
 
 
@@ -82,13 +94,24 @@ def test_the_budget_is_a_one_slot_limit_decaying_at_rpm_over_60():
 
 
 def _outcome(status: str, symbol: str = "AAPL", **kw) -> UnitOutcome:
-    return UnitOutcome("window", symbol, date(2020, 1, 1), date(2020, 3, 31), status,
-                       aggs_uri(symbol, date(2020, 1, 1), date(2020, 3, 31)), uuid.uuid4(), **kw)
+    return UnitOutcome(
+        "window",
+        symbol,
+        date(2020, 1, 1),
+        date(2020, 3, 31),
+        status,
+        aggs_uri(symbol, date(2020, 1, 1), date(2020, 3, 31)),
+        uuid.uuid4(),
+        **kw,
+    )
 
 
 def test_reports_put_failures_first_and_fail_only_when_everything_failed():
-    outcomes = [_outcome("success", received=60, inserted=60),
-                _outcome("failed", "NOPE", error="no bars"), _outcome("skipped")]
+    outcomes = [
+        _outcome("success", received=60, inserted=60),
+        _outcome("failed", "NOPE", error="no bars"),
+        _outcome("skipped"),
+    ]
     rows = artifact_rows(outcomes)
     assert [r["status"] for r in rows] == ["failed", "success", "skipped"]
     assert rows[0]["window"] == "2020-01-01 .. 2020-03-31"
@@ -102,6 +125,8 @@ def test_reports_put_failures_first_and_fail_only_when_everything_failed():
 
 def test_uris_name_the_request():
     assert grouped_uri(date(2024, 1, 2)) == (
-        "polygon:/v2/aggs/grouped/locale/us/market/stocks/2024-01-02?adjusted=false")
+        "polygon:/v2/aggs/grouped/locale/us/market/stocks/2024-01-02?adjusted=false"
+    )
     assert aggs_uri("AAPL", date(2005, 4, 1), date(2005, 4, 4)) == (
-        "polygon:/v2/aggs/ticker/AAPL/range/1/day/2005-04-01/2005-04-04?adjusted=false")
+        "polygon:/v2/aggs/ticker/AAPL/range/1/day/2005-04-01/2005-04-04?adjusted=false"
+    )

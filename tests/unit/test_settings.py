@@ -13,7 +13,9 @@ from settings import Settings
 def test_defaults_point_at_the_embedded_server(tmp_path: Path):
     s = Settings(MDW_HOME=tmp_path, MDW_PG_PORT=5555, MDW_PREFECT_PORT=4999)
     assert s.embedded
-    assert s.warehouse.render_as_string() == "postgresql+psycopg2://postgres@127.0.0.1:5555/warehouse"
+    assert (
+        s.warehouse.render_as_string() == "postgresql+psycopg2://postgres@127.0.0.1:5555/warehouse"
+    )
     assert s.prefect_database.drivername == "postgresql+asyncpg"
     assert s.prefect_database.database == "prefect"
     assert s.prefect_api_url == "http://127.0.0.1:4999/api"
@@ -47,8 +49,15 @@ def test_secrets_never_reach_printed_exports():
 
 def test_exports_cover_what_a_users_shell_needs():
     env = public_environment(Settings(MDW_PG_PORT=5555))
-    for key in ("WAREHOUSE_URL", "PREFECT_API_URL", "PGHOST", "PGPORT", "PGDATABASE",
-                "DBT_PROFILES_DIR", "DBT_PROJECT_DIR"):
+    for key in (
+        "WAREHOUSE_URL",
+        "PREFECT_API_URL",
+        "PGHOST",
+        "PGPORT",
+        "PGDATABASE",
+        "DBT_PROFILES_DIR",
+        "DBT_PROJECT_DIR",
+    ):
         assert key in env
 
 

@@ -29,13 +29,21 @@ def test_numbers_keep_yahoos_digits():
     assert number_text(float("nan")) is None
     assert number_text(None) is None
     import numpy as np
+
     assert number_text(np.int64(53197431)) == "53197431"
 
 
-@pytest.mark.parametrize("ratio, expected", [
-    (4.0, (4, 1)), (1.5, (3, 2)), (0.1, (1, 10)), (20.0, (20, 1)), (7.00000700001, (7, 1)),
-    (1 / 3, (1, 3)),
-])
+@pytest.mark.parametrize(
+    "ratio, expected",
+    [
+        (4.0, (4, 1)),
+        (1.5, (3, 2)),
+        (0.1, (1, 10)),
+        (20.0, (20, 1)),
+        (7.00000700001, (7, 1)),
+        (1 / 3, (1, 3)),
+    ],
+)
 def test_split_ratio_back_to_yahoos_fraction(ratio, expected):
     assert split_fraction(ratio) == expected
 
@@ -54,9 +62,13 @@ def test_recorded_aapl_modules_make_all_five_datasets():
     assert "companyOfficers" not in data.datasets["company_profile"]["assetProfile"]
     assert data.datasets["company_profile"]["quoteType"]["longName"] == "Apple Inc."
     assert set(data.datasets["financial_statements"]) == {
-        "incomeStatementHistory", "incomeStatementHistoryQuarterly", "balanceSheetHistory",
-        "balanceSheetHistoryQuarterly", "cashflowStatementHistory",
-        "cashflowStatementHistoryQuarterly"}
+        "incomeStatementHistory",
+        "incomeStatementHistoryQuarterly",
+        "balanceSheetHistory",
+        "balanceSheetHistoryQuarterly",
+        "cashflowStatementHistory",
+        "cashflowStatementHistoryQuarterly",
+    }
     assert data.datasets["institutional_holders"]["institutionOwnership"]["ownershipList"]
 
 
@@ -69,8 +81,13 @@ def test_an_etf_has_no_statements_holders_or_officers():
 def test_a_module_that_is_not_an_object_is_rejected_with_its_reason():
     data = company_datasets({"quoteType": {"symbol": "X"}, "defaultKeyStatistics": "oops"})
     assert list(data.datasets) == ["company_profile"]
-    assert data.rejected == [("key_statistics", {"defaultKeyStatistics": "oops"},
-                              "module defaultKeyStatistics is a str, not an object")]
+    assert data.rejected == [
+        (
+            "key_statistics",
+            {"defaultKeyStatistics": "oops"},
+            "module defaultKeyStatistics is a str, not an object",
+        )
+    ]
 
 
 def test_quote_summary_answers():
@@ -87,7 +104,8 @@ def test_yahoo_reason_from_recorded_error_bodies():
     body = (RECORDINGS / "quoteSummary/quoteSummary-summaryProfile-^VXAPL.json").read_text()
     text = json.dumps(json.loads(body)["response"]["bodyJson"])
     assert yahoo_reason(text) == (
-        "No fundamentals data found for any of the summaryTypes=summaryProfile")
+        "No fundamentals data found for any of the summaryTypes=summaryProfile"
+    )
     assert yahoo_reason(b"Edge: Too Many Requests\r\n") == "Edge: Too Many Requests"
     assert yahoo_reason(b"") is None
 
@@ -98,11 +116,13 @@ def test_the_session_routes_to_an_endpoint_only_when_asked():
     assert plain.route(url) == url
     local = YahooSession(endpoint="http://127.0.0.1:9/")
     assert local.route(url) == (
-        "http://127.0.0.1:9/query2.finance.yahoo.com/v8/finance/chart/AAPL?interval=1d")
+        "http://127.0.0.1:9/query2.finance.yahoo.com/v8/finance/chart/AAPL?interval=1d"
+    )
     assert local.route("https://fc.yahoo.com") == "http://127.0.0.1:9/fc.yahoo.com"
     per_host = YahooSession(endpoint="http://{host}.localhost:9")
     assert per_host.route("https://fc.yahoo.com/") == (
-        "http://fc.yahoo.com.localhost:9/fc.yahoo.com/")
+        "http://fc.yahoo.com.localhost:9/fc.yahoo.com/"
+    )
 
 
 def test_symbols_come_from_the_call_then_the_universe_then_raw_symbols():
@@ -120,23 +140,28 @@ def test_windows():
     today = date(2026, 3, 10)
     assert market_window(7, None, None, today) == Window(date(2026, 3, 3), None)
     assert market_window(7, date(2020, 8, 31), date(2020, 11, 7), today) == Window(
-        date(2020, 8, 31), date(2020, 11, 7))
+        date(2020, 8, 31), date(2020, 11, 7)
+    )
     with pytest.raises(ValueError):
         market_window(7, date(2020, 8, 31), date(2020, 8, 31), today)
     with pytest.raises(ValueError):
         market_window(0, None, None, today)
     assert source_uri("AAPL", "1h", Window(date(2020, 1, 1), None), True) == (
-        "yahoo:v8/finance/chart/AAPL?interval=1d,1h&window=2020-01-01..now")
+        "yahoo:v8/finance/chart/AAPL?interval=1d,1h&window=2020-01-01..now"
+    )
 
 
-@pytest.mark.parametrize("failed, ok, received, rejected, status", [
-    (0, 2, 10, 0, "success"),
-    (0, 2, 0, 0, "success"),       # nothing in the window is not an error
-    (0, 2, 10, 3, "partial"),
-    (0, 2, 10, 10, "failed"),      # everything quarantined
-    (1, 1, 10, 0, "partial"),
-    (2, 0, 0, 0, "failed"),
-])
+@pytest.mark.parametrize(
+    "failed, ok, received, rejected, status",
+    [
+        (0, 2, 10, 0, "success"),
+        (0, 2, 0, 0, "success"),  # nothing in the window is not an error
+        (0, 2, 10, 3, "partial"),
+        (0, 2, 10, 10, "failed"),  # everything quarantined
+        (1, 1, 10, 0, "partial"),
+        (2, 0, 0, 0, "failed"),
+    ],
+)
 def test_symbol_status(failed, ok, received, rejected, status):
     assert symbol_status(failed, ok, received, rejected) == status
 
