@@ -75,17 +75,32 @@ class Settings(BaseSettings):
         if self.warehouse_url_override is None:
             return True
         given = with_driver(make_url(self.warehouse_url_override.get_secret_value()))
-        return given == self.embedded_warehouse
+        return without_password(given) == without_password(self.embedded_warehouse)
 
     @property
     def embedded_warehouse(self) -> URL:
+        """The embedded server's warehouse, with the password `mdw up` generated (if any yet)."""
         return URL.create(
             "postgresql+psycopg2",
             username=EMBEDDED_USER,
+            password=pgpass_password(self.pgpass_file, EMBEDDED_USER),
             host="127.0.0.1",
             port=self.pg_port,
             database=WAREHOUSE_DB,
         )
+
+    @property
+    def pgpass_file(self) -> Path:
+        """The embedded server's password in libpq's pgpass format (0600, made by `mdw up`).
+
+        The password lives only here; clients get it through PGPASSFILE (`mdw env`).
+        """
+        return self.mdw_home / "pgpass"
+
+    @property
+    def warehouse_libpq_url(self) -> str:
+        """What users see: `postgresql://user@host:port/db`, no driver, no password."""
+        return without_password(self.warehouse.set(drivername="postgresql")).render_as_string()
 
     @property
     def pgdata(self) -> Path:
@@ -103,10 +118,10 @@ class Settings(BaseSettings):
     def prefect_home(self) -> Path:
         return self.mdw_home / "prefect"
 
-    @cached_property
+    @property
     def warehouse(self) -> URL:
         """SQLAlchemy URL of the warehouse database, always with an explicit driver."""
-        if self.warehouse_url_override is not None:
+        if self.warehouse_url_override is not None and not self.embedded:
             return with_driver(make_url(self.warehouse_url_override.get_secret_value()))
         return self.embedded_warehouse
 
@@ -141,6 +156,34 @@ def with_driver(url: URL) -> URL:
     if url.drivername in ("postgresql", "postgres"):
         return url.set(drivername="postgresql+psycopg2")
     return url
+
+
+def without_password(url: URL) -> URL:
+    return url._replace(password=None)
+
+
+def pgpass_password(path: Path, user: str) -> str | None:
+    """The password of `user` in a pgpass file (`host:port:db:user:password`), None if absent."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields, field, escaped = [], "", False
+        for ch in line:
+            if escaped:
+                field, escaped = field + ch, False
+            elif ch == "\\":
+                escaped = True
+            elif ch == ":" and len(fields) < 4:
+                fields, field = [*fields, field], ""
+            else:
+                field += ch
+        if len(fields) == 4 and fields[3] in (user, "*"):
+            return field
+    return None
 
 
 def get_settings() -> Settings:

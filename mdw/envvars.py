@@ -32,19 +32,23 @@ def public_environment(settings: Settings) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     if settings.embedded:
-        env["WAREHOUSE_URL"] = wh.render_as_string(hide_password=False)
+        # A libpq URL (psql, psycopg, pandas, any SQL client); the password comes from PGPASSFILE.
+        env["WAREHOUSE_URL"] = settings.warehouse_libpq_url
+        env["PGPASSFILE"] = str(settings.pgpass_file)
     return env
 
 
 def stack_environment(settings: Settings) -> dict[str, str]:
     """What child processes get: the public set plus connection secrets, never printed."""
     env = public_environment(settings)
-    env["WAREHOUSE_URL"] = settings.warehouse.render_as_string(hide_password=False)
     env["PREFECT_API_DATABASE_CONNECTION_URL"] = settings.prefect_database.render_as_string(
         hide_password=False
     )
-    if settings.warehouse.password:
-        env["PGPASSWORD"] = str(settings.warehouse.password)
+    if not settings.embedded:
+        assert settings.warehouse_url_override is not None
+        env["WAREHOUSE_URL"] = settings.warehouse_url_override.get_secret_value()
+        if settings.warehouse.password:
+            env["PGPASSWORD"] = str(settings.warehouse.password)
     return env
 
 
@@ -53,6 +57,8 @@ def shell_exports(settings: Settings) -> str:
     lines.append(f'export PATH={shlex.quote(str(BIN_DIR))}:"$PATH"')
     if not settings.embedded:
         lines.append("# WAREHOUSE_URL is yours; set PGPASSWORD or ~/.pgpass for psql and dbt")
+    else:
+        lines.append('# psql "$WAREHOUSE_URL" (a libpq URL; the password is read from PGPASSFILE)')
     return "\n".join(lines) + "\n"
 
 

@@ -34,6 +34,7 @@ LEAKY = (
     "PGUSER",
     "PGDATABASE",
     "PGPASSWORD",
+    "PGPASSFILE",
 )
 
 
