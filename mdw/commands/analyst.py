@@ -1,0 +1,64 @@
+"""`mdw analyst add|remove NAME`: read-only login roles on the marts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import psycopg2
+import typer
+
+from mdw import analysts
+from mdw.console import out
+from mdw.errors import UserError
+from settings import get_settings
+
+app = typer.Typer(
+    name="analyst",
+    help="Read-only analyst logins: they can read marts and nothing else.",
+    no_args_is_help=True,
+)
+
+Name = Annotated[str, typer.Argument(help="role name: lower-case letters, digits and _")]
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app)
+
+
+def _admin():
+    settings = get_settings()
+    return settings, settings.warehouse
+
+
+def _unreachable(exc: Exception) -> UserError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return UserError("cannot reach the warehouse", first, "is the stack up? (`mdw up`)")
+
+
+@app.command("add")
+def cmd_add(name: Name) -> None:
+    """Create login role NAME (select on marts only) and print how to connect."""
+    settings, admin = _admin()
+    try:
+        analyst = analysts.add(admin, name, settings.mdw_home / "analysts")
+    except analysts.AnalystError as exc:
+        raise UserError(str(exc)) from None
+    except psycopg2.OperationalError as exc:
+        raise _unreachable(exc) from None
+    out.print(f"analyst {name}: can read schema marts; raw, staging, writes and DDL are refused")
+    out.print(f"password  in {analyst.pgpass_file} (mode 0600): hand it over safely")
+    out.print(f'connect   PGPASSFILE={analyst.pgpass_file} psql "{analyst.url}"')
+    out.print(f"remove    mdw analyst remove {name}")
+
+
+@app.command("remove")
+def cmd_remove(name: Name) -> None:
+    """Drop analyst role NAME and its password file."""
+    settings, admin = _admin()
+    try:
+        dropped = analysts.remove(admin, name, settings.mdw_home / "analysts")
+    except analysts.AnalystError as exc:
+        raise UserError(str(exc)) from None
+    except psycopg2.OperationalError as exc:
+        raise _unreachable(exc) from None
+    out.print(f"analyst {name}: {'dropped' if dropped else 'did not exist'}")
