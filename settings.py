@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         return self.mdw_home / "logs"
 
     @property
+    def reports_dir(self) -> Path:
+        """Where the report site is written (`mdw report`, each pipeline run)."""
+        return self.mdw_home / "reports"
+
+    @property
     def prefect_home(self) -> Path:
         return self.mdw_home / "prefect"
 

@@ -1,0 +1,50 @@
+"""`mdw report`: write the static report site from the marts (also done by each pipeline run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import psycopg2
+import typer
+
+from mdw.console import out
+from mdw.errors import UserError
+from mdw.options import Symbols
+from settings import get_settings
+
+
+def cmd_report(
+    symbols: Symbols = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            file_okay=False, help="folder to write the site into (default: $MDW_HOME/reports)"
+        ),
+    ] = None,
+) -> None:
+    """Write the report site: an index of symbols and one chart page per symbol (offline)."""
+    from flows.report_site import write_site
+
+    settings = get_settings()
+    target = output or settings.reports_dir
+    try:
+        site = write_site(settings.warehouse, target, symbols)
+    except psycopg2.OperationalError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(
+            "cannot reach the warehouse", first, "is the stack up? (`mdw up`)"
+        ) from None
+    except psycopg2.errors.UndefinedTable as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise UserError(
+            "the marts are not built", first, "run the pipeline first (`mdw demo`)"
+        ) from None
+    if site.pages == 0:
+        wanted = f" for {','.join(symbols)}" if symbols else ""
+        raise UserError(f"no symbol in the marts{wanted}", "nothing to chart", "check --symbols")
+    out.print(f"report site: {site.pages} symbol pages, open {site.url}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(cmd_report)
