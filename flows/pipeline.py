@@ -14,6 +14,7 @@ from flows.report import (
     vendor_markdown,
     warehouse_markdown,
 )
+from flows.report_site import write_report_site
 from flows.tasks import count_warehouse_rows
 from flows.validate import validate_warehouse
 from settings import get_settings
@@ -58,6 +59,7 @@ def pipeline(
     built = dbt_build()
     validated = validate_warehouse()
     counts = count_warehouse_rows()
+    report_url = write_report_site(symbols)
     create_markdown_artifact(
         key=SUMMARY_KEY,
         markdown="\n\n".join(
@@ -69,6 +71,7 @@ def pipeline(
                 ),
                 validation_markdown(validated.checks, validated.data_docs),
                 warehouse_markdown(counts),
+                f"## Report site\n\n[{report_url}]({report_url}) (charts per symbol, offline)",
             ]
         ),
         description="Rows landed, models built, validation result and table sizes",

@@ -80,7 +80,11 @@ def dbt_invoke(args: list[str]) -> DbtSummary:
 
 @task(name="dbt-docs-generate")
 def dbt_docs_generate() -> str:
-    """Build the dbt docs site (target/index.html + catalog) for `dbt docs serve`."""
+    """Build the dbt docs site; returns target/static_index.html's file:// URL.
+
+    `--static` inlines the manifest and catalog: that page opens from file:// (index.html
+    cannot load manifest.json there). `dbt docs serve` serves index.html over HTTP.
+    """
     from dbt.cli.main import dbtRunner
 
     settings = get_settings()
@@ -89,6 +93,7 @@ def dbt_docs_generate() -> str:
         [
             "docs",
             "generate",
+            "--static",
             "--quiet",
             "--project-dir",
             str(settings.dbt_project_dir),
@@ -98,7 +103,7 @@ def dbt_docs_generate() -> str:
     )
     if not res.success:
         raise RuntimeError(f"dbt docs generate failed: {res.exception}")
-    return str(settings.dbt_project_dir / "target" / "index.html")
+    return (settings.dbt_project_dir / "target" / "static_index.html").as_uri()
 
 
 @dataclass(frozen=True)

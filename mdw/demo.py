@@ -47,15 +47,15 @@ def print_summary(settings: Settings, flow_run: FlowRun, seconds: float) -> int:
         print(markdown)
     elif state is not None and state.message:
         print(state.message)
-    wh = settings.warehouse
     print(
         "\nWhere things are"
         f"\n  GX data docs   file://{data_docs_index()}"
-        f"\n  dbt docs       {settings.dbt_project_dir / 'target' / 'index.html'}"
-        "  (or: dbt docs serve)"
+        f"\n  Report site    {(settings.reports_dir / 'index.html').as_uri()}"
+        f"\n  dbt docs       {(settings.dbt_project_dir / 'target' / 'static_index.html').as_uri()}"
+        "  (or: cd dbt_project && dbt docs serve)"
         f"\n  Prefect UI     {settings.prefect_api_url.removesuffix('/api')}"
-        f"\n  psql           source .venv/bin/activate && psql"
-        f"   (host {wh.host} port {wh.port} db {wh.database} user {wh.username})"
+        '\n  psql           source .venv/bin/activate && psql "$WAREHOUSE_URL"'
+        f"   ({settings.warehouse_libpq_url}, password via PGPASSFILE)"
         "\n  then e.g.      select * from marts.fct_daily_indicators"
         " where symbol = 'AAPL' order by trade_date desc limit 5;"
     )
