@@ -22,6 +22,9 @@ def require_stack(settings: Settings) -> None:
     if not services.server_healthy(settings):
         raise stack_down(settings.prefect_api_url)
     use_stack(settings)
+    # Flows run in this process: their logs go to the Prefect API (the UI shows them); the
+    # terminal gets warnings and the command's own summary and progress.
+    os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 
 def venv() -> Path | None:

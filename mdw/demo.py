@@ -13,6 +13,7 @@ from prefect.deployments import run_deployment
 
 from expectations.context import data_docs_index
 from flows.pipeline import SUMMARY_KEY
+from mdw.progress import wait_for_flow_run
 from settings import Settings
 
 DEPLOYMENT = "pipeline/sample"
@@ -20,7 +21,8 @@ DEPLOYMENT = "pipeline/sample"
 
 def run_pipeline_sample(timeout: float) -> FlowRun:
     print(f"\nrunning deployment {DEPLOYMENT} through the Prefect server ...", flush=True)
-    return run_deployment(DEPLOYMENT, timeout=timeout, poll_interval=2, as_subflow=False)
+    started = run_deployment(DEPLOYMENT, timeout=0, as_subflow=False)  # returns at once
+    return wait_for_flow_run(started.id, timeout)  # with a live status line at a terminal
 
 
 def summary_markdown(flow_run: FlowRun) -> str | None:

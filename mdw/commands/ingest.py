@@ -12,6 +12,7 @@ from mdw.client import require_stack
 from mdw.console import err, out
 from mdw.errors import UserError
 from mdw.options import MaxSymbols, Symbols, date_option, symbols_option
+from mdw.progress import watch_copy
 from settings import Settings, get_settings
 
 app = typer.Typer(
@@ -59,7 +60,9 @@ def cmd_files(
     require_stack(settings)
     from flows.ingest_files import ingest_files
 
-    state = ingest_files([str(p.resolve()) for p in paths], source=source, return_state=True)
+    label = paths[0].name if len(paths) == 1 else f"{len(paths)} files"
+    with watch_copy(settings.warehouse, [p.stat().st_size for p in paths], label):
+        state = ingest_files([str(p.resolve()) for p in paths], source=source, return_state=True)
     outcomes = state.result(raise_on_failure=False)
     if isinstance(outcomes, BaseException):
         raise UserError("ingest-files failed", str(outcomes), "see raw.load_runs for each file")
@@ -74,10 +77,32 @@ def cmd_files(
 
 def landing_counts(result: Any) -> str:
     """received = inserted + updated + unchanged + quarantined, in that order."""
-    return (
-        f"{result.received} received = {result.inserted} inserted + {result.updated} updated + "
-        f"{result.unchanged} unchanged + {result.rejected} quarantined"
+    return counts_line(
+        result.received, result.inserted, result.updated, result.unchanged, result.rejected
     )
+
+
+def counts_line(received: int, inserted: int, updated: int, unchanged: int, rejected: int) -> str:
+    line = (
+        f"{received} received = {inserted} inserted + {updated} updated + "
+        f"{unchanged} unchanged + {rejected} quarantined"
+    )
+    missing = received - (inserted + updated + unchanged + rejected)
+    return line if missing == 0 else f"{line} + {missing} not accounted for"
+
+
+def unit_counts(unit: Any) -> tuple[int, int, int, int, int]:
+    """Rows of one vendor unit (Polygon unit, Yahoo symbol's parts, Yahoo company datasets)."""
+    fields = ("received", "inserted", "updated", "unchanged", "rejected")
+    parts = [getattr(unit, name, None) for name in ("daily", "intraday", "actions")]
+    if any(parts):  # Yahoo market data: bars and actions counted per part
+        sums = [sum(getattr(p, f) for p in parts if p is not None) for f in fields]
+        return tuple(sums)  # type: ignore[return-value]
+    values = [getattr(unit, f, 0) for f in fields]
+    if isinstance(values[1], list):  # Yahoo company data: dataset names, not rows
+        done = [len(v) for v in values[1:]]
+        return (sum(done) + len(getattr(unit, "missing", [])), *done)  # type: ignore[return-value]
+    return tuple(int(v or 0) for v in values)  # type: ignore[return-value]
 
 
 # --- vendor flows --------------------------------------------------------------------------
@@ -132,8 +157,11 @@ def run_vendor(command: str, options: dict[str, object]) -> None:
         status = getattr(unit, "status", "done")
         counts[status] = counts.get(status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
+    totals = [sum(col) for col in zip(*(unit_counts(u) for u in outcome or []), strict=True)]
+    rows = f"; rows: {counts_line(*totals)}" if totals else ""
     out.print(
-        f"{flow_fn.name}: {state.name} ({summary}); details in raw.load_runs and the run's artifact"
+        f"{flow_fn.name}: {state.name} ({summary}){rows}; details in raw.load_runs and the run's "
+        "artifact"
     )
     if not state.is_completed():
         raise typer.Exit(1)
