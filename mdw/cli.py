@@ -20,6 +20,7 @@ from typing import Annotated, Any
 # when XDG_RUNTIME_DIR is unset (containers, cron). Prefect: no telemetry, no update notice.
 warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's SDK telemetry and its first-run notice
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 import typer  # noqa: E402

@@ -26,6 +26,7 @@ def public_environment(settings: Settings) -> dict[str, str]:
         "PREFECT_API_URL": settings.prefect_api_url,
         "PREFECT_HOME": str(settings.prefect_home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",  # Prefect's SDK telemetry (and its first-run notice): off
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
         "DBT_PROFILES_DIR": str(settings.profiles_dir),
         "DBT_PROJECT_DIR": str(settings.dbt_project_dir),

@@ -176,6 +176,8 @@ def test_demo_twice_changes_no_row_counts(stack):
     assert "pipeline/sample: Completed" in demo.stdout
     assert "| raw_daily_bars | passed |" in demo.stdout
     assert "psql" in demo.stdout and "data_docs" in demo.stdout
+    report = stack.settings.reports_dir / "index.html"
+    assert f"Report site    {report.as_uri()}" in demo.stdout and report.exists()
     assert {t: stack.count(t) for t in tables} == before
 
 
