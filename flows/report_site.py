@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -183,100 +184,24 @@ def page_name(symbol: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]", "_", symbol).lstrip(".") + ".html"
 
 
-def symbol_figure(series: SymbolSeries):
-    import plotly.graph_objects as go
+PANELS = ("Price", "Volume", "RSI 14", "MACD 12/26/9")
+
+
+@cache
+def panel_layout() -> dict:
+    """Four stacked panels on one shared date axis (made once; the same for every symbol)."""
     from plotly.subplots import make_subplots
 
-    c = series.columns
-    x = c["trade_date"]
     fig = make_subplots(
         rows=4,
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.025,
         row_heights=[0.52, 0.14, 0.16, 0.18],
-        subplot_titles=("Price", "Volume", "RSI 14", "MACD 12/26/9"),
-    )
-    fig.add_trace(
-        go.Candlestick(
-            x=x, open=c["open"], high=c["high"], low=c["low"], close=c["close"], name="OHLC"
-        ),
-        row=1,
-        col=1,
-    )
-    band = {"width": 1, "color": "rgba(110,110,160,0.6)"}
-    fig.add_trace(
-        go.Scatter(x=x, y=c["bb_upper"], name="BB upper", line=band, legendgroup="bb"),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=c["bb_lower"],
-            name="BB lower",
-            line=band,
-            fill="tonexty",
-            fillcolor="rgba(110,110,160,0.08)",
-            legendgroup="bb",
-        ),
-        row=1,
-        col=1,
-    )
-    for name, color in (("sma_20", "#1f77b4"), ("sma_50", "#ff7f0e"), ("sma_200", "#9467bd")):
-        label = name.upper().replace("_", " ")
-        fig.add_trace(
-            go.Scatter(x=x, y=c[name], name=label, line={"width": 1.4, "color": color}),
-            row=1,
-            col=1,
-        )
-    for direction, marker, color in (
-        ("bullish", "triangle-up", "#2ca02c"),
-        ("bearish", "triangle-down", "#d62728"),
-    ):
-        picked = [s for s in series.signals if s.direction == direction]
-        fig.add_trace(
-            go.Scatter(
-                x=[s.trade_date.isoformat() for s in picked],
-                y=[s.close for s in picked],
-                text=[s.signal for s in picked],
-                mode="markers",
-                name=f"{direction} signals",
-                marker={"symbol": marker, "size": 8, "color": color, "opacity": 0.85},
-                hovertemplate="%{x}<br>%{text}<br>close %{y}<extra></extra>",
-            ),
-            row=1,
-            col=1,
-        )
-    fig.add_trace(
-        go.Bar(x=x, y=c["volume"], name="Volume", marker_color="rgba(90,90,90,0.55)"),
-        row=2,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(x=x, y=c["rsi_14"], name="RSI 14", line={"width": 1.2, "color": "#8c564b"}),
-        row=3,
-        col=1,
+        subplot_titles=PANELS,
     )
     for level in (30, 70):
         fig.add_hline(y=level, line={"dash": "dot", "width": 1, "color": "#888"}, row=3, col=1)
-    fig.add_trace(
-        go.Bar(x=x, y=c["macd_hist"], name="MACD hist", marker_color="rgba(120,120,120,0.6)"),
-        row=4,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(x=x, y=c["macd"], name="MACD", line={"width": 1.2, "color": "#1f77b4"}),
-        row=4,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x, y=c["macd_signal"], name="MACD signal", line={"width": 1.2, "color": "#ff7f0e"}
-        ),
-        row=4,
-        col=1,
-    )
     fig.update_layout(
         height=1000,
         margin={"l": 60, "r": 20, "t": 70, "b": 30},
@@ -288,14 +213,93 @@ def symbol_figure(series: SymbolSeries):
     )
     fig.update_xaxes(rangeslider_visible=False, type="date")
     fig.update_yaxes(range=[0, 100], row=3, col=1)
-    return fig
+    return fig.to_plotly_json()["layout"]
+
+
+def _line(x: list, y: list, name: str, color: str, row: int, **extra: object) -> dict:
+    axis = "" if row == 1 else str(row)
+    return {
+        "type": "scatter",
+        "mode": "lines",
+        "x": x,
+        "y": y,
+        "name": name,
+        "line": {"width": 1.3, "color": color},
+        "xaxis": f"x{axis}",
+        "yaxis": f"y{axis}",
+        **extra,
+    }
+
+
+def symbol_figure(series: SymbolSeries) -> dict:
+    """The page's Plotly figure as plain data (traces read straight from the marts' columns)."""
+    c = series.columns
+    x = c["trade_date"]
+    band = "rgba(110,110,160,0.6)"
+    traces = [
+        {
+            "type": "candlestick",
+            "x": x,
+            "open": c["open"],
+            "high": c["high"],
+            "low": c["low"],
+            "close": c["close"],
+            "name": "OHLC",
+            "xaxis": "x",
+            "yaxis": "y",
+        },
+        _line(x, c["bb_upper"], "BB upper", band, 1, legendgroup="bb"),
+        _line(
+            x,
+            c["bb_lower"],
+            "BB lower",
+            band,
+            1,
+            legendgroup="bb",
+            fill="tonexty",
+            fillcolor="rgba(110,110,160,0.08)",
+        ),
+        _line(x, c["sma_20"], "SMA 20", "#1f77b4", 1),
+        _line(x, c["sma_50"], "SMA 50", "#ff7f0e", 1),
+        _line(x, c["sma_200"], "SMA 200", "#9467bd", 1),
+    ]
+    for direction, marker, color in (
+        ("bullish", "triangle-up", "#2ca02c"),
+        ("bearish", "triangle-down", "#d62728"),
+    ):
+        picked = [s for s in series.signals if s.direction == direction]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [s.trade_date.isoformat() for s in picked],
+                "y": [s.close for s in picked],
+                "text": [s.signal for s in picked],
+                "name": f"{direction} signals",
+                "marker": {"symbol": marker, "size": 8, "color": color, "opacity": 0.85},
+                "hovertemplate": "%{x}<br>%{text}<br>close %{y}<extra></extra>",
+                "xaxis": "x",
+                "yaxis": "y",
+            }
+        )
+    grey = "rgba(100,100,100,0.55)"
+    traces += [
+        {"type": "bar", "x": x, "y": c["volume"], "name": "Volume", "marker": {"color": grey},
+         "xaxis": "x2", "yaxis": "y2"},
+        _line(x, c["rsi_14"], "RSI 14", "#8c564b", 3),
+        {"type": "bar", "x": x, "y": c["macd_hist"], "name": "MACD hist",
+         "marker": {"color": grey}, "xaxis": "x4", "yaxis": "y4"},
+        _line(x, c["macd"], "MACD", "#1f77b4", 4),
+        _line(x, c["macd_signal"], "MACD signal", "#ff7f0e", 4),
+    ]  # fmt: skip
+    return {"data": traces, "layout": panel_layout()}
 
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
-th:first-child, td:first-child, td.text { text-align: left; }
+th:first-child, td:first-child, .text { text-align: left; }
 .up { color: #1a7f37; } .down { color: #c62828; } .muted { color: #888; }
 """
 
@@ -320,8 +324,8 @@ def _num(value: float | None, fmt: str, signed: bool = False) -> str:
 def index_html(rows: list[IndexRow], quality: dict | None, generated: datetime) -> str:
     has_quality = quality is not None
     header = (
-        "<tr><th>Symbol</th><th>Date</th><th>Close</th><th>Change</th><th>Change %</th>"
-        "<th>RSI 14</th><th>vs SMA 200</th><th>Today's signals</th>"
+        "<tr><th>Symbol</th><th class='text'>Date</th><th>Close</th><th>Change</th>"
+        "<th>Change %</th><th>RSI 14</th><th>vs SMA 200</th><th class='text'>Today's signals</th>"
         + ("<th>Open findings</th>" if has_quality else "")
         + "</tr>"
     )
@@ -356,8 +360,11 @@ def index_html(rows: list[IndexRow], quality: dict | None, generated: datetime) 
 
 
 def symbol_html(series: SymbolSeries, generated: datetime) -> str:
-    fig = symbol_figure(series)
-    chart = fig.to_html(
+    import plotly.io as pio
+
+    chart = pio.to_html(
+        symbol_figure(series),
+        validate=False,
         full_html=False,
         include_plotlyjs=False,
         div_id=CHART_ID,

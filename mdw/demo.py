@@ -44,6 +44,11 @@ def print_summary(settings: Settings, flow_run: FlowRun, seconds: float) -> int:
         f"(flow run {flow_run.name}, {settings.prefect_api_url.removesuffix('/api')}"
         f"/runs/flow-run/{flow_run.id})\n"
     )
+    if state is not None and not state.is_final():
+        print(
+            f"still {state.name.lower()} after {seconds:.0f} s (mdw demo --timeout): it goes on in "
+            "the background; follow it in the Prefect UI"
+        )
     markdown = summary_markdown(flow_run) if ok else None
     if markdown:
         print(markdown)
