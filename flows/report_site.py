@@ -201,7 +201,13 @@ def panel_layout() -> dict:
         subplot_titles=PANELS,
     )
     for level in (30, 70):
-        fig.add_hline(y=level, line={"dash": "dot", "width": 1, "color": "#888"}, row=3, col=1)
+        fig.add_hline(
+            y=level,
+            line={"dash": "dot", "width": 1, "color": "#888"},
+            row=3,
+            col=1,
+            exclude_empty_subplots=False,  # the layout is made before any trace
+        )
     fig.update_layout(
         height=1000,
         margin={"l": 60, "r": 20, "t": 70, "b": 30},

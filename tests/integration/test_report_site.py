@@ -104,6 +104,10 @@ def test_a_symbol_page_renders_offline_and_its_values_are_the_marts_row(
         assert expected in names
     for expected in ("RSI 14", "MACD", "MACD signal", "MACD hist"):
         assert expected in names
+    bands = browser.evaluate(
+        "document.getElementById('chart').layout.shapes.map(s => [s.yref, s.y0, s.y1])"
+    )
+    assert sorted(bands) == [["y3", 30, 30], ["y3", 70, 70]]  # RSI's 30/70 lines
     # stacked panels share one date axis: zooming one zooms all
     browser.evaluate(
         "Plotly.relayout('chart', {'xaxis4.range': ['2016-01-04', '2016-03-31']}).then(() => true)"
