@@ -41,6 +41,14 @@ def chromium_binary() -> str:
     return found
 
 
+def _can_unshare_network() -> bool:
+    """A network namespace of its own (root, and a kernel/container that allows it)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    done = subprocess.run(["unshare", "--net", "--", "true"], capture_output=True, timeout=10)
+    return done.returncode == 0
+
+
 def _high(fd: int) -> int:
     """The same pipe end on a descriptor above 4, so that dup2 onto 3 and 4 never collides."""
     import fcntl
@@ -70,7 +78,7 @@ class Browser:
             "--remote-debugging-pipe",
             "about:blank",
         ]
-        if os.geteuid() == 0 and shutil.which("unshare"):
+        if _can_unshare_network():
             argv = ["unshare", "--net", "--", *argv]
         # chromium reads commands on fd 3 and answers on fd 4
         cmd_read, self._cmd_write = (_high(fd) for fd in os.pipe())
