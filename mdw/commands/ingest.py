@@ -99,9 +99,9 @@ def unit_counts(unit: Any) -> tuple[int, int, int, int, int]:
         sums = [sum(getattr(p, f) for p in parts if p is not None) for f in fields]
         return tuple(sums)  # type: ignore[return-value]
     values = [getattr(unit, f, 0) for f in fields]
-    if isinstance(values[1], list):  # Yahoo company data: dataset names, not rows
+    if isinstance(values[1], list):  # Yahoo company data: datasets received, not rows
         done = [len(v) for v in values[1:]]
-        return (sum(done) + len(getattr(unit, "missing", [])), *done)  # type: ignore[return-value]
+        return (sum(done), *done)  # type: ignore[return-value]
     return tuple(int(v or 0) for v in values)  # type: ignore[return-value]
 
 
