@@ -9,7 +9,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from mdw import postgres, services
+from mdw import services
 from mdw.envvars import shell_exports, stack_environment, write_activate
 from settings import Settings, get_settings
 
@@ -20,48 +20,54 @@ def _use_stack(settings: Settings) -> None:
 
 
 def cmd_up(settings: Settings) -> int:
-    from ingest.db import migrate
+    from mdw import stack
 
-    if settings.embedded:
-        pg = postgres.start(settings)
-        print(f"postgres        up    pid {pg.pid}  {pg.detail}  (data: {settings.pgdata})")
-    else:
-        print("postgres        external (WAREHOUSE_URL): no embedded server started")
-    applied = migrate(settings.warehouse)
-    print(f"raw schema      migrated ({', '.join(applied) if applied else 'up to date'})")
-    server = services.start_server(settings)
-    print(f"prefect server  up    pid {server.pid}  {server.detail}")
-    runner = services.start_runner(settings)
-    print(f"runner          up    pid {runner.pid}  serving {runner.detail}")
-    print(f"logs            {settings.log_dir}")
-    return 0
+    return stack.up(settings)
 
 
 def cmd_down(settings: Settings) -> int:
-    # Runner first: a runner whose server has gone may ignore the first SIGTERM.
-    for name in (services.RUNNER, services.SERVER):
-        stopped = services.stop(settings, name)
-        print(f"{name:<15} {'stopped' if stopped else 'not running'}")
-    if settings.embedded:
-        stopped = postgres.stop(settings)
-        print(f"{'postgres':<15} {'stopped (data kept)' if stopped else 'not running'}")
-    return 0
+    from mdw import stack
+
+    return stack.down(settings)
 
 
 def cmd_status(settings: Settings) -> int:
-    healthy = True
-    if settings.embedded:
-        pg = postgres.status(settings)
-        healthy &= pg.running
-        state = "up" if pg.running else "down"
-        print(f"{'postgres':<15} {state:<5} {pg.pid or '-':<7} {pg.detail}")
-    else:
-        print(f"{'postgres':<15} external (WAREHOUSE_URL)")
-    for name in (services.SERVER, services.RUNNER):
-        st = services.proc_status(settings, name)
-        healthy &= st.running
-        print(f"{name:<15} {'up' if st.running else 'down':<5} {st.pid or '-':<7} {st.detail}")
-    return 0 if healthy else 1
+    from mdw import stack
+
+    return stack.status(settings)
+
+
+def cmd_backup(settings: Settings, output: Path | None) -> int:
+    from mdw.backup import backup_stack
+
+    for archive in backup_stack(settings, output):
+        print(
+            f"{archive.database:<10} {archive.path}  {archive.bytes / 1e6:.1f} MB, "
+            f"{archive.entries} tables (verified with pg_restore --list)"
+        )
+    print(f"kept the last {settings.backup_keep} of each (MDW_BACKUP_KEEP)")
+    return 0
+
+
+def cmd_restore(settings: Settings, path: Path, yes: bool) -> int:
+    from mdw.backup import restore_stack
+
+    restore_stack(settings, path, yes)
+    print(f"restored {settings.warehouse.database} from {path}")
+    return 0
+
+
+def cmd_schedule(settings: Settings, action: str, deployment: str) -> int:
+    if not services.server_healthy(settings):
+        print("the stack is not up: run `mdw up` first", file=sys.stderr)
+        return 2
+    schedules = services.set_schedule_active(settings, deployment, action == "enable")
+    for sched in schedules:
+        spec = sched["schedule"]
+        what = spec.get("cron") or f"every {spec.get('interval')} s"
+        state = "active" if sched["active"] else "inactive"
+        print(f"{deployment}: {what} ({spec.get('timezone') or 'UTC'}) {state}")
+    return 0
 
 
 def cmd_env(settings: Settings, write: bool) -> int:
@@ -170,9 +176,21 @@ def _vendor_flow(command: str):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mdw", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start PostgreSQL, the Prefect server and the runner (idempotent)")
+    sub.add_parser(
+        "up", help="start PostgreSQL, the Prefect server, work pools and workers (idempotent)"
+    )
     sub.add_parser("down", help="stop what `up` started (data is kept)")
     sub.add_parser("status", help="show each part of the stack and its health")
+    bk = sub.add_parser("backup", help="pg_dump the warehouse and the Prefect database")
+    bk.add_argument(
+        "--output", type=Path, help="folder for the archives (default MDW_HOME/backups)"
+    )
+    rs = sub.add_parser("restore", help="replace the warehouse with a backup archive")
+    rs.add_argument("path", type=Path, help="a warehouse-*.dump archive of `mdw backup`")
+    rs.add_argument("--yes", action="store_true", help="yes, replace the warehouse")
+    sc = sub.add_parser("schedule", help="turn a deployment's schedule on or off (kept across up)")
+    sc.add_argument("action", choices=["enable", "disable"])
+    sc.add_argument("deployment", help="flow/deployment, e.g. pipeline/daily")
     env = sub.add_parser("env", help="print the shell exports the stack uses")
     env.add_argument(
         "--write-activate",
@@ -251,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_down(settings)
         if args.command == "status":
             return cmd_status(settings)
+        if args.command == "backup":
+            return cmd_backup(settings, args.output)
+        if args.command == "restore":
+            return cmd_restore(settings, args.path, args.yes)
+        if args.command == "schedule":
+            return cmd_schedule(settings, args.action, args.deployment)
         if args.command == "env":
             return cmd_env(settings, args.write_activate)
         if args.command == "demo":
