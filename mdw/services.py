@@ -32,8 +32,6 @@ PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
 # Work pools and their concurrency limits. analytics runs one flow at a time: dbt builds and
 # GX checkpoints must never overlap (two builds collide on the same relations).
 POOLS: dict[str, int] = {"data-ingestion": 4, "analytics": 1, "maintenance": 2}
-# A global concurrency limit held for the whole dbt build, also by runs outside the pools.
-DBT_BUILD_LIMIT = "dbt-build"
 ACTIVE_STATES = ["RUNNING", "PENDING", "CANCELLING"]
 
 
@@ -133,13 +131,11 @@ def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
     return True
 
 
-def flow_processes(settings: Settings) -> list[int]:
-    """PIDs of flow-run subprocesses of this stack (workers start them in their own session).
-
-    Found by their environment: a flow run id and this stack's MDW_HOME.
-    """
+def flow_processes(settings: Settings) -> dict[int, str]:
+    """{pid: flow run id} of this stack's flow-run subprocesses (workers start them in their
+    own session). Found by their environment: a flow run id and this stack's MDW_HOME."""
     home = f"MDW_HOME={settings.mdw_home}".encode()
-    found = []
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
@@ -147,13 +143,16 @@ def flow_processes(settings: Settings) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if home in environ and any(v.startswith(b"PREFECT__FLOW_RUN_ID=") for v in environ):
-            found.append(int(entry.name))
+        if home not in environ:
+            continue
+        for var in environ:
+            if var.startswith(b"PREFECT__FLOW_RUN_ID=") and _alive(int(entry.name)):
+                found[int(entry.name)] = var.split(b"=", 1)[1].decode()
     return found
 
 
 def stop_flow_processes(settings: Settings, timeout: float = 10.0) -> list[int]:
-    pids = flow_processes(settings)
+    pids = list(flow_processes(settings))
     for pid in pids:
         _terminate(pid, timeout, group=False)
     return pids
@@ -256,6 +255,8 @@ def ensure_pools(settings: Settings) -> dict[str, int]:
     """Create the process work pools (with Prefect's default process job template) and set
     their concurrency limits; also the dbt-build global concurrency limit. Idempotent."""
     from prefect.workers.process import ProcessWorker
+
+    from flows.dbt_build import DBT_BUILD_LIMIT
 
     template = ProcessWorker.get_default_base_job_template()
     for name, limit in POOLS.items():
@@ -434,11 +435,18 @@ def active_runs(settings: Settings) -> list[dict]:
     )
 
 
-def crash_orphaned_runs(settings: Settings, why: str) -> list[dict]:
-    """Mark Crashed every Running/Pending/Cancelling run: call only when no worker or flow
-    process of the stack is alive, i.e. nobody can still finish them."""
+def crash_orphaned_runs(settings: Settings, why: str, all_active: bool = False) -> list[dict]:
+    """Mark Crashed every Running/Cancelling run of the stack without a live flow process
+    (and Pending ones too when no worker is alive, or every active run with `all_active`)."""
+    live = set(flow_processes(settings).values())
+    no_worker = not any(read_pid(settings, w) for w in WORKERS)
     crashed = []
     for run in active_runs(settings):
+        if not all_active:
+            if run["id"] in live:
+                continue
+            if run["state_type"] == "PENDING" and not no_worker:
+                continue  # a live worker is starting it
         _post_json(
             settings,
             f"/flow_runs/{run['id']}/set_state",

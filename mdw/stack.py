@@ -54,22 +54,12 @@ def up(settings: Settings, say: Say = print) -> int:
             f"to {', '.join(channels)}" if channels else "none (set MDW_ALERT_WEBHOOK_URL)",
         )
     )
-    if not any(services.read_pid(settings, w) for w in services.WORKERS):
-        # no worker of this stack is alive: nothing can finish a run still marked active
-        orphans = services.stop_flow_processes(settings)
-        crashed = services.crash_orphaned_runs(
-            settings, "Crashed: its worker or process was gone when `mdw up` ran"
-        )
-        if crashed or orphans:
-            say(
-                _row(
-                    "orphaned runs",
-                    "fixed",
-                    None,
-                    f"{len(crashed)} marked Crashed ({', '.join(r['name'] for r in crashed)}),"
-                    f" {len(orphans)} leftover flow processes stopped",
-                )
-            )
+    crashed = services.crash_orphaned_runs(
+        settings, "Crashed: no live process when `mdw up` ran (worker or process killed)"
+    )
+    if crashed:
+        names = ", ".join(r["name"] for r in crashed)
+        say(_row("orphaned runs", "fixed", None, f"{len(crashed)} marked Crashed: {names}"))
     for worker in services.start_workers(settings):
         say(_row(worker.name, "up", worker.pid, f"process worker of pool {worker.detail}"))
     say(_row("logs", "", None, str(settings.log_dir)))
@@ -83,7 +73,9 @@ def down(settings: Settings, say: Say = print) -> int:
     flows = services.stop_flow_processes(settings)
     say(_row("flow processes", "down", None, f"{len(flows)} stopped"))
     if services.server_healthy(settings) and services.server_database_ok(settings):
-        crashed = services.crash_orphaned_runs(settings, "Crashed: stopped by `mdw down`")
+        crashed = services.crash_orphaned_runs(
+            settings, "Crashed: stopped by `mdw down`", all_active=True
+        )
         if crashed:
             say(_row("active runs", "ended", None, f"{len(crashed)} marked Crashed"))
     stopped = services.stop(settings, services.SERVER)
