@@ -94,6 +94,7 @@ def _spawn(settings: Settings, name: str, argv: list[str]) -> int:
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     log = open(settings.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
     env = {**os.environ, **stack_environment(settings), **SERVICE_ENV}
+    env["PREFECT_UI_URL"] = settings.prefect_api_url.removesuffix("/api")  # links in alerts
     proc = subprocess.Popen(
         argv,
         stdout=log,
