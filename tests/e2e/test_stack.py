@@ -68,6 +68,7 @@ class Stack:
         )
         self.env["PREFECT_API_URL"] = self.settings.prefect_api_url
         self.env["PREFECT_HOME"] = str(self.settings.prefect_home)
+        self.env["COLUMNS"] = "250"  # rich tables of the prefect CLI truncate names otherwise
         self.webhook, self.smtp = webhook, smtp
 
     def run(self, *argv: str, timeout: float = 600) -> subprocess.CompletedProcess:
