@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -192,5 +192,13 @@ def _is_embedded_shape(url: URL) -> bool:
     )
 
 
+class SettingsError(ValueError):
+    """The environment's settings are invalid or contradict each other (one line each)."""
+
+
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:  # one line per problem, never the input values
+        problems = [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+        raise SettingsError("; ".join(problems)) from None
