@@ -115,6 +115,12 @@ class Stack:
             time.sleep(1)
         raise AssertionError(f"run {run_id} still {run['state_type']} after {timeout} s")
 
+    def wait_idle(self, timeout: float = 300) -> None:
+        """Until no run is active (a scheduled system-health run may be under way)."""
+        deadline = time.monotonic() + timeout
+        while services.active_runs(self.settings) and time.monotonic() < deadline:
+            time.sleep(1)
+
     def latest_run(self, deployment: str) -> dict:
         runs = self.api(
             "/flow_runs/filter",
@@ -329,6 +335,7 @@ def test_backup_then_restore_round_trips_through_the_cli(stack, tmp_path):
         cur.execute("delete from raw.daily_bars where symbol = 'AAPL'")
     refused = stack.run("mdw", "restore", str(archive))
     assert refused.returncode != 0 and "--yes" in refused.stderr
+    stack.wait_idle()
     restored = stack.run("mdw", "restore", str(archive), "--yes")
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert (stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")) == before
