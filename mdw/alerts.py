@@ -48,7 +48,9 @@ def _save_blocks(settings: Settings) -> dict[str, str]:
     if settings.alert_webhook_url is not None:
         block = CustomWebhookNotificationBlock(
             name="mdw alerts",
-            url=settings.alert_webhook_url.get_secret_value(),
+            # the URL (it may carry a token) is kept as a block secret, never shown in the UI
+            url="{{webhook_url}}",
+            secrets={"webhook_url": settings.alert_webhook_url.get_secret_value()},
             method="POST",
             json_data={"subject": "{{subject}}", "text": "{{body}}"},
         )
