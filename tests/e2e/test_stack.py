@@ -285,7 +285,7 @@ def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
         )
         assert mail is not None, "no alert e-mail"
         assert mail["To"] == "desk@example.com" and "dbt-build/manual" in mail["Subject"]
-        everything = json.dumps(stack.webhook.posts) + "".join(
+        everything = json.dumps([p["json"] for p in stack.webhook.posts]) + "".join(
             m.as_string() for m in stack.smtp.messages
         )
         assert "s3cret-token" not in everything and SMTP_PASSWORD not in everything
