@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
@@ -48,6 +48,22 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "data" / "sample" / "daily_bars_sample.csv",
         alias="MDW_SAMPLE_PATH",
     )
+    # Operations (issue 8): alerts, retention, backups, health thresholds.
+    alert_webhook_url: SecretStr | None = Field(default=None, alias="MDW_ALERT_WEBHOOK_URL")
+    alert_email_to: str | None = Field(default=None, alias="MDW_ALERT_EMAIL_TO")
+    alert_email_from: str = Field(default="mdw@localhost", alias="MDW_ALERT_EMAIL_FROM")
+    alert_smtp_host: str = Field(default="localhost", alias="MDW_ALERT_SMTP_HOST")
+    alert_smtp_port: int = Field(default=25, alias="MDW_ALERT_SMTP_PORT")
+    alert_smtp_user: str | None = Field(default=None, alias="MDW_ALERT_SMTP_USER")
+    alert_smtp_password: SecretStr | None = Field(default=None, alias="MDW_ALERT_SMTP_PASSWORD")
+    alert_smtp_starttls: bool = Field(default=False, alias="MDW_ALERT_SMTP_STARTTLS")
+    retention_days: int = Field(default=90, alias="MDW_RETENTION_DAYS", gt=0)
+    prefect_history_days: int = Field(default=30, alias="MDW_PREFECT_HISTORY_DAYS", gt=0)
+    backup_keep: int = Field(default=4, alias="MDW_BACKUP_KEEP", gt=0)
+    log_rotate_bytes: int = Field(default=10_000_000, alias="MDW_LOG_ROTATE_BYTES", gt=0)
+    log_keep: int = Field(default=5, alias="MDW_LOG_KEEP", gt=0)
+    health_min_free_gb: float = Field(default=2.0, alias="MDW_HEALTH_MIN_FREE_GB")
+    health_max_source_age_days: int = Field(default=5, alias="MDW_HEALTH_MAX_SOURCE_AGE_DAYS")
 
     @field_validator("universe", mode="before")
     @classmethod
@@ -65,6 +81,12 @@ class Settings(BaseSettings):
             return [str(v).strip().upper() for v in value if str(v).strip()]
         return value
 
+    @model_validator(mode="after")
+    def _one_stack(self) -> Settings:
+        """Fail at start-up, not half-way, when WAREHOUSE_URL is another stack's."""
+        _ = self.embedded
+        return self
+
     @property
     def embedded(self) -> bool:
         """True when the stack runs its own PostgreSQL.
@@ -75,7 +97,20 @@ class Settings(BaseSettings):
         if self.warehouse_url_override is None:
             return True
         given = with_driver(make_url(self.warehouse_url_override.get_secret_value()))
-        return without_password(given) == without_password(self.embedded_warehouse)
+        if without_password(given) == without_password(self.embedded_warehouse):
+            return True
+        if _is_embedded_shape(given):
+            # Another stack's exported URL (`source .venv/bin/activate`): an explicit
+            # MDW_PG_PORT wins; without one the mismatch is an error, never a silent switch.
+            if "pg_port" in self.model_fields_set:
+                return True
+            raise ValueError(
+                f"WAREHOUSE_URL points at the embedded stack on port {given.port}, but this "
+                f"stack's MDW_PG_PORT is {self.pg_port}: set MDW_PG_PORT={given.port} to use "
+                "that stack, or unset WAREHOUSE_URL (it was probably exported by another "
+                "stack's activate script)"
+            )
+        return False
 
     @property
     def embedded_warehouse(self) -> URL:
@@ -118,6 +153,9 @@ class Settings(BaseSettings):
     def reports_dir(self) -> Path:
         """Where the report site is written (`mdw report`, each pipeline run)."""
         return self.mdw_home / "reports"
+
+    def backup_dir(self) -> Path:
+        return self.mdw_home / "backups"
 
     @property
     def prefect_home(self) -> Path:
@@ -191,5 +229,23 @@ def pgpass_password(path: Path, user: str) -> str | None:
     return None
 
 
+def _is_embedded_shape(url: URL) -> bool:
+    """The URL `mdw env` exports for an embedded stack (any port)."""
+    return (
+        url.host in ("127.0.0.1", "localhost")
+        and url.username == EMBEDDED_USER
+        and url.database == WAREHOUSE_DB
+        and not url.password
+    )
+
+
+class SettingsError(ValueError):
+    """The environment's settings are invalid or contradict each other (one line each)."""
+
+
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:  # one line per problem, never the input values
+        problems = [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()]
+        raise SettingsError("; ".join(problems)) from None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import Failed, State
 
 from flows.dbt_build import dbt_build
 from flows.ingest_files import ingest_files
+from flows.outcomes import Landing, failed_markdown, failure_of, landed_units, run_id
 from flows.report import (
     dbt_markdown,
     landing_markdown,
@@ -15,7 +17,7 @@ from flows.report import (
     warehouse_markdown,
 )
 from flows.report_site import write_report_site
-from flows.tasks import count_warehouse_rows
+from flows.tasks import ValidationSummary, count_warehouse_rows
 from flows.validate import validate_warehouse
 from settings import get_settings
 
@@ -26,16 +28,42 @@ class AllVendorsFailed(RuntimeError):
     """No vendor flow of the run landed anything (each recorded its failures)."""
 
 
-def _land_from_vendors(vendors: list[str], symbols: list[str] | None) -> str:
+class NothingLanded(RuntimeError):
+    """No file of the run landed anything (each failure is recorded in raw.load_runs)."""
+
+
+def _land_from_vendors(vendors: list[str], symbols: list[str] | None) -> Landing:
     """Run each vendor's flow; one vendor failing does not stop the others."""
     from flows.polygon import polygon_daily_ingestion
     from flows.yahoo import yahoo_market_data
 
     flows = {"polygon": polygon_daily_ingestion, "yahoo": yahoo_market_data}
     states = {name: flows[name](symbols=symbols, return_state=True) for name in vendors}
-    if not any(state.is_completed() for state in states.values()):
+    failures = [line for name, state in states.items() for line in failure_of(name, state)]
+    landed = landed_units([i for i in map(run_id, states.values()) if i])
+    if not landed and not any(state.is_completed() for state in states.values()):
         raise AllVendorsFailed("; ".join(f"{n}: {s.message}" for n, s in states.items()))
-    return vendor_markdown({name: state.name for name, state in states.items()})
+    markdown = vendor_markdown({name: state.name for name, state in states.items()})
+    return Landing(markdown, failures, landed)
+
+
+def _land_files(paths: list[str]) -> Landing:
+    state = ingest_files(paths, return_state=True)
+    outcomes = state.result(raise_on_failure=False)
+    failures = failure_of("ingest-files", state)
+    if isinstance(outcomes, list):
+        return Landing(landing_markdown(outcomes), failures, sum(o.ok for o in outcomes))
+    landed = landed_units([i for i in [run_id(state)] if i])
+    if not landed:
+        raise NothingLanded(state.message or "no file landed")
+    return Landing(f"## Landing\n\n{state.message}", failures, landed)
+
+
+def _validation_markdown(state: State) -> str:
+    summary = state.result(raise_on_failure=False)
+    if isinstance(summary, ValidationSummary):
+        return validation_markdown(summary.checks, summary.data_docs)
+    return f"## Validation (Great Expectations)\n\n**{state.name}**: {state.message}"
 
 
 @flow(name="pipeline", log_prints=True)
@@ -43,8 +71,11 @@ def pipeline(
     paths: list[str] | None = None,
     vendors: list[str] | None = None,
     symbols: list[str] | None = None,
-) -> dict[str, int]:
+) -> dict[str, int] | State:
     """Land, build the dbt project, validate it.
+
+    A run where some units failed (files, symbols, windows) or validation found errors still
+    builds and validates what landed, then ends Failed; its message names what failed.
 
     Args:
         paths: files to land (default, when no vendors are given: the bundled sample).
@@ -55,25 +86,29 @@ def pipeline(
     if vendors:
         landing = _land_from_vendors(vendors, symbols)
     else:
-        landing = landing_markdown(ingest_files(paths or [str(get_settings().sample_path)]))
+        landing = _land_files(paths or [str(get_settings().sample_path)])
     built = dbt_build()
-    validated = validate_warehouse()
+    validated = validate_warehouse(return_state=True)
     counts = count_warehouse_rows()
     report_url = write_report_site(symbols)
+    problems = landing.failures + failure_of("validate-warehouse", validated)
     create_markdown_artifact(
         key=SUMMARY_KEY,
         markdown="\n\n".join(
             [
                 "# Pipeline run",
-                landing,
+                landing.markdown,
                 dbt_markdown(
                     built.command, built.models, built.tests, built.other, built.docs_index
                 ),
-                validation_markdown(validated.checks, validated.data_docs),
+                _validation_markdown(validated),
                 warehouse_markdown(counts),
                 f"## Report site\n\n[{report_url}]({report_url}) (charts per symbol, offline)",
+                *failed_markdown(problems),
             ]
         ),
         description="Rows landed, models built, validation result and table sizes",
     )
+    if problems:
+        return Failed(message="pipeline finished with failures: " + " | ".join(problems))
     return counts

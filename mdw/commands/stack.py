@@ -8,63 +8,34 @@ from typing import Annotated
 
 import typer
 
-from mdw import postgres, services
+from mdw import stack
 from mdw.client import use_stack, venv
 from mdw.console import out
 from mdw.envvars import shell_exports, write_activate
 from settings import Settings, get_settings
 
 
-def up(settings: Settings) -> None:
-    from ingest.db import migrate
+def _say(line: str) -> None:
+    out.print(line, markup=False)
 
-    if settings.embedded:
-        pg = postgres.start(settings)
-        out.print(f"postgres        up    pid {pg.pid}  {pg.detail}  (data: {settings.pgdata})")
-    else:
-        out.print("postgres        external (WAREHOUSE_URL): no embedded server started")
-    applied = migrate(settings.warehouse)
-    out.print(f"raw schema      migrated ({', '.join(applied) if applied else 'up to date'})")
-    server = services.start_server(settings)
-    out.print(f"prefect server  up    pid {server.pid}  {server.detail}")
-    runner = services.start_runner(settings)
-    out.print(f"runner          up    pid {runner.pid}  serving {runner.detail}")
-    out.print(f"logs            {settings.log_dir}")
+
+def up(settings: Settings) -> None:
+    stack.up(settings, _say)
 
 
 def cmd_up() -> None:
-    """Start PostgreSQL, the Prefect server and the runner (idempotent)."""
+    """Start PostgreSQL, the Prefect server, the work pools and one worker per pool (idempotent)."""
     up(get_settings())
 
 
 def cmd_down() -> None:
-    """Stop what `mdw up` started (data is kept)."""
-    settings = get_settings()
-    # Runner first: a runner whose server has gone may ignore the first SIGTERM.
-    for name in (services.RUNNER, services.SERVER):
-        stopped = services.stop(settings, name)
-        out.print(f"{name:<15} {'stopped' if stopped else 'not running'}")
-    if settings.embedded:
-        stopped = postgres.stop(settings)
-        out.print(f"{'postgres':<15} {'stopped (data kept)' if stopped else 'not running'}")
+    """Stop the workers, every flow-run process, the server and PostgreSQL (data is kept)."""
+    stack.down(get_settings(), _say)
 
 
 def cmd_status() -> None:
-    """Show each part of the stack and its health (exit code 1 when a part is down)."""
-    settings = get_settings()
-    healthy = True
-    if settings.embedded:
-        pg = postgres.status(settings)
-        healthy &= pg.running
-        state = "up" if pg.running else "down"
-        out.print(f"{'postgres':<15} {state:<5} {pg.pid or '-':<7} {pg.detail}")
-    else:
-        out.print(f"{'postgres':<15} external (WAREHOUSE_URL)")
-    for name in (services.SERVER, services.RUNNER):
-        st = services.proc_status(settings, name)
-        healthy &= st.running
-        out.print(f"{name:<15} {'up' if st.running else 'down':<5} {st.pid or '-':<7} {st.detail}")
-    if not healthy:
+    """Show the stack's parts, pools, workers, active and crashed runs (exit 1: a part is down)."""
+    if stack.status(get_settings(), _say):
         raise typer.Exit(1)
 
 

@@ -1,14 +1,21 @@
-"""End to end: the real `mdw` stack (embedded PostgreSQL, Prefect server, runner) and real
-deployment runs started with the `prefect` CLI, as a user would."""
+"""End to end: the real `mdw` stack (embedded PostgreSQL, Prefect server, one process worker per
+work pool) and real deployment runs started with the `prefect` CLI, as a user would. Alerts go
+to a real local HTTP receiver and a real local SMTP server started here.
+
+One stack for the whole module (start-up is the expensive part); tests run in file order and
+the last ones restart it.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +24,10 @@ import pytest
 
 from expectations.context import data_docs_index
 from ingest.db import transaction
+from mdw import postgres, services
 from settings import PROJECT_ROOT, Settings
 from tests.conftest import free_port
+from tests.e2e.receivers import SmtpReceiver, WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -36,13 +45,22 @@ LEAKY = (
     "PGPASSWORD",
     "PGPASSFILE",
 )
+SMTP_PASSWORD = "smtp-s3cret"
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 class Stack:
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, webhook: WebhookReceiver, smtp: SmtpReceiver) -> None:
         self.env = {k: v for k, v in os.environ.items() if k not in LEAKY}
         self.env.update(
-            MDW_HOME=str(home), MDW_PG_PORT=str(free_port()), MDW_PREFECT_PORT=str(free_port())
+            MDW_HOME=str(home),
+            MDW_PG_PORT=str(free_port()),
+            MDW_PREFECT_PORT=str(free_port()),
+            MDW_ALERT_WEBHOOK_URL=webhook.url,
+            MDW_ALERT_EMAIL_TO="desk@example.com",
+            MDW_ALERT_SMTP_HOST="127.0.0.1",
+            MDW_ALERT_SMTP_PORT=str(smtp.port),
+            MDW_ALERT_SMTP_PASSWORD=SMTP_PASSWORD,
         )
         self.settings = Settings(
             MDW_HOME=home,
@@ -51,6 +69,8 @@ class Stack:
         )
         self.env["PREFECT_API_URL"] = self.settings.prefect_api_url
         self.env["PREFECT_HOME"] = str(self.settings.prefect_home)
+        self.env["COLUMNS"] = "250"  # rich tables of the prefect CLI truncate names otherwise
+        self.webhook, self.smtp = webhook, smtp
 
     def run(self, *argv: str, timeout: float = 600) -> subprocess.CompletedProcess:
         exe = str(BIN / argv[0])
@@ -73,16 +93,43 @@ class Stack:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
-    def latest_run(self, deployment: str) -> dict:
-        flow, name = deployment.split("/")
+    def deployment(self, name: str) -> dict:
+        flow, dep = name.split("/")
         with urllib.request.urlopen(
-            f"{self.settings.prefect_api_url}/deployments/name/{flow}/{name}"
+            f"{self.settings.prefect_api_url}/deployments/name/{flow}/{dep}"
         ) as resp:
-            dep = json.loads(resp.read())
+            return json.loads(resp.read())
+
+    def start_run(self, deployment: str, **parameters: object) -> dict:
+        return self.api(
+            f"/deployments/{self.deployment(deployment)['id']}/create_flow_run",
+            {"parameters": parameters},
+        )
+
+    def read_run(self, run_id: str) -> dict:
+        with urllib.request.urlopen(f"{self.settings.prefect_api_url}/flow_runs/{run_id}") as r:
+            return json.loads(r.read())
+
+    def wait_run(self, run_id: str, states: set[str], timeout: float = 600) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.read_run(run_id)
+            if run["state_type"] in states:
+                return run
+            time.sleep(1)
+        raise AssertionError(f"run {run_id} still {run['state_type']} after {timeout} s")
+
+    def wait_idle(self, timeout: float = 300) -> None:
+        """Until no run is active (a scheduled system-health run may be under way)."""
+        deadline = time.monotonic() + timeout
+        while services.active_runs(self.settings) and time.monotonic() < deadline:
+            time.sleep(1)
+
+    def latest_run(self, deployment: str) -> dict:
         runs = self.api(
             "/flow_runs/filter",
             {
-                "deployments": {"id": {"any_": [dep["id"]]}},
+                "deployments": {"id": {"any_": [self.deployment(deployment)["id"]]}},
                 "sort": "EXPECTED_START_TIME_DESC",
                 "limit": 1,
             },
@@ -99,26 +146,52 @@ class Stack:
 def stack() -> Iterator[Stack]:
     # not under pytest's temp folder, which another pytest session may make 0700 (see pg_server)
     home = Path(tempfile.mkdtemp(prefix="mdw-e2e-"))
-    s = Stack(home)
-    up = s.run("mdw", "up", timeout=300)
+    webhook, smtp = WebhookReceiver(), SmtpReceiver()
+    s = Stack(home, webhook, smtp)
+    up = s.run("mdw", "up", timeout=600)
     assert up.returncode == 0, up.stdout + up.stderr
     yield s
-    s.run("mdw", "down", timeout=120)
+    s.run("mdw", "down", timeout=180)
+    webhook.close()
+    smtp.close()
     shutil.rmtree(home, ignore_errors=True)
 
 
-def test_up_reports_every_part_healthy(stack):
+def parts(text: str) -> list[list[str]]:  # name, state, pid of the process lines
+    return [line.split()[:3] for line in text.splitlines() if line.split()[1:2] in (["up"],)]
+
+
+def test_up_starts_pools_workers_and_every_deployment(stack):
     status = stack.run("mdw", "status")
     assert status.returncode == 0, status.stdout + status.stderr
-    for part in ("postgres", "prefect-server", "runner"):
-        assert f"{part}" in status.stdout
-    assert "pipeline/sample" in status.stdout
+    for part in ("postgres", "prefect-server", *services.WORKERS):
+        assert any(line.startswith(part) and " up " in line for line in status.stdout.splitlines())
+    for pool, limit in services.POOLS.items():
+        assert f"pool {pool}" in status.stdout and f"concurrency {limit}" in status.stdout
+    pools = stack.run("prefect", "work-pool", "ls")
+    assert all(pool in pools.stdout for pool in services.POOLS), pools.stdout
+    names = services.deployment_names(stack.settings)
+    for name in (
+        "pipeline/sample",
+        "pipeline/daily",
+        "dbt-build/manual",
+        "validate-warehouse/manual",
+        "ingest-files/manual",
+        "polygon-daily-ingestion/daily",
+        "yahoo-market-data/hourly",
+        "system-health/every-15-minutes",
+        "daily-report/daily",
+        "maintenance/nightly",
+        "maintenance/weekly-backup",
+    ):
+        assert name in names
+    daily = stack.deployment("pipeline/daily")
+    assert daily["work_pool_name"] == "analytics"
+    assert daily["schedules"][0]["schedule"]["timezone"] == "America/New_York"
+    assert stack.deployment("maintenance/nightly")["work_pool_name"] == "maintenance"
     again = stack.run("mdw", "up")  # idempotent: nothing restarted (same PIDs)
-    assert again.returncode == 0
-
-    def parts(text: str) -> list[list[str]]:  # name, state, pid (details may grow)
-        return [line.split()[:3] for line in text.splitlines() if line.strip()]
-
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "kept" in again.stdout  # deployments not re-registered
     assert parts(stack.run("mdw", "status").stdout) == parts(status.stdout)
 
 
@@ -147,22 +220,12 @@ def test_pipeline_sample_deployment_run_completes(stack):
     summary = artifacts[0]["data"]
     assert "| raw_daily_bars | passed |" in summary and "22213" in summary
     # the dbt flow ran one Prefect task per dbt node
+    children = stack.api(
+        "/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [flow_run["id"]]}}}
+    )
     tasks = stack.api(
         "/task_runs/filter",
-        {
-            "limit": 200,
-            "flow_runs": {
-                "id": {
-                    "any_": [
-                        r["id"]
-                        for r in stack.api(
-                            "/flow_runs/filter",
-                            {"flow_runs": {"parent_flow_run_id": {"any_": [flow_run["id"]]}}},
-                        )
-                    ]
-                }
-            },
-        },
+        {"limit": 200, "flow_runs": {"id": {"any_": [r["id"] for r in children]}}},
     )
     names = {t["name"] for t in tasks}
     assert any("fct_daily_indicators" in n for n in names), sorted(names)[:20]
@@ -197,7 +260,7 @@ def test_ingest_files_command_lands_into_the_running_stack(stack, tmp_path):
         assert cur.fetchall() == [(True,)]
 
 
-def test_a_failing_dbt_test_fails_the_flow_and_names_the_node(stack):
+def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
     with transaction(stack.settings.warehouse) as cur:  # bypass landing checks on purpose
         cur.execute("""insert into raw.daily_bars
             (source, symbol, trade_date, open, high, low, close, volume, load_run_id)
@@ -210,6 +273,26 @@ def test_a_failing_dbt_test_fails_the_flow_and_names_the_node(stack):
         failed = stack.latest_run("dbt-build/manual")
         assert failed["state"]["type"] == "FAILED"
         assert "expression_is_true_stg_files__daily_bars" in failed["state"]["message"]
+        failed_at = time.monotonic()
+
+        post = stack.webhook.wait_for(lambda p: failed["id"] in json.dumps(p), timeout=60)
+        assert post is not None, f"no webhook POST within 60 s: {stack.webhook.posts}"
+        text = post["json"]["text"]
+        assert "dbt-build/manual" in text and "flow: dbt-build" in text
+        assert f"{stack.settings.prefect_api_url.removesuffix('/api')}/runs/flow-run/" in text
+        assert "expression_is_true_stg_files__daily_bars" in text
+        assert "Failed" in post["json"]["subject"]
+        mail = stack.smtp.wait_for(
+            lambda m: failed["id"] in m.get_payload(),
+            timeout=max(5, 60 - (time.monotonic() - failed_at)),
+        )
+        assert mail is not None, "no alert e-mail"
+        assert mail["To"] == "desk@example.com" and "dbt-build/manual" in mail["Subject"]
+        everything = json.dumps([p["json"] for p in stack.webhook.posts]) + "".join(
+            m.as_string() for m in stack.smtp.messages
+        )
+        assert "s3cret-token" not in everything and SMTP_PASSWORD not in everything
+        assert len([p for p in stack.webhook.posts if failed["id"] in json.dumps(p)]) == 1
 
         gx_run = stack.run(
             "prefect",
@@ -229,12 +312,88 @@ def test_a_failing_dbt_test_fails_the_flow_and_names_the_node(stack):
             cur.execute("delete from raw.daily_bars where symbol = 'BAD'")
 
 
-def test_down_stops_everything_and_loses_no_data(stack):
+def test_two_dbt_builds_never_overlap(stack):
+    """Regression (issue 8): two builds at once collided on the same relations."""
+    small = {"select": "stg_files__daily_bars"}  # the slot matters, not the size of the build
+    first = stack.start_run("dbt-build/manual", **small)
+    second = stack.start_run("dbt-build/manual", **small)
+    runs = [stack.wait_run(r["id"], TERMINAL, timeout=900) for r in (first, second)]
+    assert [r["state_type"] for r in runs] == ["COMPLETED", "COMPLETED"]
+    a, b = sorted(runs, key=lambda r: r["start_time"])
+    assert a["end_time"] <= b["start_time"], "the second build started before the first ended"
+
+
+def test_maintenance_deployments_complete(stack):
+    for name in ("maintenance/nightly", "maintenance/weekly-backup"):
+        run = stack.run("prefect", "deployment", "run", name, "--watch", "--watch-timeout", "600")
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        assert stack.latest_run(name)["state"]["type"] == "COMPLETED"
+    backups = sorted(p.name for p in stack.settings.backup_dir.glob("*.dump"))
+    assert any(b.startswith("warehouse-") for b in backups)
+    assert any(b.startswith("prefect-") for b in backups)
+
+
+def test_backup_then_restore_round_trips_through_the_cli(stack, tmp_path):
+    backup = stack.run("mdw", "backup", "--output", str(tmp_path))
+    assert backup.returncode == 0, backup.stdout + backup.stderr
+    archive = next(tmp_path.glob("warehouse-*.dump"))
+    before = stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")
+    with transaction(stack.settings.warehouse) as cur:
+        cur.execute("delete from raw.daily_bars where symbol = 'AAPL'")
+    refused = stack.run("mdw", "restore", str(archive))
+    assert refused.returncode != 0 and "--yes" in refused.stderr
+    stack.wait_idle()
+    restored = stack.run("mdw", "restore", str(archive), "--yes")
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    assert (stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")) == before
+
+
+def test_a_killed_worker_leaves_no_run_running_after_up(stack):
+    """Regression (issue 8): a killed worker left its run Running for as long as anyone waited."""
+    run = stack.start_run("pipeline/sample")
+    stack.wait_run(run["id"], {"RUNNING"}, timeout=300)
+    refused = stack.run("mdw", "restore", str(stack.settings.backup_dir / "x.dump"), "--yes")
+    assert refused.returncode != 0 and "active" in refused.stderr
+    worker = services.read_pid(stack.settings, services.worker_name("analytics"))
+    os.killpg(worker, signal.SIGKILL)
+    for pid, run_id in services.flow_processes(stack.settings).items():
+        if run_id == run["id"]:
+            os.kill(pid, signal.SIGKILL)
+    up = stack.run("mdw", "up", timeout=300)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert stack.read_run(run["id"])["state_type"] == "CRASHED"
+    status = stack.run("mdw", "status")
+    assert status.returncode == 0, status.stdout
+    assert "crashed run" in status.stdout and run["name"] in status.stdout
+
+
+def test_status_reports_the_server_unhealthy_when_its_database_is_down(stack):
+    """Regression (issue 8): status said healthy while the Prefect database was down."""
+    postgres.stop(stack.settings)
+    status = stack.run("mdw", "status")
+    assert status.returncode == 1
+    server_line = next(line for line in status.stdout.splitlines() if line.startswith("prefect"))
+    assert " down " in server_line and "database" in server_line
+    up = stack.run("mdw", "up", timeout=300)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert stack.run("mdw", "status").returncode == 0
+
+
+def test_an_enabled_schedule_and_the_data_survive_down_and_up(stack):
+    """Regression (issue 8): every down/up paused the schedule again."""
+    enable = stack.run("mdw", "schedule", "enable", "pipeline/daily")
+    assert enable.returncode == 0, enable.stdout + enable.stderr
+    assert "active" in enable.stdout and "inactive" not in enable.stdout
+    names = services.deployment_names(stack.settings)
     before = stack.count("raw.daily_bars")
-    down = stack.run("mdw", "down", timeout=120)
+    down = stack.run("mdw", "down", timeout=180)
     assert down.returncode == 0, down.stdout + down.stderr
     status = stack.run("mdw", "status")
-    assert status.returncode == 1 and status.stdout.count("down") == 3
+    assert status.returncode == 1 and status.stdout.count(" down ") == 2 + len(services.WORKERS)
+    assert services.flow_processes(stack.settings) == {}
     up = stack.run("mdw", "up", timeout=300)
     assert up.returncode == 0, up.stdout + up.stderr
     assert stack.count("raw.daily_bars") == before
+    assert services.deployment_names(stack.settings) == names
+    daily = stack.deployment("pipeline/daily")
+    assert not daily["paused"] and all(s["active"] for s in daily["schedules"])

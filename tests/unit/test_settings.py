@@ -78,3 +78,21 @@ def test_universe_accepts_a_comma_list_or_json_and_keys_stay_secret(monkeypatch)
     monkeypatch.setenv("MDW_UNIVERSE", '["tsla"]')
     assert Settings().universe == ["TSLA"]
     assert Settings().polygon_requests_per_minute == 5
+
+
+def test_explicit_port_wins_over_another_stacks_exported_url():
+    """Regression (issue 8): an activated shell's WAREHOUSE_URL must not redirect a second stack."""
+    first = Settings(MDW_PG_PORT=5555)
+    exported = public_environment(first)["WAREHOUSE_URL"]
+    second = Settings(MDW_PG_PORT=6666, WAREHOUSE_URL=exported)
+    assert second.embedded
+    assert second.warehouse.port == 6666
+
+
+def test_another_stacks_url_without_an_explicit_port_is_an_error(monkeypatch):
+    import pydantic
+    import pytest
+
+    monkeypatch.delenv("MDW_PG_PORT", raising=False)
+    with pytest.raises(pydantic.ValidationError, match="MDW_PG_PORT=5555"):
+        Settings(WAREHOUSE_URL="postgresql://postgres@127.0.0.1:5555/warehouse")
