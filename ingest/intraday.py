@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import psycopg2.extensions
 from psycopg2.extras import execute_values
 
-from ingest.actions import quarantine_record
 from ingest.files import SymbolResult, SymbolTotals
+from ingest.quarantine import quarantine_record
 
 RECORD_KIND = "intraday_bar"
 INTRADAY_COLUMNS = (

@@ -22,9 +22,9 @@ import psycopg2.extensions
 from psycopg2.extras import Json, execute_values
 from sqlalchemy.engine import URL
 
-from ingest.actions import quarantine_record
 from ingest.db import transaction
 from ingest.load_runs import INSERT_SQL
+from ingest.quarantine import quarantine_record
 from ingest.yahoo import parse
 from ingest.yahoo.client import FetchError, YahooClient
 
