@@ -229,7 +229,7 @@ def land_symbol_market_data(
                     result.inserted,
                     result.updated,
                     result.unchanged,
-                    len(result.rejected),
+                    result.rejected,
                 )
                 windows += [d for s in result.symbols for d in (s.window_start, s.window_end) if d]
             if actions:
