@@ -28,6 +28,8 @@ DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 EARLIEST_DATE = date(1970, 1, 1)
 PRICE_LIMIT = Decimal("1e9")  # exclusive: what the marts can square and sum without overflow
 VOLUME_LIMIT = Decimal("1e15")  # exclusive
+PRICE_RANGE = "{name} out of range (>= 1e9)"  # a template: .format(name=...)
+VOLUME_RANGE = "volume out of range (>= 1e15)"
 PRICES = ("open", "high", "low", "close")
 
 INVALID_SYMBOL = (
@@ -73,12 +75,12 @@ def number_problem(name: str, number: Decimal | None) -> str | None:
         if number != number.to_integral_value():
             return "non-integer volume"
         if number >= VOLUME_LIMIT:
-            return f"volume out of range (>= {VOLUME_LIMIT:.0e})"
+            return VOLUME_RANGE
         return None
     if number <= 0:
         return f"non-positive {name}"
     if number >= PRICE_LIMIT:
-        return f"{name} out of range (>= {PRICE_LIMIT:.0e})"
+        return PRICE_RANGE.format(name=name)
     return None
 
 
@@ -129,11 +131,11 @@ def sql_number_check(name: str) -> str:
         return head + (
             f"when {typed} < 0 then 'negative volume' "
             f"when {typed} <> trunc({typed}) then 'non-integer volume' "
-            f"when {typed} >= {VOLUME_LIMIT} then 'volume out of range (>= {VOLUME_LIMIT:.0e})' end"
+            f"when {typed} >= {VOLUME_LIMIT} then '{VOLUME_RANGE}' end"
         )
     return head + (
         f"when {typed} <= 0 then 'non-positive {name}' "
-        f"when {typed} >= {PRICE_LIMIT} then '{name} out of range (>= {PRICE_LIMIT:.0e})' end"
+        f"when {typed} >= {PRICE_LIMIT} then '{PRICE_RANGE.format(name=name)}' end"
     )
 
 

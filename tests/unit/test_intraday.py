@@ -54,7 +54,7 @@ def test_a_good_bar_is_typed_in_utc():
         ({"high": 185.0}, ("high < low", "open outside [low, high]", "close outside [low, high]")),
         ({"open": 190.0}, ("open outside [low, high]",)),
         ({"close": 180.0}, ("close outside [low, high]",)),
-        ({"high": 1e308}, ("high out of range (>= 1e+09)",)),
+        ({"high": 1e308}, ("high out of range (>= 1e9)",)),
         ({"volume": 1.5}, ("non-integer volume",)),
         (
             {"symbol": "X" * 21},
