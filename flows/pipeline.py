@@ -7,6 +7,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.dbt_build import dbt_build
 from flows.ingest_files import ingest_files
+from flows.outcomes import landed_anything, landed_result
 from flows.report import (
     dbt_markdown,
     landing_markdown,
@@ -32,7 +33,7 @@ def _land_from_vendors(vendors: list[str], symbols: list[str] | None) -> str:
 
     flows = {"polygon": polygon_daily_ingestion, "yahoo": yahoo_market_data}
     states = {name: flows[name](symbols=symbols, return_state=True) for name in vendors}
-    if not any(state.is_completed() for state in states.values()):
+    if not any(landed_anything(state) for state in states.values()):
         raise AllVendorsFailed("; ".join(f"{n}: {s.message}" for n, s in states.items()))
     return vendor_markdown({name: state.name for name, state in states.items()})
 
@@ -54,7 +55,8 @@ def pipeline(
     if vendors:
         landing = _land_from_vendors(vendors, symbols)
     else:
-        landing = landing_markdown(ingest_files(paths or [str(get_settings().sample_path)]))
+        files = ingest_files(paths or [str(get_settings().sample_path)], return_state=True)
+        landing = landing_markdown(landed_result(files))  # some files failed: still build
     built = dbt_build()
     validated = validate_warehouse()
     counts = count_warehouse_rows()

@@ -2,9 +2,10 @@
 
 Tables of contents only; the work is in ingest.polygon. Every flow applies the raw migrations,
 sets the request budget (the Prefect global concurrency limit `polygon-api`, see
-ingest.polygon.limiter), records one raw.load_runs row per unit of work (source `polygon`),
-leaves a table artifact of what landed and what failed, and ends Failed only when every unit
-failed. The API key comes from POLYGON_API_KEY or the Prefect Secret block `polygon-api-key`.
+flows.limits), records one raw.load_runs row per unit of work (source `polygon`),
+leaves a table artifact of what landed and what failed, and ends Failed when any unit failed
+(flows.outcomes: the state message names them; the others are landed). The API key comes from
+POLYGON_API_KEY or the Prefect Secret block `polygon-api-key` (flows.keys).
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.keys import resolve_api_key
+from flows.limits import ensure_rate_limit, prefect_limiter
+from flows.outcomes import finish
 from flows.tasks import migrate_raw_schema
 from ingest.polygon import backfill, daily, reference, report
 from ingest.polygon.calendar import last_closed_session
-from ingest.polygon.client import build_client, resolve_api_key
-from ingest.polygon.limiter import PrefectRateLimiter, ensure_rate_limit
+from ingest.polygon.client import build_client
 from ingest.polygon.runs import (
     UnitOutcome,
     aggs_uri,
@@ -39,13 +42,10 @@ from ingest.polygon.runs import (
     registered_symbols,
 )
 from ingest.polygon.universe import Universe, resolve_universe
+from ingest.ratelimit import POLYGON_LIMIT
 from settings import get_settings
 
 CONCURRENT_SYMBOLS = 4  # tasks in flight; they share one request budget
-
-
-class PolygonRunFailed(RuntimeError):
-    """Every unit of the run failed (each is recorded in raw.load_runs)."""
 
 
 def _flow_run_id() -> str | None:
@@ -57,7 +57,7 @@ def _client() -> RESTClient:
     return build_client(
         resolve_api_key(settings),
         settings.polygon_base_url,
-        PrefectRateLimiter(),
+        prefect_limiter(POLYGON_LIMIT),
         logger=get_run_logger(),
     )
 
@@ -69,9 +69,9 @@ def _finish(name: str, outcomes: Sequence[UnitOutcome], note: str = "") -> list[
         description=f"{name}: {report.summary(outcomes)}" + (f". {note}" if note else ""),
     )
     get_run_logger().info("%s: %s%s", name, report.summary(outcomes), f" ({note})" if note else "")
-    if report.all_failed(outcomes):
-        raise PolygonRunFailed(report.failure_message(outcomes))
-    return list(outcomes)
+    attempted = [o for o in outcomes if o.status != "skipped"]
+    failed = [(report.unit_name(o), o.error or "") for o in report.failures(outcomes)]
+    return finish("units", list(outcomes), failed, len(attempted))
 
 
 # --- shared tasks -------------------------------------------------------------------------
@@ -83,7 +83,7 @@ def set_request_budget(requests_per_minute: int | None = None) -> float:
     settings = get_settings()
     resolve_api_key(settings)
     rpm = requests_per_minute or settings.polygon_requests_per_minute
-    spec = ensure_rate_limit(rpm)
+    spec = ensure_rate_limit(rpm, POLYGON_LIMIT)
     get_run_logger().info(
         "request budget: %s requests/minute (global concurrency limit %r, slot decay %.4f/s)",
         rpm,

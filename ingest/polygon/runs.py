@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime
 import psycopg2.extensions
 from sqlalchemy.engine import URL
 
+from ingest import load_runs
 from ingest.db import transaction
 from ingest.files import FileResult
-from ingest.load_runs import INSERT_SQL
 from ingest.polygon import SOURCE
 from ingest.polygon.bars import Row
 from ingest.polygon.http import scrub
@@ -124,25 +124,25 @@ def record(
     """Write the raw.load_runs row of an outcome (skipped ones are not recorded)."""
     if outcome.status == "skipped":
         return
-    cur.execute(
-        INSERT_SQL,
-        {
-            "load_run_id": str(outcome.load_run_id),
-            "source": SOURCE,
-            "symbol": outcome.symbol,
-            "window_start": outcome.window_start,
-            "window_end": outcome.window_end,
-            "received": outcome.received,
-            "inserted": outcome.inserted,
-            "updated": outcome.updated,
-            "unchanged": outcome.unchanged,
-            "rejected": outcome.rejected,
-            "status": outcome.status,
-            "error": scrub(outcome.error)[:4000] if outcome.error else None,
-            "source_uri": outcome.source_uri,
-            "flow_run_id": flow_run_id,
-            "started_at": started_at,
-        },
+    load_runs.write(
+        cur,
+        load_runs.LoadRun(
+            load_run_id=outcome.load_run_id,
+            source=SOURCE,
+            symbol=outcome.symbol,
+            status=outcome.status,
+            started_at=started_at,
+            window_start=outcome.window_start,
+            window_end=outcome.window_end,
+            received=outcome.received,
+            inserted=outcome.inserted,
+            updated=outcome.updated,
+            unchanged=outcome.unchanged,
+            rejected=outcome.rejected,
+            error=scrub(outcome.error) if outcome.error else None,
+            source_uri=outcome.source_uri,
+            flow_run_id=flow_run_id,
+        ),
     )
 
 

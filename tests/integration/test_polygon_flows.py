@@ -18,6 +18,8 @@ from prefect.client.schemas.filters import (
 )
 from prefect.testing.utilities import prefect_test_harness
 
+from flows.keys import SECRET_BLOCK
+from flows.limits import ensure_rate_limit
 from flows.polygon import (
     polygon_daily_ingestion,
     polygon_historical_backfill,
@@ -25,9 +27,7 @@ from flows.polygon import (
 )
 from ingest.db import migrate, transaction
 from ingest.polygon import http
-from ingest.polygon.client import SECRET_BLOCK
-from ingest.polygon.http import RetryPolicy
-from ingest.polygon.limiter import ensure_rate_limit
+from ingest.retry import RetryPolicy
 from tests.support.polygon_server import (
     AAPL_RANGE_RECORDING,
     AggsFromAlphaVantage,

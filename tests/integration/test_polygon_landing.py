@@ -15,8 +15,8 @@ from ingest.db import migrate, transaction
 from ingest.polygon import daily, reference
 from ingest.polygon.backfill import backfill_symbol, plan_backfill
 from ingest.polygon.client import build_client
-from ingest.polygon.http import RetryPolicy
 from ingest.polygon.runs import aggs_uri
+from ingest.retry import RetryPolicy
 from tests.support.polygon_server import (
     AAPL_RANGE_RECORDING,
     GROUPED_RECORDING,

@@ -15,8 +15,9 @@ from prefect.testing.utilities import prefect_test_harness
 import ingest.yahoo
 from flows.yahoo import yahoo_company_data, yahoo_market_data
 from ingest.db import migrate, transaction
+from ingest.ratelimit import YAHOO_LIMIT as YAHOO_LIMIT_NAME
+from ingest.ratelimit import max_requests_in_window
 from ingest.yahoo.session import use_endpoint
-from ingest.yahoo.throttle import YAHOO_LIMIT_NAME, max_requests_in_window
 from tests.support.yahoo_server import YahooServer
 
 pytestmark = pytest.mark.integration
