@@ -37,7 +37,6 @@ from ingest.polygon.runs import (
     UnitOutcome,
     aggs_uri,
     failed,
-    landed_uris,
     record_all,
     registered_symbols,
 )
@@ -235,35 +234,16 @@ def backfill_symbol(
         url, client, plan, flow_run_id=_flow_run_id(), logger=logger, on_window=progress.advance
     )
     if include_actions:
-        for kind in ("splits", "dividends"):
-            uri = reference.actions_uri(kind, plan.symbol, start, end)
-            if uri in landed_uris(url, [uri]):
-                outcomes.append(
-                    UnitOutcome(
-                        kind,
-                        plan.symbol,
-                        start,
-                        end,
-                        "skipped",
-                        uri,
-                        UUID(int=0),
-                        error="already landed",
-                    )
-                )
-            else:
-                outcomes.append(
-                    reference.land_corporate_actions(
-                        url,
-                        client,
-                        kind,
-                        plan.symbol,
-                        since=start,
-                        until=end,
-                        flow_run_id=_flow_run_id(),
-                        logger=logger,
-                    )
-                )
-            progress.advance()
+        outcomes += backfill.land_symbol_actions(
+            url,
+            client,
+            plan.symbol,
+            start,
+            end,
+            flow_run_id=_flow_run_id(),
+            logger=logger,
+            on_unit=progress.advance,
+        )
     return plan.skipped + outcomes
 
 
@@ -348,9 +328,7 @@ def land_ticker_listing(active: bool) -> tuple[UnitOutcome, dict[str, str | None
         flow_run_id=_flow_run_id(),
         logger=get_run_logger(),
     )
-    return outcome, (
-        None if tickers is None else {t.ticker.upper(): t.name for t in tickers if t.ticker}
-    )
+    return outcome, reference.listing_names(tickers)
 
 
 @task(name="polygon-tracked-symbols", cache_policy=NONE)
@@ -359,16 +337,16 @@ def tracked_symbols(symbols: list[str] | None) -> list[str]:
     return reference.universe_symbols(settings.warehouse, symbols or settings.universe or [])
 
 
-@task(name="polygon-delisting", task_run_name="delisting {symbol}", cache_policy=NONE)
-def look_up_delisted(symbol: str, today: date) -> tuple[UnitOutcome, object]:
-    return reference.look_up_delisted(
-        get_settings().warehouse, _client(), symbol, today=today, flow_run_id=_flow_run_id()
+@task(name="polygon-reconcile-delistings", cache_policy=NONE)
+def reconcile_delistings(tracked: list[str], listed: dict[str, str | None]) -> list[UnitOutcome]:
+    outcomes, changed = reference.reconcile_listing(
+        get_settings().warehouse,
+        _client(),
+        tracked,
+        listed,
+        today=date.today(),
+        flow_run_id=_flow_run_id(),
     )
-
-
-@task(name="polygon-sync-symbols", cache_policy=NONE)
-def sync_symbols(statuses: list[reference.SymbolStatus]) -> list[reference.SymbolStatus]:
-    changed = reference.sync_symbols(get_settings().warehouse, statuses)
     logger = get_run_logger()
     for st in changed:
         logger.info(
@@ -376,7 +354,7 @@ def sync_symbols(statuses: list[reference.SymbolStatus]) -> list[reference.Symbo
             st.symbol,
             "active" if st.active else f"delisted (delisted_at {st.delisted_at})",
         )
-    return changed
+    return outcomes
 
 
 @task(name="polygon-corporate-actions", task_run_name="{kind} {symbol}", cache_policy=NONE)
@@ -437,12 +415,7 @@ def polygon_reference_data(
         if all_delisted:
             outcomes.append(land_ticker_listing(False)[0])
         if listed is not None:  # only a complete listing tells what disappeared
-            statuses, absent = reference.listed_statuses(tracked_symbols(symbols), listed)
-            for symbol in absent:
-                outcome, status = look_up_delisted(symbol, date.today())
-                outcomes.append(outcome)
-                statuses += [status] if status is not None else []
-            sync_symbols(statuses)
+            outcomes += reconcile_delistings(tracked_symbols(symbols), listed)
     if include_actions:
         universe = choose_universe(symbols, max_symbols)
         if universe.whole_market:

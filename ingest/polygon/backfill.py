@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 
 from ingest.db import transaction
 from ingest.landing import ingest_rows
-from ingest.polygon import SOURCE
+from ingest.polygon import SOURCE, reference
 from ingest.polygon.bars import symbol_rows
 from ingest.polygon.calendar import chunk_windows, clip_windows
 from ingest.polygon.http import PolygonError
@@ -203,3 +203,39 @@ def _record_empty(
         if on_window:
             on_window(outcome)
     return recorded
+
+
+def land_symbol_actions(
+    url: URL,
+    client: RESTClient,
+    symbol: str,
+    start: date,
+    end: date,
+    *,
+    flow_run_id: str | None = None,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
+    on_unit: Callable[[object], None] = lambda _outcome: None,
+) -> list[UnitOutcome]:
+    """A backfilled symbol's splits and dividends in [start, end]; a kind already landed for
+    exactly this range is skipped (reported, not re-requested)."""
+    outcomes = []
+    for kind in ("splits", "dividends"):
+        uri = reference.actions_uri(kind, symbol, start, end)
+        if uri in landed_uris(url, [uri]):
+            outcome = UnitOutcome(
+                kind, symbol, start, end, "skipped", uri, uuid.UUID(int=0), error="already landed"
+            )
+        else:
+            outcome = reference.land_corporate_actions(
+                url,
+                client,
+                kind,
+                symbol,
+                since=start,
+                until=end,
+                flow_run_id=flow_run_id,
+                logger=logger,
+            )
+        outcomes.append(outcome)
+        on_unit(outcome)
+    return outcomes

@@ -70,7 +70,6 @@ def test_1_repeats_and_identical_rejects_are_all_quarantined(url, tmp_path):
     [
         ("AAPL,2020-01-03,1e308,1e308,1e308,1e308,1", "open out of range"),
         ("AAPL,2020-01-03,10,11,9,10,1e30", "volume out of range"),
-        ("AAPL,2020-01-03,10,11,9,10,100.5", "non-integer volume"),
     ],
 )
 def test_2_values_the_marts_cannot_compute_with_are_quarantined(url, tmp_path, line, reason):
