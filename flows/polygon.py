@@ -117,14 +117,23 @@ def choose_universe(
 
 
 @task(name="polygon-plan-days", cache_policy=NONE)
-def plan_days(days_back: int, end: date | None) -> daily.DailyPlan:
-    plan = daily.plan_days(get_settings().warehouse, days_back=days_back, end=end)
+def plan_days(days_back: int, end: date | None, max_days: int) -> daily.DailyPlan:
+    plan = daily.plan_days(
+        get_settings().warehouse, days_back=days_back, end=end, max_days=max_days
+    )
     get_run_logger().info(
-        "watermark %s; %d trading day(s) to fetch up to %s: %s",
+        "watermark %s; %d trading day(s) to fetch up to %s: %s%s%s",
         plan.watermark or "none",
         len(plan.days),
         plan.end,
         ", ".join(d.isoformat() for d in plan.days[:20]),
+        f"; {plan.deferred} older missing day(s) left for later runs (max_days {max_days})"
+        if plan.deferred
+        else "",
+        f"; known gaps (no bars after {daily.MAX_EMPTY_ANSWERS} answers): "
+        + ", ".join(d.isoformat() for d in plan.known_gaps[-10:])
+        if plan.known_gaps
+        else "",
     )
     return plan
 
@@ -152,6 +161,7 @@ def polygon_daily_ingestion(
     end: date | None = None,
     whole_market: bool = False,
     requests_per_minute: int | None = None,
+    max_days: int = daily.MAX_DAYS,
 ) -> list[UnitOutcome]:
     """End-of-day bars for the US market: one grouped-daily request per trading day.
 
@@ -167,6 +177,9 @@ def polygon_daily_ingestion(
             an hour ago, so that Polygon has published it).
         whole_market: keep every ticker even if a universe is configured.
         requests_per_minute: the request budget (default POLYGON_REQUESTS_PER_MINUTE).
+        max_days: request at most this many trading days per run (the most recent missing
+            ones; older gaps are left for later runs or a backfill). A day that Polygon
+            answers 3 times with no bars is a known gap and is not requested again.
 
     Days are fetched oldest first, unadjusted, into raw.daily_bars (source `polygon`). Per
     day, raw.load_runs gets the landed symbols' rows, a `*` row for the day (window = the day)
@@ -175,7 +188,7 @@ def polygon_daily_ingestion(
     migrate_raw_schema()
     set_request_budget(requests_per_minute)
     universe = choose_universe(symbols, max_symbols, whole_market)
-    plan = plan_days(days_back, end)
+    plan = plan_days(days_back, end, max_days)
     outcomes: list[UnitOutcome] = []
     for day in plan.days:
         outcomes += land_grouped_day(day, universe.symbols, max_symbols)
@@ -289,7 +302,7 @@ def polygon_historical_backfill(
             "register symbols in raw.symbols"
         )
     end = end or last_closed_session()
-    start = start or end - timedelta(days=days_back)
+    start = start or end - timedelta(days=days_back - 1)  # days_back days, end included
     plans = plan_backfill(universe.symbols, start, end, chunk_days)
     progress = Progress(
         sum(len(p.windows) for p in plans) + (2 * len(plans) if include_actions else 0),

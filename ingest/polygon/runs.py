@@ -23,6 +23,7 @@ from ingest.db import transaction
 from ingest.files import FileResult
 from ingest.polygon import SOURCE
 from ingest.polygon.bars import Row
+from ingest.polygon.calendar import sessions
 from ingest.polygon.http import scrub
 
 LANDED = ("success", "partial")  # partial: landed, with rows quarantined (a refetch won't help)
@@ -196,6 +197,27 @@ def landed_grouped_days(url: URL) -> set[date]:
             (SOURCE, ALL_SYMBOLS, list(LANDED)),
         )
         return {row[0] for row in cur.fetchall()}
+
+
+def covered_sessions(
+    url: URL, symbols: Sequence[str], start: date, end: date
+) -> dict[str, set[date]]:
+    """Per symbol (upper case), the XNYS sessions in [start, end] inside a landed request of
+    that symbol: a backfill window or a grouped day (success or partial)."""
+    with transaction(url) as cur:
+        cur.execute(
+            "select distinct symbol, greatest(window_start, %s), least(window_end, %s)"
+            " from raw.load_runs"
+            " where source = %s and symbol = any(%s) and status = any(%s)"
+            " and source_uri like 'polygon:/v2/aggs/%%'"
+            " and window_start <= %s and window_end >= %s",
+            (start, end, SOURCE, [s.upper() for s in symbols], list(LANDED), end, start),
+        )
+        spans = cur.fetchall()
+    covered: dict[str, set[date]] = {}
+    for symbol, lo, hi in spans:
+        covered.setdefault(symbol, set()).update(sessions(lo, hi))
+    return covered
 
 
 def landed_uris(url: URL, uris: Sequence[str]) -> set[str]:
