@@ -198,7 +198,7 @@ def test_backfill_flow_keeps_going_past_an_unknown_symbol_and_resumes(env, serve
         symbols=["AAPL", "NOPE"], start=date(2005, 4, 1), end=date(2005, 4, 4), chunk_days=30
     )
     state = polygon_historical_backfill(**args, return_state=True)
-    assert state.is_failed() and "1 of 5 units failed: window NOPE 2005-04-01" in state.message
+    assert state.is_failed() and "1 of 6 units failed: window NOPE 2005-04-01" in state.message
     table = artifacts_of(state)["polygon-historical-backfill"]
     assert (table[0]["symbol"], table[0]["status"]) == ("NOPE", "failed")
     assert {(r["unit"], r["symbol"], r["status"]) for r in table[1:]} == {
