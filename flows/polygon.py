@@ -40,7 +40,7 @@ from ingest.polygon.runs import (
     record_all,
     registered_symbols,
 )
-from ingest.polygon.universe import Universe, resolve_universe
+from ingest.polygon.symbols import Universe, resolve_universe
 from ingest.ratelimit import POLYGON_LIMIT
 from settings import get_settings
 

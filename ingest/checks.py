@@ -18,6 +18,7 @@ Accepted (documented in the README, "Raw layer"):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -46,6 +47,12 @@ _SYMBOL = re.compile(SYMBOL_PATTERN)
 
 def exchange_today() -> date:
     return datetime.now(UTC).astimezone(ZoneInfo(EXCHANGE_TIMEZONE)).date()
+
+
+def normalize_symbols(symbols: Iterable[str]) -> list[str]:
+    """Symbols a user or a setting gave: trimmed, upper case, blanks dropped, first kept."""
+    cleaned = (str(s).strip().upper() for s in symbols)
+    return list(dict.fromkeys(s for s in cleaned if s))
 
 
 # --- Python rendering (intraday and other row-by-row sources) ------------------------------
