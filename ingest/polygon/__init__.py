@@ -2,10 +2,9 @@
 
 Small modules, I/O at the edges:
 
-- `http`: the request budget and retries around polygon-api-client's urllib3 pool, typed
-  errors, key scrubbing (pure helpers + one adapter class).
-- `limiter`: the Prefect global concurrency limit every request waits on.
-- `client`: builds a `polygon.RESTClient` wired to the above; resolves the API key.
+- `http`: the request budget (a limiter passed in) and retries (ingest.retry) around
+  polygon-api-client's urllib3 pool, typed errors, key scrubbing.
+- `client`: builds a `polygon.RESTClient` wired to the above (key and limiter passed in).
 - `calendar`: XNYS sessions (exchange_calendars), watermark and window planning (pure).
 - `bars`: Polygon aggregates -> canonical bar rows (pure).
 - `symbols`: which symbols a run fetches (pure; the same module name as Yahoo's).
