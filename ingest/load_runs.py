@@ -61,6 +61,16 @@ class LoadRun:
     flow_run_id: str | None = None
 
 
+COUNTED = ("symbol", "status", "window_start", "window_end", "received", "inserted", "updated")
+COUNTED += ("unchanged", "rejected")
+
+
+def of(unit: object, **fields: object) -> LoadRun:
+    """The LoadRun of a unit that carries its symbol, status, window and counts (a
+    SymbolResult, a Polygon UnitOutcome...); `fields` gives the rest."""
+    return LoadRun(**{name: getattr(unit, name) for name in COUNTED}, **fields)
+
+
 def write(cur: psycopg2.extensions.cursor, run: LoadRun) -> None:
     """The one writer of raw.load_runs (errors cut to 4000 characters; vendor callers pass
     errors already scrubbed of keys)."""
@@ -105,19 +115,11 @@ def record_file(
     for s in result.symbols:
         write(
             cur,
-            LoadRun(
+            of(
+                s,
                 load_run_id=result.load_run_id,
                 source=source,
-                symbol=s.symbol,
-                status=s.status,
                 started_at=started_at,
-                window_start=s.window_start,
-                window_end=s.window_end,
-                received=s.received,
-                inserted=s.inserted,
-                updated=s.updated,
-                unchanged=s.unchanged,
-                rejected=s.rejected,
                 error=quarantine_note(s.rejected, s.rejected_lines, result.path)
                 if s.rejected
                 else None,

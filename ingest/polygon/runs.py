@@ -127,19 +127,11 @@ def record(
         return
     load_runs.write(
         cur,
-        load_runs.LoadRun(
+        load_runs.of(
+            outcome,
             load_run_id=outcome.load_run_id,
             source=SOURCE,
-            symbol=outcome.symbol,
-            status=outcome.status,
             started_at=started_at,
-            window_start=outcome.window_start,
-            window_end=outcome.window_end,
-            received=outcome.received,
-            inserted=outcome.inserted,
-            updated=outcome.updated,
-            unchanged=outcome.unchanged,
-            rejected=outcome.rejected,
             error=scrub(outcome.error) if outcome.error else None,
             source_uri=outcome.source_uri,
             flow_run_id=flow_run_id,
