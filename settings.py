@@ -34,7 +34,7 @@ class Settings(BaseSettings):
         default=None, alias="MDW_PREFECT_DATABASE_URL"
     )
     # Vendors. Keys come from the environment (or a Prefect Secret block: Polygon's is resolved by
-    # ingest.polygon.client.resolve_api_key)
+    # flows.keys.resolve_api_key)
     # and are never logged: SecretStr keeps them out of repr() and tracebacks.
     polygon_api_key: SecretStr | None = Field(default=None, alias="POLYGON_API_KEY")
     polygon_base_url: str = Field(default="https://api.polygon.io", alias="POLYGON_BASE_URL")

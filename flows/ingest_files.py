@@ -1,4 +1,8 @@
-"""`ingest-files`: land canonical CSV/Parquet files into raw.daily_bars."""
+"""`ingest-files`: land canonical CSV/Parquet files into raw.daily_bars.
+
+Each file is one unit: a file that cannot be landed is recorded (raw.load_runs) and named in
+the run's Failed state; the others land (the rule of flows.outcomes).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,10 @@ import uuid
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
+from flows.outcomes import finish
 from flows.report import landing_markdown
 from flows.tasks import land_file, migrate_raw_schema
 from ingest.landing import FileOutcome
-
-
-class AllFilesFailed(RuntimeError):
-    """Every file of the run failed to land (each is recorded in raw.load_runs)."""
 
 
 @flow(name="ingest-files", log_prints=True)
@@ -26,6 +27,5 @@ def ingest_files(paths: list[str], source: str = "files") -> list[FileOutcome]:
         markdown=landing_markdown(outcomes),
         description="What this run landed and quarantined",
     )
-    if outcomes and not any(o.ok for o in outcomes):
-        raise AllFilesFailed("; ".join(f"{o.path}: {o.error}" for o in outcomes))
-    return outcomes
+    failed = [(o.path, o.error or "") for o in outcomes if not o.ok]
+    return finish("files", outcomes, failed, len(outcomes))

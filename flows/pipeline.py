@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Failed, State
 
 from flows.dbt_build import dbt_build
 from flows.ingest_files import ingest_files
-from flows.outcomes import Landing, failed_markdown, failure_of, landed_units, run_id
+from flows.outcomes import failed_markdown, failure_of, landed_anything, landed_result
 from flows.report import (
     dbt_markdown,
     landing_markdown,
@@ -28,8 +30,12 @@ class AllVendorsFailed(RuntimeError):
     """No vendor flow of the run landed anything (each recorded its failures)."""
 
 
-class NothingLanded(RuntimeError):
-    """No file of the run landed anything (each failure is recorded in raw.load_runs)."""
+@dataclass(frozen=True)
+class Landing:
+    """What the landing step shows in the summary, and the lines naming what failed."""
+
+    markdown: str
+    failures: list[str] = field(default_factory=list)
 
 
 def _land_from_vendors(vendors: list[str], symbols: list[str] | None) -> Landing:
@@ -39,24 +45,16 @@ def _land_from_vendors(vendors: list[str], symbols: list[str] | None) -> Landing
 
     flows = {"polygon": polygon_daily_ingestion, "yahoo": yahoo_market_data}
     states = {name: flows[name](symbols=symbols, return_state=True) for name in vendors}
-    failures = [line for name, state in states.items() for line in failure_of(name, state)]
-    landed = landed_units([i for i in map(run_id, states.values()) if i])
-    if not landed and not any(state.is_completed() for state in states.values()):
+    if not any(landed_anything(state) for state in states.values()):
         raise AllVendorsFailed("; ".join(f"{n}: {s.message}" for n, s in states.items()))
-    markdown = vendor_markdown({name: state.name for name, state in states.items()})
-    return Landing(markdown, failures, landed)
+    failures = [line for name, state in states.items() for line in failure_of(name, state)]
+    return Landing(vendor_markdown({name: state.name for name, state in states.items()}), failures)
 
 
 def _land_files(paths: list[str]) -> Landing:
+    """Land the files; some failing still builds (landed_result re-raises when none landed)."""
     state = ingest_files(paths, return_state=True)
-    outcomes = state.result(raise_on_failure=False)
-    failures = failure_of("ingest-files", state)
-    if isinstance(outcomes, list):
-        return Landing(landing_markdown(outcomes), failures, sum(o.ok for o in outcomes))
-    landed = landed_units([i for i in [run_id(state)] if i])
-    if not landed:
-        raise NothingLanded(state.message or "no file landed")
-    return Landing(f"## Landing\n\n{state.message}", failures, landed)
+    return Landing(landing_markdown(landed_result(state)), failure_of("ingest-files", state))
 
 
 def _validation_markdown(state: State) -> str:

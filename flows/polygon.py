@@ -2,9 +2,10 @@
 
 Tables of contents only; the work is in ingest.polygon. Every flow applies the raw migrations,
 sets the request budget (the Prefect global concurrency limit `polygon-api`, see
-ingest.polygon.limiter), records one raw.load_runs row per unit of work (source `polygon`),
-leaves a table artifact of what landed and what failed, and ends Failed only when every unit
-failed. The API key comes from POLYGON_API_KEY or the Prefect Secret block `polygon-api-key`.
+flows.limits), records one raw.load_runs row per unit of work (source `polygon`),
+leaves a table artifact of what landed and what failed, and ends Failed when any unit failed
+(flows.outcomes: the state message names them; the others are landed). The API key comes from
+POLYGON_API_KEY or the Prefect Secret block `polygon-api-key` (flows.keys).
 """
 
 from __future__ import annotations
@@ -25,27 +26,25 @@ from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from flows.keys import resolve_api_key
+from flows.limits import ensure_rate_limit, prefect_limiter
+from flows.outcomes import finish
 from flows.tasks import migrate_raw_schema
 from ingest.polygon import backfill, daily, reference, report
 from ingest.polygon.calendar import last_closed_session
-from ingest.polygon.client import build_client, resolve_api_key
-from ingest.polygon.limiter import PrefectRateLimiter, ensure_rate_limit
+from ingest.polygon.client import build_client
 from ingest.polygon.runs import (
     UnitOutcome,
     aggs_uri,
     failed,
-    landed_uris,
     record_all,
     registered_symbols,
 )
-from ingest.polygon.universe import Universe, resolve_universe
+from ingest.polygon.symbols import Universe, resolve_universe
+from ingest.ratelimit import POLYGON_LIMIT
 from settings import get_settings
 
 CONCURRENT_SYMBOLS = 4  # tasks in flight; they share one request budget
-
-
-class PolygonRunFailed(RuntimeError):
-    """Every unit of the run failed (each is recorded in raw.load_runs)."""
 
 
 def _flow_run_id() -> str | None:
@@ -57,7 +56,7 @@ def _client() -> RESTClient:
     return build_client(
         resolve_api_key(settings),
         settings.polygon_base_url,
-        PrefectRateLimiter(),
+        prefect_limiter(POLYGON_LIMIT),
         logger=get_run_logger(),
     )
 
@@ -69,9 +68,9 @@ def _finish(name: str, outcomes: Sequence[UnitOutcome], note: str = "") -> list[
         description=f"{name}: {report.summary(outcomes)}" + (f". {note}" if note else ""),
     )
     get_run_logger().info("%s: %s%s", name, report.summary(outcomes), f" ({note})" if note else "")
-    if report.all_failed(outcomes):
-        raise PolygonRunFailed(report.failure_message(outcomes))
-    return list(outcomes)
+    attempted = [o for o in outcomes if o.status != "skipped"]
+    failed = [(report.unit_name(o), o.error or "") for o in report.failures(outcomes)]
+    return finish("units", list(outcomes), failed, len(attempted))
 
 
 # --- shared tasks -------------------------------------------------------------------------
@@ -83,7 +82,7 @@ def set_request_budget(requests_per_minute: int | None = None) -> float:
     settings = get_settings()
     resolve_api_key(settings)
     rpm = requests_per_minute or settings.polygon_requests_per_minute
-    spec = ensure_rate_limit(rpm)
+    spec = ensure_rate_limit(rpm, POLYGON_LIMIT)
     get_run_logger().info(
         "request budget: %s requests/minute (global concurrency limit %r, slot decay %.4f/s)",
         rpm,
@@ -118,14 +117,23 @@ def choose_universe(
 
 
 @task(name="polygon-plan-days", cache_policy=NONE)
-def plan_days(days_back: int, end: date | None) -> daily.DailyPlan:
-    plan = daily.plan_days(get_settings().warehouse, days_back=days_back, end=end)
+def plan_days(days_back: int, end: date | None, max_days: int) -> daily.DailyPlan:
+    plan = daily.plan_days(
+        get_settings().warehouse, days_back=days_back, end=end, max_days=max_days
+    )
     get_run_logger().info(
-        "watermark %s; %d trading day(s) to fetch up to %s: %s",
+        "watermark %s; %d trading day(s) to fetch up to %s: %s%s%s",
         plan.watermark or "none",
         len(plan.days),
         plan.end,
         ", ".join(d.isoformat() for d in plan.days[:20]),
+        f"; {plan.deferred} older missing day(s) left for later runs (max_days {max_days})"
+        if plan.deferred
+        else "",
+        f"; known gaps (no bars after {daily.MAX_EMPTY_ANSWERS} answers): "
+        + ", ".join(d.isoformat() for d in plan.known_gaps[-10:])
+        if plan.known_gaps
+        else "",
     )
     return plan
 
@@ -153,6 +161,7 @@ def polygon_daily_ingestion(
     end: date | None = None,
     whole_market: bool = False,
     requests_per_minute: int | None = None,
+    max_days: int = daily.MAX_DAYS,
 ) -> list[UnitOutcome]:
     """End-of-day bars for the US market: one grouped-daily request per trading day.
 
@@ -168,6 +177,9 @@ def polygon_daily_ingestion(
             an hour ago, so that Polygon has published it).
         whole_market: keep every ticker even if a universe is configured.
         requests_per_minute: the request budget (default POLYGON_REQUESTS_PER_MINUTE).
+        max_days: request at most this many trading days per run (the most recent missing
+            ones; older gaps are left for later runs or a backfill). A day that Polygon
+            answers 3 times with no bars is a known gap and is not requested again.
 
     Days are fetched oldest first, unadjusted, into raw.daily_bars (source `polygon`). Per
     day, raw.load_runs gets the landed symbols' rows, a `*` row for the day (window = the day)
@@ -176,7 +188,7 @@ def polygon_daily_ingestion(
     migrate_raw_schema()
     set_request_budget(requests_per_minute)
     universe = choose_universe(symbols, max_symbols, whole_market)
-    plan = plan_days(days_back, end)
+    plan = plan_days(days_back, end, max_days)
     outcomes: list[UnitOutcome] = []
     for day in plan.days:
         outcomes += land_grouped_day(day, universe.symbols, max_symbols)
@@ -235,35 +247,16 @@ def backfill_symbol(
         url, client, plan, flow_run_id=_flow_run_id(), logger=logger, on_window=progress.advance
     )
     if include_actions:
-        for kind in ("splits", "dividends"):
-            uri = reference.actions_uri(kind, plan.symbol, start, end)
-            if uri in landed_uris(url, [uri]):
-                outcomes.append(
-                    UnitOutcome(
-                        kind,
-                        plan.symbol,
-                        start,
-                        end,
-                        "skipped",
-                        uri,
-                        UUID(int=0),
-                        error="already landed",
-                    )
-                )
-            else:
-                outcomes.append(
-                    reference.land_corporate_actions(
-                        url,
-                        client,
-                        kind,
-                        plan.symbol,
-                        since=start,
-                        until=end,
-                        flow_run_id=_flow_run_id(),
-                        logger=logger,
-                    )
-                )
-            progress.advance()
+        outcomes += backfill.land_symbol_actions(
+            url,
+            client,
+            plan.symbol,
+            start,
+            end,
+            flow_run_id=_flow_run_id(),
+            logger=logger,
+            on_unit=progress.advance,
+        )
     return plan.skipped + outcomes
 
 
@@ -309,7 +302,7 @@ def polygon_historical_backfill(
             "register symbols in raw.symbols"
         )
     end = end or last_closed_session()
-    start = start or end - timedelta(days=days_back)
+    start = start or end - timedelta(days=days_back - 1)  # days_back days, end included
     plans = plan_backfill(universe.symbols, start, end, chunk_days)
     progress = Progress(
         sum(len(p.windows) for p in plans) + (2 * len(plans) if include_actions else 0),
@@ -348,9 +341,7 @@ def land_ticker_listing(active: bool) -> tuple[UnitOutcome, dict[str, str | None
         flow_run_id=_flow_run_id(),
         logger=get_run_logger(),
     )
-    return outcome, (
-        None if tickers is None else {t.ticker.upper(): t.name for t in tickers if t.ticker}
-    )
+    return outcome, reference.listing_names(tickers)
 
 
 @task(name="polygon-tracked-symbols", cache_policy=NONE)
@@ -359,16 +350,16 @@ def tracked_symbols(symbols: list[str] | None) -> list[str]:
     return reference.universe_symbols(settings.warehouse, symbols or settings.universe or [])
 
 
-@task(name="polygon-delisting", task_run_name="delisting {symbol}", cache_policy=NONE)
-def look_up_delisted(symbol: str, today: date) -> tuple[UnitOutcome, object]:
-    return reference.look_up_delisted(
-        get_settings().warehouse, _client(), symbol, today=today, flow_run_id=_flow_run_id()
+@task(name="polygon-reconcile-delistings", cache_policy=NONE)
+def reconcile_delistings(tracked: list[str], listed: dict[str, str | None]) -> list[UnitOutcome]:
+    outcomes, changed = reference.reconcile_listing(
+        get_settings().warehouse,
+        _client(),
+        tracked,
+        listed,
+        today=date.today(),
+        flow_run_id=_flow_run_id(),
     )
-
-
-@task(name="polygon-sync-symbols", cache_policy=NONE)
-def sync_symbols(statuses: list[reference.SymbolStatus]) -> list[reference.SymbolStatus]:
-    changed = reference.sync_symbols(get_settings().warehouse, statuses)
     logger = get_run_logger()
     for st in changed:
         logger.info(
@@ -376,7 +367,7 @@ def sync_symbols(statuses: list[reference.SymbolStatus]) -> list[reference.Symbo
             st.symbol,
             "active" if st.active else f"delisted (delisted_at {st.delisted_at})",
         )
-    return changed
+    return outcomes
 
 
 @task(name="polygon-corporate-actions", task_run_name="{kind} {symbol}", cache_policy=NONE)
@@ -437,12 +428,7 @@ def polygon_reference_data(
         if all_delisted:
             outcomes.append(land_ticker_listing(False)[0])
         if listed is not None:  # only a complete listing tells what disappeared
-            statuses, absent = reference.listed_statuses(tracked_symbols(symbols), listed)
-            for symbol in absent:
-                outcome, status = look_up_delisted(symbol, date.today())
-                outcomes.append(outcome)
-                statuses += [status] if status is not None else []
-            sync_symbols(statuses)
+            outcomes += reconcile_delistings(tracked_symbols(symbols), listed)
     if include_actions:
         universe = choose_universe(symbols, max_symbols)
         if universe.whole_market:

@@ -19,7 +19,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
 
+from flows.limits import ensure_rate_limit, prefect_limiter
+from flows.outcomes import finish
 from flows.tasks import migrate_raw_schema
+from ingest.ratelimit import YAHOO_LIMIT
 from ingest.yahoo import build_client
 from ingest.yahoo.client import YahooClient
 from ingest.yahoo.company import CompanyOutcome, land_symbol_company_data
@@ -31,12 +34,7 @@ from ingest.yahoo.market import (
     market_window,
 )
 from ingest.yahoo.symbols import batches, resolve_symbols
-from ingest.yahoo.throttle import YAHOO_LIMIT_NAME, ensure_rate_limit
 from settings import get_settings
-
-
-class YahooRunFailed(RuntimeError):
-    """Every symbol of the run failed (each one is recorded in raw.load_runs)."""
 
 
 def _flow_run_id() -> str | None:
@@ -48,7 +46,7 @@ def _client() -> YahooClient:
     return build_client(
         max_retries=settings.yahoo_max_retries,
         cache_dir=settings.mdw_home / "yfinance",
-        limiter_name=YAHOO_LIMIT_NAME,
+        limiter=prefect_limiter(YAHOO_LIMIT),
     )
 
 
@@ -63,10 +61,8 @@ def pick_yahoo_symbols(symbols: list[str] | None, max_symbols: int | None) -> li
 @task(name="ensure-yahoo-rate-limit")
 def ensure_yahoo_rate_limit() -> int:
     rpm = get_settings().yahoo_requests_per_minute
-    ensure_rate_limit(rpm, YAHOO_LIMIT_NAME)
-    get_run_logger().info(
-        "global concurrency limit %r: %d requests per minute", YAHOO_LIMIT_NAME, rpm
-    )
+    ensure_rate_limit(rpm, YAHOO_LIMIT)
+    get_run_logger().info("global concurrency limit %r: %d requests per minute", YAHOO_LIMIT, rpm)
     return rpm
 
 
@@ -121,7 +117,7 @@ def yahoo_company_batch(
     return outcomes
 
 
-def _finish(key: str, what: str, outcomes: list, load_run_id: uuid.UUID) -> None:
+def _finish(key: str, what: str, outcomes: list, load_run_id: uuid.UUID) -> list:
     failed = [o for o in outcomes if not o.ok]
     partial = [o for o in outcomes if o.status == "partial"]
     create_table_artifact(
@@ -133,8 +129,7 @@ def _finish(key: str, what: str, outcomes: list, load_run_id: uuid.UUID) -> None
             "(raw.load_runs); quarantined rows in raw.rejected_bars / raw.rejected_records."
         ),
     )
-    if outcomes and len(failed) == len(outcomes):
-        raise YahooRunFailed("; ".join(f"{o.symbol}: {o.error}" for o in failed)[:4000])
+    return finish("symbols", outcomes, [(o.symbol, o.error or "") for o in failed], len(outcomes))
 
 
 @flow(name="yahoo-market-data", log_prints=True)
@@ -184,13 +179,12 @@ def yahoo_market_data(
                 prepost,
                 load_run_id,
             )
-    _finish(
+    return _finish(
         "yahoo-market-data",
         f"Yahoo market data {interval} {window.describe()}",
         outcomes,
         load_run_id,
     )
-    return outcomes
 
 
 @flow(name="yahoo-company-data", log_prints=True)
@@ -216,5 +210,4 @@ def yahoo_company_data(
         ensure_yahoo_rate_limit()
         for number, batch in enumerate(batches(chosen, get_settings().yahoo_batch_size), 1):
             outcomes += yahoo_company_batch(batch, number, load_run_id)
-    _finish("yahoo-company-data", "Yahoo company data", outcomes, load_run_id)
-    return outcomes
+    return _finish("yahoo-company-data", "Yahoo company data", outcomes, load_run_id)

@@ -12,6 +12,8 @@ from decimal import Decimal, InvalidOperation
 import psycopg2.extensions
 from psycopg2.extras import Json, execute_values
 
+from ingest.quarantine import quarantine_record
+
 
 @dataclass(frozen=True)
 class CorporateAction:
@@ -90,41 +92,6 @@ on conflict (source, symbol, action_type, ex_date) do update
           (excluded.split_from, excluded.split_to, excluded.cash_amount, excluded.currency)
 returning (xmax = 0) as inserted
 """
-
-QUARANTINE_SQL = """
-insert into raw.rejected_records as r (
-    source, record_kind, symbol, payload, reason, fingerprint, load_run_id, last_seen_run_id
-) values (%s, %s, %s, %s, %s, md5(%s), %s, %s)
-on conflict (source, record_kind, fingerprint) do update
-    set last_seen_run_id = excluded.last_seen_run_id, last_seen_at = now()
-"""
-
-
-def quarantine_record(
-    cur: psycopg2.extensions.cursor,
-    *,
-    source: str,
-    record_kind: str,
-    symbol: str | None,
-    payload: dict,
-    reason: str,
-    load_run_id: uuid.UUID,
-) -> None:
-    """Keep a record that failed its checks, as received, with the reason (idempotent)."""
-    text = json.dumps(payload, sort_keys=True, default=str)
-    cur.execute(
-        QUARANTINE_SQL,
-        (
-            source,
-            record_kind,
-            symbol,
-            Json(json.loads(text)),
-            reason,
-            text + reason,
-            str(load_run_id),
-            str(load_run_id),
-        ),
-    )
 
 
 def land_actions(

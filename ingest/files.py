@@ -2,22 +2,47 @@
 
 A file's columns are `symbol,date,open,high,low,close,volume` in any order and case (a few
 common aliases are accepted, see `COLUMN_ALIASES`). The file is copied as text into a
-temporary table; one SQL statement classifies every row, rows that fail a check go to
-`raw.rejected_bars` with the reason, the rest are upserted. Nothing is silently dropped.
+temporary table; one SQL statement classifies every row with the checks of `ingest.checks`,
+rows that fail go to `raw.rejected_bars` with the reason and their line, the rest are upserted.
+Nothing is silently dropped.
+
+A clean CSV is copied as it is (fast). When PostgreSQL refuses it (a ragged line, a stray
+carriage return, bytes that are not UTF-8), the file is read again line by line: each bad line
+is kept for the quarantine with its problem, and the rest lands. Blank lines are not rows.
+Parquet timestamps are dated by the exchange's (New York) trading day, as the vendors' bars are.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
+import re
+import stat
+import tempfile
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import psycopg2.errors
 import psycopg2.extensions
+
+from ingest import checks
+from ingest.outcomes import FileResult, SymbolResult, SymbolTotals
+from ingest.quarantine import quarantine_bars
+
+__all__ = [
+    "CANONICAL",
+    "FileFormatError",
+    "FileResult",
+    "SymbolResult",
+    "SymbolTotals",
+    "file_kind",
+    "inspect_path",
+    "land_file",
+    "land_rows",
+    "map_header",
+]
 
 CANONICAL = ("symbol", "date", "open", "high", "low", "close", "volume")
 
@@ -40,62 +65,12 @@ class FileFormatError(ValueError):
     """The file cannot be landed at all (unknown format, missing columns, unreadable)."""
 
 
-@dataclass(frozen=True)
-class SymbolResult:
-    symbol: str
-    window_start: date | None
-    window_end: date | None
-    received: int
-    inserted: int
-    updated: int
-    unchanged: int
-    rejected: int
-
-    @property
-    def status(self) -> str:
-        if self.rejected == 0:
-            return "success"
-        return "failed" if self.rejected == self.received else "partial"
-
-
-class SymbolTotals:
-    """Totals over the per-symbol results of a landing (a `symbols` list of SymbolResult)."""
-
-    symbols: list[SymbolResult]
-
-    @property
-    def received(self) -> int:
-        return sum(s.received for s in self.symbols)
-
-    @property
-    def inserted(self) -> int:
-        return sum(s.inserted for s in self.symbols)
-
-    @property
-    def updated(self) -> int:
-        return sum(s.updated for s in self.symbols)
-
-    @property
-    def unchanged(self) -> int:
-        return sum(s.unchanged for s in self.symbols)
-
-
-@dataclass(frozen=True)
-class FileResult(SymbolTotals):
-    path: str
-    load_run_id: uuid.UUID
-    symbols: list[SymbolResult] = field(default_factory=list)
-
-    @property
-    def rejected(self) -> int:
-        return sum(s.rejected for s in self.symbols)
-
-
 def map_header(header: Iterable[str]) -> list[str]:
     """Canonical name for each column of a file's header (`_extra_N` for columns we ignore).
 
     Raises FileFormatError naming what is missing or doubled.
     """
+    header = list(header)
     mapped: list[str] = []
     seen: dict[str, str] = {}
     for i, raw in enumerate(header):
@@ -113,7 +88,7 @@ def map_header(header: Iterable[str]) -> list[str]:
     missing = [c for c in CANONICAL if c not in mapped]
     if missing:
         raise FileFormatError(
-            f"missing column(s) {', '.join(missing)}; found {', '.join(header)} "
+            f"line 1: missing column(s) {', '.join(missing)}; found {', '.join(header)} "
             f"(expected {','.join(CANONICAL)}, any order and case)"
         )
     return mapped
@@ -128,21 +103,84 @@ def file_kind(path: Path) -> str:
     raise FileFormatError(f"{path}: unknown file type (expected .csv, .csv.gz or .parquet)")
 
 
-def _csv_stream(path: Path) -> tuple[list[str], io.BufferedIOBase]:
-    """The header and a binary stream of the whole file (header included) for COPY."""
-    import gzip
+def inspect_path(path: Path) -> str:
+    """The file's kind (csv | parquet) - after making sure it is a regular file we can open
+    without blocking (a FIFO would hang a reader; a directory is not a file of bars)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such file") from None
+    if stat.S_ISDIR(mode):
+        raise FileFormatError(f"{path}: is a directory, not a file: give the files inside it")
+    if not stat.S_ISREG(mode):
+        what = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise FileFormatError(f"{path}: is {what}; copy its bars into a .csv or .parquet file")
+    return file_kind(path)
 
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", newline="", encoding="utf-8-sig") as fh:
-        try:
-            header = next(csv.reader(fh))
-        except StopIteration:
-            raise FileFormatError(f"{path}: empty file") from None
-    return header, opener(path, "rb")
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")  # noqa: SIM115
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header row, decoded on its own (a bad byte further down is that line's problem)."""
+    with _open_binary(path) as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise FileFormatError(f"{path}: empty file (line 1 has no header)")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(
+            f"{path}: line 1: the header is not UTF-8 (byte {first[exc.start]:#04x} at "
+            f"column {exc.start + 1}); save the file as UTF-8"
+        ) from None
+    return next(csv.reader([text]))
+
+
+def _clean(field: str) -> tuple[str, bool]:
+    """A field as PostgreSQL text (bytes that were not UTF-8 as \\x escapes, NUL as \\x00)."""
+    bad = False
+    try:
+        field.encode("utf-8")
+    except UnicodeEncodeError:
+        field = field.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        bad = True
+    if "\x00" in field:
+        field, bad = field.replace("\x00", "\\x00"), True
+    return field, bad
+
+
+def _checked_lines(path: Path, width: int) -> Iterator[list[str]]:
+    """`[line, *fields, problem]` for every non-blank line after the header, read leniently."""
+    csv.field_size_limit(1 << 24)
+    with io.TextIOWrapper(
+        _open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline=""
+    ) as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        for fields in reader:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            cleaned = [_clean(f) for f in fields]
+            values = [v for v, _ in cleaned]
+            problems = []
+            if any(bad for _, bad in cleaned):
+                problems.append("line is not valid UTF-8 (bad bytes kept as \\x escapes)")
+            if len(values) != width:
+                problems.append(f"line has {len(values)} fields, expected {width}")
+                values = values[: width - 1] + [",".join(values[width - 1 :])]
+                values += [""] * (width - len(values))
+            problem = "malformed line: " + "; ".join(problems) if problems else ""
+            yield [str(reader.line_num), *values, problem]
 
 
 def _parquet_stream(path: Path) -> tuple[list[str], io.BufferedIOBase]:
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
@@ -150,18 +188,35 @@ def _parquet_stream(path: Path) -> tuple[list[str], io.BufferedIOBase]:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise FileFormatError(f"{path}: not a readable Parquet file: {exc}") from exc
-    table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_timestamp(kind):
+            if kind.tz is not None:  # an instant: the New York trading day it falls in
+                column = pc.local_timestamp(
+                    column.cast(pa.timestamp(kind.unit, checks.EXCHANGE_TIMEZONE))
+                )
+            column = column.cast(pa.date32())  # a naive timestamp is already a local date
+        columns.append(column.cast(pa.string()))
+    table = pa.table(columns, names=table.column_names)
     buf = io.BytesIO()
     pacsv.write_csv(table, buf)
     buf.seek(0)
     return list(table.column_names), buf
 
 
-CLASSIFY_SQL = r"""
+# --- classifying ------------------------------------------------------------------------------
+
+_SYMBOL_KEY = (
+    f"case when {checks.sql_valid_symbol('c.symbol')} then c.symbol "
+    f"else '{checks.UNSET_SYMBOL}' end"
+)
+
+CLASSIFY_SQL = rf"""
 create temporary table _classified on commit drop as
 with typed as materialized (
     select
-        s._line,
+        s._line, s._problem,
         s.symbol as symbol_raw, s.date as date_raw, s.open as open_raw, s.high as high_raw,
         s.low as low_raw, s.close as close_raw, s.volume as volume_raw,
         nullif(upper(btrim(s.symbol)), '') as symbol,
@@ -182,37 +237,19 @@ with typed as materialized (
 checked as materialized (
     select
         t.*,
-        coalesce(parsing.problem, nullif(concat_ws('; ',
-            case when t.high < t.low then 'high < low' end,
-            case when t.open not between t.low and t.high then 'open outside [low, high]' end,
-            case when t.close not between t.low and t.high then 'close outside [low, high]' end
+        coalesce(nullif(t._problem, ''), parsing.problem, nullif(concat_ws('; ',
+            {checks.sql_ohlc_checks()}
         ), '')) as problem
     from typed as t
     cross join lateral (
         select nullif(concat_ws('; ',
-            case when t.symbol is null then 'missing symbol' end,
-            case when nullif(btrim(t.date_raw), '') is null then 'missing date'
-                 when t.trade_date is null then 'unparseable date' end,
-            case when nullif(btrim(t.open_raw), '') is null then 'missing open'
-                 when t.open is null or t.open in ('NaN', 'Infinity', '-Infinity')
-                     then 'unparseable open'
-                 when t.open <= 0 then 'non-positive open' end,
-            case when nullif(btrim(t.high_raw), '') is null then 'missing high'
-                 when t.high is null or t.high in ('NaN', 'Infinity', '-Infinity')
-                     then 'unparseable high'
-                 when t.high <= 0 then 'non-positive high' end,
-            case when nullif(btrim(t.low_raw), '') is null then 'missing low'
-                 when t.low is null or t.low in ('NaN', 'Infinity', '-Infinity')
-                     then 'unparseable low'
-                 when t.low <= 0 then 'non-positive low' end,
-            case when nullif(btrim(t.close_raw), '') is null then 'missing close'
-                 when t.close is null or t.close in ('NaN', 'Infinity', '-Infinity')
-                     then 'unparseable close'
-                 when t.close <= 0 then 'non-positive close' end,
-            case when nullif(btrim(t.volume_raw), '') is null then 'missing volume'
-                 when t.volume is null or t.volume in ('NaN', 'Infinity', '-Infinity')
-                     then 'unparseable volume'
-                 when t.volume < 0 then 'negative volume' end
+            {checks.sql_symbol_check()},
+            {checks.sql_date_check()},
+            {checks.sql_number_check("open")},
+            {checks.sql_number_check("high")},
+            {checks.sql_number_check("low")},
+            {checks.sql_number_check("close")},
+            {checks.sql_number_check("volume")}
         ), '') as problem
     ) as parsing
 ),
@@ -262,23 +299,6 @@ for _column, _type in (
     )
 assert "pg_input_is_valid" not in FAST_CLASSIFY_SQL
 
-QUARANTINE_SQL = """
-insert into raw.rejected_bars as r (
-    source, load_run_id, last_seen_run_id, source_uri, source_line,
-    symbol, trade_date, open, high, low, close, volume, reason, fingerprint
-)
-select
-    %(source)s, %(run_id)s, %(run_id)s, %(uri)s, c._line,
-    c.symbol_raw, c.date_raw, c.open_raw, c.high_raw, c.low_raw, c.close_raw, c.volume_raw,
-    c.reason,
-    md5(concat_ws(chr(31), c.symbol_raw, c.date_raw, c.open_raw, c.high_raw, c.low_raw,
-                  c.close_raw, c.volume_raw, c.reason))
-from _classified as c
-where c.reason is not null
-on conflict (source, fingerprint) do update
-    set last_seen_run_id = excluded.last_seen_run_id, last_seen_at = now()
-"""
-
 UPSERT_SQL = """
 with landed as (
     insert into raw.daily_bars as b (
@@ -301,31 +321,56 @@ select symbol, count(*) filter (where inserted), count(*) filter (where not inse
 from landed group by symbol
 """
 
-SUMMARY_SQL = """
-select coalesce(c.symbol, '(unparseable symbol)'),
+SUMMARY_SQL = f"""
+select {_SYMBOL_KEY},
        min(c.trade_date) filter (where c.reason is null),
        max(c.trade_date) filter (where c.reason is null),
        count(*),
-       count(*) filter (where c.reason is not null)
+       count(*) filter (where c.reason is not null),
+       (array_agg(c._line order by c._line) filter (where c.reason is not null))[1:5]
 from _classified as c
 group by 1 order by 1
 """
 
+_COPY_LINE = re.compile(r"COPY _incoming, line (\d+)")
 
-def _copy_incoming(
-    cur: psycopg2.extensions.cursor, columns: list[str], stream: io.BufferedIOBase, what: str
-) -> None:
+
+def _create_incoming(cur: psycopg2.extensions.cursor, columns: list[str]) -> None:
     cols_sql = ", ".join(f'"{c}" text' for c in columns)
-    cur.execute(f"create temporary table _incoming (_line bigserial, {cols_sql}) on commit drop")
+    cur.execute(
+        "create temporary table _incoming ("
+        " _line bigint generated by default as identity (start with 2),"
+        f" {cols_sql}, _problem text) on commit drop"
+    )
+
+
+def _copy(
+    cur: psycopg2.extensions.cursor, columns: Sequence[str], stream: io.BufferedIOBase, header: bool
+) -> None:
+    names = ", ".join(f'"{c}"' for c in columns)
+    with stream:
+        cur.copy_expert(
+            f"copy _incoming ({names}) from stdin with (format csv, header {str(header).lower()})",
+            stream,
+        )
+
+
+def _copy_csv(cur: psycopg2.extensions.cursor, path: Path, columns: list[str]) -> None:
+    """COPY the file as it is; if PostgreSQL refuses a line, copy it again line by line."""
+    cur.execute("savepoint copy_as_is")
     try:
-        with stream:
-            cur.copy_expert(
-                f"copy _incoming ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
-                "from stdin with (format csv, header true)",
-                stream,
-            )
-    except psycopg2.DataError as exc:
-        raise FileFormatError(f"{what}: malformed CSV: {exc.pgerror or exc}".strip()) from exc
+        _copy(cur, columns, _open_binary(path), header=True)
+    except psycopg2.DataError:
+        cur.execute("rollback to savepoint copy_as_is")
+    else:
+        cur.execute("release savepoint copy_as_is")
+        return
+    with tempfile.TemporaryFile() as spool:
+        text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        csv.writer(text, lineterminator="\n").writerows(_checked_lines(path, len(columns)))
+        text.flush()
+        spool.seek(0)
+        _copy(cur, ["_line", *columns, "_problem"], text.detach(), header=False)
 
 
 def _classify(cur: psycopg2.extensions.cursor) -> None:
@@ -345,13 +390,12 @@ def _classify_and_merge(
     cur: psycopg2.extensions.cursor, *, source: str, source_uri: str, load_run_id: uuid.UUID
 ) -> list[SymbolResult]:
     _classify(cur)
-    params = {"source": source, "run_id": str(load_run_id), "uri": source_uri}
-    cur.execute(QUARANTINE_SQL, params)
-    cur.execute(UPSERT_SQL, params)
+    quarantine_bars(cur, source=source, source_uri=source_uri, load_run_id=load_run_id)
+    cur.execute(UPSERT_SQL, {"source": source, "run_id": str(load_run_id)})
     changed = {row[0]: (row[1], row[2]) for row in cur.fetchall()}
     cur.execute(SUMMARY_SQL)
     symbols = []
-    for symbol, start, end, received, rejected in cur.fetchall():
+    for symbol, start, end, received, rejected, lines in cur.fetchall():
         inserted, updated = changed.get(symbol, (0, 0))
         symbols.append(
             SymbolResult(
@@ -363,10 +407,17 @@ def _classify_and_merge(
                 updated=updated,
                 unchanged=received - rejected - inserted - updated,
                 rejected=rejected,
+                rejected_lines=tuple(lines or ()),
             )
         )
     cur.execute("drop table _classified; drop table _incoming")
     return symbols
+
+
+def copy_error_line(exc: BaseException) -> int | None:
+    """The line of the input a COPY error points at (PostgreSQL's CONTEXT), if any."""
+    match = _COPY_LINE.search(str(getattr(exc, "pgerror", None) or exc))
+    return int(match.group(1)) if match else None
 
 
 def land_file(
@@ -377,13 +428,31 @@ def land_file(
     load_run_id: uuid.UUID,
 ) -> FileResult:
     """Land one file inside the caller's transaction. Raises FileFormatError if it can't."""
-    kind = file_kind(path)
-    if not path.exists():
-        raise FileFormatError(f"{path}: no such file")
-    header, stream = _csv_stream(path) if kind == "csv" else _parquet_stream(path)
-    _copy_incoming(cur, map_header(header), stream, str(path))
+    kind = inspect_path(path)
+    if kind == "csv":
+        columns = map_header_of(path, _csv_header(path))
+        _create_incoming(cur, columns)
+        _copy_csv(cur, path, columns)
+    else:
+        header, stream = _parquet_stream(path)
+        columns = map_header_of(path, header)
+        _create_incoming(cur, columns)
+        try:
+            _copy(cur, columns, stream, header=True)
+        except psycopg2.DataError as exc:
+            raise FileFormatError(f"{path}: unreadable Parquet values: {exc}") from exc
+    cur.execute("select exists (select from _incoming)")
+    if not cur.fetchone()[0]:
+        raise FileFormatError(f"{path}: line 2: no data rows after the header")
     symbols = _classify_and_merge(cur, source=source, source_uri=str(path), load_run_id=load_run_id)
     return FileResult(path=str(path), load_run_id=load_run_id, symbols=symbols)
+
+
+def map_header_of(path: Path, header: Sequence[str]) -> list[str]:
+    try:
+        return map_header(header)
+    except FileFormatError as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
 
 
 def land_rows(
@@ -403,9 +472,10 @@ def land_rows(
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CANONICAL)
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow(["" if v is None else _clean(str(v))[0] for v in row])
     stream = io.BytesIO(buf.getvalue().encode())
-    _copy_incoming(cur, list(CANONICAL), stream, source_uri)
+    _create_incoming(cur, list(CANONICAL))
+    _copy(cur, CANONICAL, stream, header=True)
     symbols = _classify_and_merge(
         cur, source=source, source_uri=source_uri, load_run_id=load_run_id
     )

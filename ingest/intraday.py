@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -28,8 +29,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import psycopg2.extensions
 from psycopg2.extras import execute_values
 
-from ingest.actions import quarantine_record
-from ingest.files import SymbolResult, SymbolTotals
+from ingest import checks
+from ingest.outcomes import SymbolResult, SymbolTotals
+from ingest.quarantine import quarantine_record
 
 RECORD_KIND = "intraday_bar"
 INTRADAY_COLUMNS = (
@@ -73,7 +75,7 @@ class CheckedBar:
 @dataclass(frozen=True)
 class IntradayResult(SymbolTotals):
     symbols: list[SymbolResult] = field(default_factory=list)
-    rejected: list[tuple[tuple, str]] = field(default_factory=list)
+    rejected_rows: list[tuple[tuple, str]] = field(default_factory=list)  # (as received, why)
 
 
 class _Bad(Exception):
@@ -135,8 +137,8 @@ def check_bar(row: Sequence[object]) -> CheckedBar:
     problems: list[str] = []
 
     symbol = str(raw["symbol"]).strip().upper() if raw["symbol"] is not None else ""
-    if not symbol:
-        problems.append("missing symbol")
+    if problem := checks.symbol_problem(symbol):
+        problems.append(problem)
 
     bar_start = None
     try:
@@ -155,12 +157,8 @@ def check_bar(row: Sequence[object]) -> CheckedBar:
             numbers[name] = None
             continue
         numbers[name] = number
-        if number is None:
-            problems.append(f"missing {name}")
-        elif name == "volume" and number < 0:
-            problems.append("negative volume")
-        elif name != "volume" and number <= 0:
-            problems.append(f"non-positive {name}")
+        if problem := checks.number_problem(name, number):
+            problems.append(problem)
 
     timezone = None
     try:
@@ -168,14 +166,13 @@ def check_bar(row: Sequence[object]) -> CheckedBar:
     except _Bad as bad:
         problems.append(str(bad))
 
+    if bar_start is not None and not problems:
+        zone = ZoneInfo(timezone or checks.EXCHANGE_TIMEZONE)
+        if problem := checks.date_problem(bar_start.astimezone(zone).date()):
+            problems.append(problem)
+
     if not problems:
-        o, h, low, c = (numbers[n] for n in PRICE_COLUMNS)
-        if h < low:
-            problems.append("high < low")
-        if not low <= o <= h:
-            problems.append("open outside [low, high]")
-        if not low <= c <= h:
-            problems.append("close outside [low, high]")
+        problems += checks.ohlc_problems(*(numbers[n] for n in PRICE_COLUMNS))
 
     values = None if problems else tuple(numbers[n] for n in (*PRICE_COLUMNS, "volume"))
     return CheckedBar(received, symbol or None, bar_start, values, timezone, tuple(problems))
@@ -255,7 +252,9 @@ def land_intraday_rows(
 ) -> IntradayResult:
     """Check, quarantine and upsert intraday bars inside the caller's transaction."""
     good, rejected = classify(rows)
+    seen: Counter[str] = Counter()
     for received, reason in rejected:
+        seen[repr((received, reason))] += 1
         payload = {
             name: _as_received(v) for name, v in zip(INTRADAY_COLUMNS, received, strict=True)
         }
@@ -269,6 +268,7 @@ def land_intraday_rows(
             payload=payload,
             reason=reason,
             load_run_id=load_run_id,
+            occurrence=seen[repr((received, reason))],
         )
 
     changed: dict[str, list[int]] = {}
@@ -297,7 +297,8 @@ def land_intraday_rows(
     for received, _ in rejected:
         symbol = str(received[0]).strip().upper() if received[0] is not None else ""
         s = per_symbol.setdefault(
-            symbol or "(unparseable symbol)", {"received": 0, "rejected": 0, "dates": []}
+            symbol if not checks.symbol_problem(symbol) else checks.UNSET_SYMBOL,
+            {"received": 0, "rejected": 0, "dates": []},
         )
         s["received"] += 1
         s["rejected"] += 1
@@ -318,4 +319,4 @@ def land_intraday_rows(
                 rejected=s["rejected"],
             )
         )
-    return IntradayResult(symbols=symbols, rejected=rejected)
+    return IntradayResult(symbols=symbols, rejected_rows=rejected)

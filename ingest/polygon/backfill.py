@@ -20,13 +20,14 @@ from sqlalchemy.engine import URL
 
 from ingest.db import transaction
 from ingest.landing import ingest_rows
-from ingest.polygon import SOURCE
+from ingest.polygon import SOURCE, reference
 from ingest.polygon.bars import symbol_rows
-from ingest.polygon.calendar import chunk_windows, clip_windows
+from ingest.polygon.calendar import missing_windows, sessions
 from ingest.polygon.http import PolygonError
 from ingest.polygon.runs import (
     UnitOutcome,
     aggs_uri,
+    covered_sessions,
     delisting_dates,
     failed,
     landed_uris,
@@ -52,41 +53,49 @@ class SymbolPlan:
 def plan_backfill(
     url: URL, symbols: Sequence[str], start: date, end: date, chunk_days: int
 ) -> list[SymbolPlan]:
-    """Each symbol's windows still to fetch, and the ones skipped (already landed, or after a
-    delisting recorded in raw.symbols)."""
+    """Each symbol's windows still to fetch, by coverage: the XNYS sessions in [start, end]
+    that no landed request of this symbol covers (a backfill window or a grouped day, success
+    or partial, per raw.load_runs), cut by `missing_windows`. What is covered, or after a
+    delisting recorded in raw.symbols, is reported as skipped."""
     if end < start:
         raise ValueError(f"backfill end {end} is before start {start}")
-    windows = chunk_windows(start, end, chunk_days)
+    all_sessions = sessions(start, end)
     delisted = delisting_dates(url, symbols)
+    covered = covered_sessions(url, symbols, start, end)
     plans = []
     for symbol in symbols:
         last_day = delisted.get(symbol.upper())
-        keep, after = clip_windows(windows, last_day)
-        done = landed_uris(url, [aggs_uri(symbol, lo, hi) for lo, hi in keep])
-        todo, skipped = [], []
-        for lo, hi in keep:
-            uri = aggs_uri(symbol, lo, hi)
-            if uri in done:
-                skipped.append(
-                    UnitOutcome(
-                        KIND, symbol, lo, hi, "skipped", uri, uuid.uuid4(), error="already landed"
-                    )
-                )
-            else:
-                todo.append((lo, hi))
-        for lo, hi in after:
+        wanted = [d for d in all_sessions if last_day is None or d <= last_day]
+        after = [d for d in all_sessions if last_day is not None and d > last_day]
+        landed = [d for d in wanted if d in covered.get(symbol.upper(), set())]
+        skipped = []
+        if landed:
             skipped.append(
                 UnitOutcome(
                     KIND,
                     symbol,
-                    lo,
-                    hi,
+                    landed[0],
+                    landed[-1],
                     "skipped",
-                    aggs_uri(symbol, lo, hi),
+                    aggs_uri(symbol, landed[0], landed[-1]),
+                    uuid.uuid4(),
+                    error="already landed",
+                )
+            )
+        if after:
+            skipped.append(
+                UnitOutcome(
+                    KIND,
+                    symbol,
+                    after[0],
+                    after[-1],
+                    "skipped",
+                    aggs_uri(symbol, after[0], after[-1]),
                     uuid.uuid4(),
                     error=f"after the delisting on {last_day}",
                 )
             )
+        todo = missing_windows(wanted, set(landed), chunk_days)
         plans.append(SymbolPlan(symbol, todo, skipped, last_day))
     return plans
 
@@ -203,3 +212,39 @@ def _record_empty(
         if on_window:
             on_window(outcome)
     return recorded
+
+
+def land_symbol_actions(
+    url: URL,
+    client: RESTClient,
+    symbol: str,
+    start: date,
+    end: date,
+    *,
+    flow_run_id: str | None = None,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
+    on_unit: Callable[[object], None] = lambda _outcome: None,
+) -> list[UnitOutcome]:
+    """A backfilled symbol's splits and dividends in [start, end]; a kind already landed for
+    exactly this range is skipped (reported, not re-requested)."""
+    outcomes = []
+    for kind in ("splits", "dividends"):
+        uri = reference.actions_uri(kind, symbol, start, end)
+        if uri in landed_uris(url, [uri]):
+            outcome = UnitOutcome(
+                kind, symbol, start, end, "skipped", uri, uuid.UUID(int=0), error="already landed"
+            )
+        else:
+            outcome = reference.land_corporate_actions(
+                url,
+                client,
+                kind,
+                symbol,
+                since=start,
+                until=end,
+                flow_run_id=flow_run_id,
+                logger=logger,
+            )
+        outcomes.append(outcome)
+        on_unit(outcome)
+    return outcomes

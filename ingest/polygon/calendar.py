@@ -117,3 +117,34 @@ def clip_windows(
         else:
             keep.append((lo, min(hi, last_day)))
     return keep, skipped
+
+
+def missing_windows(
+    wanted: Sequence[date], covered: Collection[date], chunk_days: int
+) -> list[tuple[date, date]]:
+    """Request windows for the sessions in `wanted` (sorted) not in `covered`, oldest first.
+
+    Each run of consecutive missing sessions is cut into windows of at most `chunk_days`
+    calendar days, each starting and ending on a missing session: no window asks for a day
+    that is landed, none for days without a session (a weekend-only request), and a range that
+    grew at its end costs one window for the new days only.
+    """
+    if chunk_days <= 0:
+        raise ValueError("chunk_days must be positive")
+    windows: list[tuple[date, date]] = []
+    lo = hi = None
+    for day in wanted:
+        if day in covered:
+            if lo is not None:
+                windows.append((lo, hi))
+            lo = hi = None
+            continue
+        if lo is not None and day > lo + timedelta(days=chunk_days - 1):
+            windows.append((lo, hi))
+            lo = None
+        if lo is None:
+            lo = day
+        hi = day
+    if lo is not None:
+        windows.append((lo, hi))
+    return windows

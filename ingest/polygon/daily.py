@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import psycopg2
@@ -35,23 +35,67 @@ log = logging.getLogger(__name__)
 KIND = "grouped-day"
 
 
+MAX_DAYS = 30  # sessions one daily run requests at most (older gaps wait for later runs)
+MAX_EMPTY_ANSWERS = 3  # a session answered with no bars this often is a known gap
+EMPTY_ANSWER = "Polygon returned no bars for trading day"
+KNOWN_GAP = "known gap"
+
+
 @dataclass(frozen=True)
 class DailyPlan:
     days: list[date]  # to fetch, oldest first
     end: date
     watermark: date | None
+    deferred: int = 0  # missing sessions left for later runs by the max_days cap
+    known_gaps: list[date] = field(default_factory=list)  # empty too often: not requested
 
 
-def plan_days(url: URL, *, days_back: int, end: date | None = None) -> DailyPlan:
+def plan_days(
+    url: URL, *, days_back: int, end: date | None = None, max_days: int = MAX_DAYS
+) -> DailyPlan:
     """The trading days to fetch: every XNYS session after the first landed grouped day that
     has not landed (per raw.load_runs), up to `end` (default: the last closed session); with
-    nothing landed yet, the last `days_back` sessions."""
+    nothing landed yet, the last `days_back` sessions. At most `max_days` of them (the most
+    recent; the rest are `deferred` to later runs), and never a known gap."""
+    if max_days <= 0:
+        raise ValueError("max_days must be positive")
     end = end or last_closed_session()
+    gaps = {d for d in known_gaps(url, MAX_EMPTY_ANSWERS) if d <= end}
     landed = {d for d in landed_grouped_days(url) if d <= end}
-    all_sessions = sessions(min(landed), end) if landed else last_n_sessions(end, days_back)
+    done = landed | gaps
+    all_sessions = sessions(min(done), end) if landed else last_n_sessions(end, days_back)
+    missing = missing_sessions(all_sessions, done if landed else set(), days_back)
+    missing = [d for d in missing if d not in gaps]
     return DailyPlan(
-        missing_sessions(all_sessions, landed, days_back), end, watermark(all_sessions, landed)
+        missing[-max_days:],
+        end,
+        watermark(all_sessions, done) if landed else None,
+        deferred=max(0, len(missing) - max_days),
+        known_gaps=sorted(gaps),
     )
+
+
+def known_gaps(url: URL, answers: int) -> set[date]:
+    """Sessions Polygon answered `answers` times or more with no bars at all."""
+    with transaction(url) as cur:
+        cur.execute(
+            "select window_start from raw.load_runs"
+            " where source = %s and symbol = %s and status = 'failed'"
+            " and source_uri like 'polygon:/v2/aggs/grouped/%%' and error like %s"
+            " group by window_start having count(*) >= %s",
+            (SOURCE, ALL_SYMBOLS, f"%{EMPTY_ANSWER}%", answers),
+        )
+        return {row[0] for row in cur.fetchall()}
+
+
+def _empty_answers(url: URL, day: date) -> int:
+    with transaction(url) as cur:
+        cur.execute(
+            "select count(*) from raw.load_runs where source = %s and symbol = %s"
+            " and status = 'failed' and window_start = %s and error like %s",
+            (SOURCE, ALL_SYMBOLS, day, f"%{EMPTY_ANSWER}%"),
+        )
+        return cur.fetchone()[0]
 
 
 def land_grouped_day(
@@ -78,9 +122,13 @@ def land_grouped_day(
         aggs = client.get_grouped_daily_aggs(day.isoformat(), adjusted=False)
         selection = select_grouped(day, aggs, universe, max_symbols)
         if selection.market_rows == 0:
-            raise PolygonError(
-                f"Polygon returned no bars for trading day {day.isoformat()} (not published yet?)"
+            tries = _empty_answers(url, day) + 1
+            note = (
+                f"; {KNOWN_GAP} after {tries} empty answers: not requested again"
+                if tries >= MAX_EMPTY_ANSWERS
+                else f" (not published yet? answer {tries} of at most {MAX_EMPTY_ANSWERS})"
             )
+            raise PolygonError(f"{EMPTY_ANSWER} {day.isoformat()}{note}")
         summary = UnitOutcome(KIND, ALL_SYMBOLS, day, day, "success", uri, run_id)
         if selection.rows:
             result = ingest_rows(

@@ -14,9 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
@@ -24,10 +24,11 @@ from urllib.parse import urlencode, urlsplit
 
 import urllib3
 
-log = logging.getLogger(__name__)
+from ingest import retry
+from ingest.ratelimit import Limiter
+from ingest.retry import Retry, RetryPolicy
 
-Limiter = Callable[[], None]
-"""Blocks until one request may be sent (see ingest.polygon.limiter)."""
+log = logging.getLogger(__name__)
 
 
 class PolygonError(Exception):
@@ -47,19 +48,6 @@ class PolygonUnavailable(PolygonError):
 
 class MalformedResponse(PolygonError):
     """A 200 answer whose body is not JSON."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try. Attempt n (0-based) after a failure waits `Retry-After` when the
-    answer has one (capped at `max_retry_after`), else `min(backoff_cap, backoff_base * 2**n)`."""
-
-    max_retries: int = 5
-    backoff_base: float = 2.0
-    backoff_cap: float = 60.0
-    max_retry_after: float = 300.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
 
 
 DEFAULT_POLICY = RetryPolicy()
@@ -102,9 +90,19 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 def retry_delay(policy: RetryPolicy, attempt: int, retry_after: float | None) -> float:
-    if retry_after is not None:
-        return min(retry_after, policy.max_retry_after)
-    return min(policy.backoff_cap, policy.backoff_base * 2**attempt)
+    return policy.delay(attempt, retry_after)
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """The host name does not resolve (DNS): retrying will not help, so fail fast."""
+    seen: object = exc
+    for _ in range(10):  # the chain of causes (urllib3 wraps its errors in `reason`)
+        if isinstance(seen, urllib3.exceptions.NameResolutionError | socket.gaierror):
+            return True
+        if not isinstance(seen, BaseException):
+            return False
+        seen = getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
+    return False
 
 
 def display_url(url: str, fields: Mapping[str, object] | None = None) -> str:
@@ -161,11 +159,10 @@ class BudgetedPool:
         **_ignored: object,
     ) -> urllib3.BaseHTTPResponse:
         target = self._scrub(display_url(url, fields))
-        attempt = 0
-        while True:
+
+        def attempt(number: int) -> urllib3.BaseHTTPResponse:
             self._limiter()
             self.attempts += 1
-            retry_after: float | None = None
             try:
                 resp = self._pool.request(
                     method,
@@ -177,34 +174,53 @@ class BudgetedPool:
                 )
             except urllib3.exceptions.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
-                if attempt >= self._policy.max_retries:
+                if _unresolvable(exc):
                     raise PolygonUnavailable(
-                        self._scrub(
-                            f"no answer from Polygon for GET {target} after {attempt + 1} "
-                            f"attempt(s): {problem}"
-                        )
+                        self._scrub(f"cannot resolve Polygon's host for GET {target}: {problem}")
                     ) from None
-            else:
-                if resp.status == 200:
-                    return resp
-                body = resp.data.decode("utf-8", "replace").strip()
-                problem = f"HTTP {resp.status}: {body[:300]}"
-                if not retryable(resp.status) or attempt >= self._policy.max_retries:
-                    raise PolygonHTTPError(
-                        self._scrub(
-                            f"Polygon answered GET {target} with {problem} "
-                            f"(after {attempt + 1} attempt(s))"
-                        ),
-                        resp.status,
-                    ) from None
-                retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
-            delay = retry_delay(self._policy, attempt, retry_after)
+                raise Retry(problem, attempts=number) from None
+            if resp.status == 200:
+                return resp
+            body = resp.data.decode("utf-8", "replace").strip()
+            problem = f"HTTP {resp.status}: {body[:300]}"
+            if not retryable(resp.status):
+                raise PolygonHTTPError(
+                    self._scrub(
+                        f"Polygon answered GET {target} with {problem} (after {number} attempt(s))"
+                    ),
+                    resp.status,
+                )
+            raise Retry(
+                problem,
+                retry_after=retry_after_seconds(resp.headers.get("Retry-After")),
+                status=resp.status,
+                attempts=number,
+            )
+
+        def on_retry(failure: Retry, number: int, wait: float) -> None:
             self._log.warning(
                 "%s",
                 self._scrub(
-                    f"GET {target}: {problem[:200]}; "
-                    f"retry {attempt + 1}/{self._policy.max_retries} in {delay:.1f}s"
+                    f"GET {target}: {failure.problem[:200]}; "
+                    f"retry {number}/{self._policy.max_retries} in {wait:.1f}s"
                 ),
             )
-            self._sleep(delay)
-            attempt += 1
+
+        try:
+            return retry.run(self._policy, attempt, on_retry=on_retry, sleep=self._sleep)
+        except Retry as spent:
+            tries = spent.details["attempts"]
+            if "status" in spent.details:
+                raise PolygonHTTPError(
+                    self._scrub(
+                        f"Polygon answered GET {target} with {spent.problem} "
+                        f"(after {tries} attempt(s))"
+                    ),
+                    int(spent.details["status"]),
+                ) from None
+            raise PolygonUnavailable(
+                self._scrub(
+                    f"no answer from Polygon for GET {target} after {tries} attempt(s): "
+                    f"{spent.problem}"
+                )
+            ) from None

@@ -241,9 +241,10 @@ def listed_statuses(
     return present, absent
 
 
-def latest_listing(records: Sequence[Ticker]) -> Ticker | None:
-    """The most recently delisted of a ticker's past listings."""
-    dated = [r for r in records if r.ticker]
+def latest_listing(records: Sequence[Ticker], symbol: str) -> Ticker | None:
+    """The most recently delisted of `symbol`'s past listings - only a listing whose ticker is
+    exactly the symbol asked for counts (Polygon's search may answer with others)."""
+    dated = [r for r in records if r.ticker and r.ticker.strip().upper() == symbol.upper()]
     return max(dated, key=lambda r: r.delisted_utc or "", default=None)
 
 
@@ -264,7 +265,7 @@ def look_up_delisted(
         records = list(client.list_tickers(ticker=symbol, market=MARKET, active=False, limit=PAGE))
         with transaction(url) as cur:
             inserted, updated, unchanged = upsert_tickers(cur, records, run_id)
-            last = latest_listing(records)
+            last = latest_listing(records, symbol)
             if last is not None:
                 when = _day(last.delisted_utc) or today
                 note = f"delisted on {when.isoformat()} per Polygon: marked inactive"
@@ -297,6 +298,35 @@ def look_up_delisted(
         with transaction(url) as cur:
             record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
         return outcome, None
+
+
+def reconcile_listing(
+    url: URL,
+    client: RESTClient,
+    tracked: Sequence[str],
+    listed: Mapping[str, str | None],
+    *,
+    today: date,
+    flow_run_id: str | None = None,
+) -> tuple[list[UnitOutcome], list[SymbolStatus]]:
+    """Delisting reconciliation after a complete active listing (`listed`: upper-case ticker
+    -> name): tracked symbols in it are active; each one missing is looked up among the
+    delisted listings (one request) and marked inactive. Returns the look-ups' outcomes and
+    the raw.symbols rows that changed."""
+    statuses, absent = listed_statuses(tracked, listed)
+    outcomes: list[UnitOutcome] = []
+    for symbol in absent:
+        outcome, status = look_up_delisted(
+            url, client, symbol, today=today, flow_run_id=flow_run_id
+        )
+        outcomes.append(outcome)
+        statuses += [status] if status is not None else []
+    return outcomes, sync_symbols(url, statuses)
+
+
+def listing_names(tickers: Iterable[Ticker] | None) -> dict[str, str | None] | None:
+    """upper-case ticker -> name of a listing; None for a listing that failed."""
+    return None if tickers is None else {t.ticker.upper(): t.name for t in tickers if t.ticker}
 
 
 def universe_symbols(url: URL, explicit: Sequence[str]) -> list[str]:

@@ -51,6 +51,10 @@ def failures(outcomes: Sequence[UnitOutcome]) -> list[UnitOutcome]:
     return [o for o in outcomes if o.status == "failed"]
 
 
+def unit_name(o: UnitOutcome) -> str:
+    return f"{o.kind} {o.symbol} {o.window_start or ''}".strip()
+
+
 def all_failed(outcomes: Sequence[UnitOutcome]) -> bool:
     """True when work was attempted and none of it landed (skipped units do not count)."""
     attempted = [o for o in outcomes if o.status != "skipped"]

@@ -18,11 +18,12 @@ from datetime import UTC, date, datetime
 import psycopg2.extensions
 from sqlalchemy.engine import URL
 
+from ingest import load_runs
 from ingest.db import transaction
 from ingest.files import FileResult
-from ingest.load_runs import INSERT_SQL
 from ingest.polygon import SOURCE
 from ingest.polygon.bars import Row
+from ingest.polygon.calendar import sessions
 from ingest.polygon.http import scrub
 
 LANDED = ("success", "partial")  # partial: landed, with rows quarantined (a refetch won't help)
@@ -124,25 +125,17 @@ def record(
     """Write the raw.load_runs row of an outcome (skipped ones are not recorded)."""
     if outcome.status == "skipped":
         return
-    cur.execute(
-        INSERT_SQL,
-        {
-            "load_run_id": str(outcome.load_run_id),
-            "source": SOURCE,
-            "symbol": outcome.symbol,
-            "window_start": outcome.window_start,
-            "window_end": outcome.window_end,
-            "received": outcome.received,
-            "inserted": outcome.inserted,
-            "updated": outcome.updated,
-            "unchanged": outcome.unchanged,
-            "rejected": outcome.rejected,
-            "status": outcome.status,
-            "error": scrub(outcome.error)[:4000] if outcome.error else None,
-            "source_uri": outcome.source_uri,
-            "flow_run_id": flow_run_id,
-            "started_at": started_at,
-        },
+    load_runs.write(
+        cur,
+        load_runs.of(
+            outcome,
+            load_run_id=outcome.load_run_id,
+            source=SOURCE,
+            started_at=started_at,
+            error=scrub(outcome.error) if outcome.error else None,
+            source_uri=outcome.source_uri,
+            flow_run_id=flow_run_id,
+        ),
     )
 
 
@@ -196,6 +189,27 @@ def landed_grouped_days(url: URL) -> set[date]:
             (SOURCE, ALL_SYMBOLS, list(LANDED)),
         )
         return {row[0] for row in cur.fetchall()}
+
+
+def covered_sessions(
+    url: URL, symbols: Sequence[str], start: date, end: date
+) -> dict[str, set[date]]:
+    """Per symbol (upper case), the XNYS sessions in [start, end] inside a landed request of
+    that symbol: a backfill window or a grouped day (success or partial)."""
+    with transaction(url) as cur:
+        cur.execute(
+            "select distinct symbol, greatest(window_start, %s), least(window_end, %s)"
+            " from raw.load_runs"
+            " where source = %s and symbol = any(%s) and status = any(%s)"
+            " and source_uri like 'polygon:/v2/aggs/%%'"
+            " and window_start <= %s and window_end >= %s",
+            (start, end, SOURCE, [s.upper() for s in symbols], list(LANDED), end, start),
+        )
+        spans = cur.fetchall()
+    covered: dict[str, set[date]] = {}
+    for symbol, lo, hi in spans:
+        covered.setdefault(symbol, set()).update(sessions(lo, hi))
+    return covered
 
 
 def landed_uris(url: URL, uris: Sequence[str]) -> set[str]:

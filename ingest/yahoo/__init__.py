@@ -4,22 +4,23 @@ Modules (small, typed; I/O at the edges):
 
 - `session`  - the curl_cffi session yfinance uses: limiter before every request, last answer
                kept, optional endpoint (the test seam);
-- `throttle` - the `yahoo-api` Prefect global concurrency limit (requests per minute);
 - `client`   - yfinance calls with retries/backoff and errors sorted by kind;
 - `parse`    - pure: yfinance frames and quoteSummary modules -> raw rows, events, datasets;
 - `market`   - one symbol's daily + intraday bars and splits/dividends, landed, load run written;
 - `company`  - one symbol's company datasets, landed, load run written;
 - `symbols`  - which symbols a run fetches, and batching.
 
-`build_client` is what the flows use: a session throttled by the Prefect limit, retries from
-the settings.
+`build_client` is what the flows use: a session throttled by the limiter they pass in (the
+`yahoo-api` limit, see ingest.ratelimit and flows.limits), retries from the settings.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from ingest.yahoo.client import RetryPolicy, YahooClient
+from ingest.ratelimit import Limiter
+from ingest.yahoo.client import DEFAULT_POLICY, YahooClient
 from ingest.yahoo.session import YahooSession
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
@@ -30,18 +31,16 @@ def build_client(
     *,
     max_retries: int,
     cache_dir: Path | None,
-    limiter_name: str | None = None,
+    limiter: Limiter | None = None,
     backoff_seconds: float | None = None,
     timeout: float | None = None,
 ) -> YahooClient:
-    """A YahooClient whose every request first takes a slot of the Prefect limit `limiter_name`."""
-    from ingest.yahoo.throttle import prefect_limiter
-
-    limiter = prefect_limiter(limiter_name) if limiter_name else None
+    """A YahooClient whose every request first calls `limiter` (one slot of the budget)."""
     session = YahooSession(limiter=limiter)
-    retry = RetryPolicy(
+    retry = replace(
+        DEFAULT_POLICY,
         max_retries=max_retries,
-        base_seconds=DEFAULT_BACKOFF_SECONDS if backoff_seconds is None else backoff_seconds,
+        backoff_base=DEFAULT_BACKOFF_SECONDS if backoff_seconds is None else backoff_seconds,
     )
     return YahooClient(
         session,

@@ -10,10 +10,12 @@ in-process response cache is cleared before each attempt (it would replay a cach
 retry). Each failure is sorted by `classify`:
 
 - `rate_limited` (YFRateLimitError, HTTP 429) and `transient` (HTTP 5xx, timeouts, connection
-  errors): retried up to `max_retries` times, waiting base * 2**(attempt-1) seconds (capped,
-  with jitter) - on top of the request budget the session's limiter enforces;
-- `not_found` (HTTP 404, Yahoo's "symbol may be delisted", no timezone), `malformed` (a body
-  that is not the JSON it should be) and `error` (anything else): not retried.
+  errors): retried up to `max_retries` times by ingest.retry (the one retry mechanism of both
+  vendors: backoff_base * 2**n seconds, capped, with jitter) - on top of the request budget the
+  session's limiter enforces;
+- `unreachable` (the host name does not resolve: DNS; fails fast), `not_found` (HTTP 404,
+  Yahoo's "symbol may be delisted", no timezone), `malformed` (a body that is not the JSON it
+  should be) and `error` (anything else): not retried.
 
 A chart answer with no bars (a window without trading) is not an error: `History.empty`.
 """
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -34,6 +35,8 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from ingest import retry
+from ingest.retry import Retry, RetryPolicy
 from ingest.yahoo.session import Observed, YahooSession
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,7 @@ TRANSIENT = "transient"
 NOT_FOUND = "not_found"
 MALFORMED = "malformed"
 ERROR = "error"
+UNREACHABLE = "unreachable"
 RETRYABLE = frozenset({RATE_LIMITED, TRANSIENT})
 
 # quoteSummary modules behind the company datasets (names as Yahoo spells them: note
@@ -79,16 +83,8 @@ class FetchError(Exception):
         return f"{self.kind}{tries}: {self.args[0]}"
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_retries: int = 4
-    base_seconds: float = 2.0
-    max_seconds: float = 60.0
-
-    def delay(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        backoff = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return backoff * (0.8 + 0.4 * rng())
+DEFAULT_POLICY = RetryPolicy(max_retries=4, backoff_base=2.0, backoff_cap=60.0, jitter=0.2)
+UNRESOLVABLE = ("could not resolve host", "name or service not known", "nodename nor servname")
 
 
 @dataclass(frozen=True)
@@ -138,6 +134,9 @@ def classify(exc: BaseException, observed: Observed | None) -> str:
     from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
 
     status = observed.status if observed else None
+    failure = " ".join(str(e) for e in (exc, observed.error if observed else None) if e).lower()
+    if any(marker in failure for marker in UNRESOLVABLE):
+        return UNREACHABLE  # DNS: the host does not resolve; a retry will not change that
     if isinstance(exc, YFRateLimitError) or status == 429:
         return RATE_LIMITED
     if status is not None and status >= 500:
@@ -199,39 +198,44 @@ class YahooClient:
     ) -> None:
         configure_yfinance(cache_dir)
         self.session = session
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or DEFAULT_POLICY
         self.timeout = timeout
         self._sleep = sleep
 
     def _attempts(self, what: str, call: Callable[[], T]) -> tuple[T, int]:
         from yfinance.data import YfData
 
-        attempt = 0
-        while True:
-            attempt += 1
+        def attempt(number: int) -> tuple[T, int]:
             YfData.cache_get.cache_clear()
             self.session.forget()
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # pandas deprecations inside yfinance
-                    return call(), attempt
+                    return call(), number
             except Exception as exc:  # noqa: BLE001 - every failure is sorted, none escapes raw
                 kind = classify(exc, self.session.last_data)
                 cause = self.session.first_failure or self.session.last_data
-                if kind in RETRYABLE and attempt <= self.retry.max_retries:
-                    wait = self.retry.delay(attempt)
-                    log.warning(
-                        "%s: %s (%s); retry %d/%d in %.1fs",
-                        what,
-                        kind,
-                        describe(exc, cause),
-                        attempt,
-                        self.retry.max_retries,
-                        wait,
-                    )
-                    self._sleep(wait)
-                    continue
-                raise FetchError(kind, describe(exc, cause), attempt) from exc
+                failure = FetchError(kind, describe(exc, cause), number)
+                if kind in RETRYABLE:
+                    raise Retry(describe(exc, cause), kind=kind, error=failure) from exc
+                raise failure from exc
+
+        def on_retry(failure: Retry, number: int, wait: float) -> None:
+            log.warning(
+                "%s: %s (%s); retry %d/%d in %.1fs",
+                what,
+                failure.details["kind"],
+                failure.problem,
+                number,
+                self.retry.max_retries,
+                wait,
+            )
+
+        try:
+            return retry.run(self.retry, attempt, on_retry=on_retry, sleep=self._sleep)
+        except Retry as spent:
+            error = spent.details["error"]
+            raise error from error.__cause__
 
     def history(
         self,

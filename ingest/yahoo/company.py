@@ -22,9 +22,9 @@ import psycopg2.extensions
 from psycopg2.extras import Json, execute_values
 from sqlalchemy.engine import URL
 
-from ingest.actions import quarantine_record
+from ingest import load_runs
 from ingest.db import transaction
-from ingest.load_runs import INSERT_SQL
+from ingest.quarantine import quarantine_record
 from ingest.yahoo import parse
 from ingest.yahoo.client import FetchError, YahooClient
 
@@ -182,25 +182,25 @@ def _record(
     started: datetime,
     flow_run_id: str | None,
 ) -> None:
-    cur.execute(
-        INSERT_SQL,
-        {
-            "load_run_id": str(load_run_id),
-            "source": SOURCE,
-            "symbol": outcome.symbol,
-            "window_start": outcome.as_of_date,
-            "window_end": outcome.as_of_date,
-            "received": len(outcome.landed) + len(outcome.rejected),
-            "inserted": len(outcome.inserted),
-            "updated": len(outcome.updated),
-            "unchanged": len(outcome.unchanged),
-            "rejected": len(outcome.rejected),
-            "status": outcome.status,
-            "error": (outcome.error or "")[:4000] or None,
-            "source_uri": uri,
-            "flow_run_id": flow_run_id,
-            "started_at": started,
-        },
+    load_runs.write(
+        cur,
+        load_runs.LoadRun(
+            load_run_id=load_run_id,
+            source=SOURCE,
+            symbol=outcome.symbol,
+            status=outcome.status,
+            started_at=started,
+            window_start=outcome.as_of_date,
+            window_end=outcome.as_of_date,
+            received=len(outcome.landed) + len(outcome.rejected),
+            inserted=len(outcome.inserted),
+            updated=len(outcome.updated),
+            unchanged=len(outcome.unchanged),
+            rejected=len(outcome.rejected),
+            error=outcome.error or None,
+            source_uri=uri,
+            flow_run_id=flow_run_id,
+        ),
     )
 
 

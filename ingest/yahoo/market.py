@@ -22,12 +22,12 @@ import psycopg2
 import psycopg2.extensions
 from sqlalchemy.engine import URL
 
+from ingest import load_runs
 from ingest.actions import CorporateAction, land_actions
 from ingest.db import transaction
 from ingest.files import FileFormatError
 from ingest.intraday import IntradayBar, land_intraday_rows
 from ingest.landing import ingest_rows
-from ingest.load_runs import INSERT_SQL
 from ingest.yahoo import parse
 from ingest.yahoo.client import FetchError, History, YahooClient
 
@@ -229,7 +229,7 @@ def land_symbol_market_data(
                     result.inserted,
                     result.updated,
                     result.unchanged,
-                    len(result.rejected),
+                    result.rejected,
                 )
                 windows += [d for s in result.symbols for d in (s.window_start, s.window_end) if d]
             if actions:
@@ -320,23 +320,23 @@ def _record(
     """Complete the symbol's load-run row (adds to what ingest_rows wrote for the daily part)."""
     total = sum((p for p in parts if p is not None), PartCounts())
     last_day = (window.end - timedelta(days=1)) if window.end else datetime.now(UTC).date()
-    cur.execute(
-        INSERT_SQL,
-        {
-            "load_run_id": str(load_run_id),
-            "source": SOURCE,
-            "symbol": symbol,
-            "window_start": min(windows) if windows else window.start,
-            "window_end": max(windows) if windows else last_day,
-            "received": total.received,
-            "inserted": total.inserted,
-            "updated": total.updated,
-            "unchanged": total.unchanged,
-            "rejected": total.rejected,
-            "status": status,
-            "error": error,
-            "source_uri": uri,
-            "flow_run_id": flow_run_id,
-            "started_at": started,
-        },
+    load_runs.write(
+        cur,
+        load_runs.LoadRun(
+            load_run_id=load_run_id,
+            source=SOURCE,
+            symbol=symbol,
+            status=status,
+            started_at=started,
+            window_start=min(windows) if windows else window.start,
+            window_end=max(windows) if windows else last_day,
+            received=total.received,
+            inserted=total.inserted,
+            updated=total.updated,
+            unchanged=total.unchanged,
+            rejected=total.rejected,
+            error=error,
+            source_uri=uri,
+            flow_run_id=flow_run_id,
+        ),
     )

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy.engine import URL
 
+from ingest.checks import normalize_symbols as normalize
 from ingest.db import transaction
-
-
-def normalize(symbols: Iterable[str]) -> list[str]:
-    """Upper case, trimmed, blanks dropped, first occurrence kept."""
-    cleaned = (str(s).strip().upper() for s in symbols)
-    return list(dict.fromkeys(s for s in cleaned if s))
 
 
 def pick_symbols(

@@ -63,7 +63,11 @@ def cmd_files(
     label = paths[0].name if len(paths) == 1 else f"{len(paths)} files"
     with watch_copy(settings.warehouse, [p.stat().st_size for p in paths], label):
         state = ingest_files([str(p.resolve()) for p in paths], source=source, return_state=True)
+    from flows.outcomes import UnitsFailed
+
     outcomes = state.result(raise_on_failure=False)
+    if isinstance(outcomes, UnitsFailed):  # some files failed: the others landed
+        outcomes = outcomes.result
     if isinstance(outcomes, BaseException):
         raise UserError("ingest-files failed", str(outcomes), "see raw.load_runs for each file")
     for o in outcomes:
@@ -128,7 +132,7 @@ def vendor_flow(command: str):
 
 
 def check_polygon_key(settings: Settings) -> None:
-    from ingest.polygon.client import MissingApiKey, resolve_api_key
+    from flows.keys import MissingApiKey, resolve_api_key
 
     try:
         resolve_api_key(settings)
@@ -149,7 +153,12 @@ def run_vendor(command: str, options: dict[str, object]) -> None:
     flow_fn = vendor_flow(command)
     kwargs = {k: v for k, v in options.items() if v is not None}
     state = flow_fn(**kwargs, return_state=True)
+    from flows.outcomes import UnitsFailed
+
     outcome = state.result(raise_on_failure=False)
+    failed_units = outcome if isinstance(outcome, UnitsFailed) else None
+    if failed_units is not None:  # some units failed: the others landed (flows.outcomes)
+        outcome = failed_units.result
     if isinstance(outcome, BaseException):
         raise UserError(f"{flow_fn.name} failed", str(outcome), "details in raw.load_runs")
     counts: dict[str, int] = {}
@@ -163,6 +172,8 @@ def run_vendor(command: str, options: dict[str, object]) -> None:
         f"{flow_fn.name}: {state.name} ({summary}){rows}; details in raw.load_runs and the run's "
         "artifact"
     )
+    if failed_units is not None:
+        err.print(f"{flow_fn.name}: {failed_units}")
     if not state.is_completed():
         raise typer.Exit(1)
 
@@ -180,6 +191,10 @@ def cmd_polygon_daily(
     whole_market: Annotated[
         bool | None,
         typer.Option("--whole-market", help="keep every US ticker, not just the universe"),
+    ] = None,
+    max_days: Annotated[
+        int | None,
+        typer.Option(min=1, help="request at most this many trading days per run (default 30)"),
     ] = None,
 ) -> None:
     """Polygon grouped-daily bars for every missing trading day."""

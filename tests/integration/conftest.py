@@ -126,3 +126,20 @@ def gx_root(tmp_path: Path) -> Path:
         ignore=shutil.ignore_patterns("uncommitted"),
     )
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """One real temporary Prefect server (SQLite) shared by the flow tests of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    saved = os.environ.get("PREFECT_SERVER_ANALYTICS_ENABLED")
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    try:
+        with prefect_test_harness(server_startup_timeout=300):  # slow on a busy machine
+            yield
+    finally:
+        if saved is None:
+            os.environ.pop("PREFECT_SERVER_ANALYTICS_ENABLED", None)
+        else:
+            os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = saved

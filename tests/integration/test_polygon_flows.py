@@ -5,7 +5,6 @@ responses, and a real PostgreSQL: names, artifacts, final states, the shared req
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 
 import pytest
@@ -16,8 +15,10 @@ from prefect.client.schemas.filters import (
     LogFilter,
     LogFilterFlowRunId,
 )
-from prefect.testing.utilities import prefect_test_harness
 
+from flows.keys import SECRET_BLOCK
+from flows.limits import ensure_rate_limit
+from flows.outcomes import landed_result
 from flows.polygon import (
     polygon_daily_ingestion,
     polygon_historical_backfill,
@@ -25,9 +26,7 @@ from flows.polygon import (
 )
 from ingest.db import migrate, transaction
 from ingest.polygon import http
-from ingest.polygon.client import SECRET_BLOCK
-from ingest.polygon.http import RetryPolicy
-from ingest.polygon.limiter import ensure_rate_limit
+from ingest.retry import RetryPolicy
 from tests.support.polygon_server import (
     AAPL_RANGE_RECORDING,
     AggsFromAlphaVantage,
@@ -50,21 +49,6 @@ FAST = RetryPolicy(
 )
 GROUPED = "/v2/aggs/grouped/locale/us/market/stocks/"
 D1, D2 = date(2024, 1, 2), date(2024, 1, 3)
-
-
-@pytest.fixture(scope="module")
-def prefect_api():
-    """A real temporary Prefect server (SQLite) for this module."""
-    saved = os.environ.get("PREFECT_SERVER_ANALYTICS_ENABLED")
-    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    try:
-        with prefect_test_harness(server_startup_timeout=90):
-            yield
-    finally:
-        if saved is None:
-            os.environ.pop("PREFECT_SERVER_ANALYTICS_ENABLED", None)
-        else:
-            os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = saved
 
 
 @pytest.fixture
@@ -154,7 +138,7 @@ def test_daily_flow_lands_days_oldest_first_then_is_up_to_date(env, server):
     ]
 
 
-def test_daily_flow_fails_only_when_every_day_failed(env, server):
+def test_daily_flow_fails_naming_the_failed_days_and_lands_the_others(env, server):
     server.route(GROUPED + D1.isoformat(), error_reply(500, "internal error"))
     server.route(GROUPED + D2.isoformat(), json_reply(grouped_day_body(D2)))
     state = polygon_daily_ingestion(days_back=1, end=D1, symbols=["GIK"], return_state=True)
@@ -162,9 +146,13 @@ def test_daily_flow_fails_only_when_every_day_failed(env, server):
     assert "HTTP 500" in state.message and KEY not in state.message
     table = artifacts_of(state)["polygon-daily-ingestion"]
     assert [(r["symbol"], r["status"]) for r in table] == [("*", "failed")]
-    # the failed day is retried next time; one day landing is enough for a Completed run
+    # the failed day is retried next time; it fails again: the run is Failed and names it,
+    # while the other day lands (issue 8's failure model, flows.outcomes)
     partly = polygon_daily_ingestion(days_back=2, end=D2, return_state=True)
-    assert partly.is_completed()
+    assert partly.is_failed()
+    assert f"1 of 2 units failed: grouped-day * {D1.isoformat()}" in partly.message
+    landed = {(o.window_start, o.status) for o in landed_result(partly)}
+    assert landed == {(D1, "failed"), (D2, "success")}
     assert [r.path[-10:] for r in server.seen(GROUPED)] == [D1.isoformat()] * 6 + [D2.isoformat()]
 
 
@@ -210,7 +198,7 @@ def test_backfill_flow_keeps_going_past_an_unknown_symbol_and_resumes(env, serve
         symbols=["AAPL", "NOPE"], start=date(2005, 4, 1), end=date(2005, 4, 4), chunk_days=30
     )
     state = polygon_historical_backfill(**args, return_state=True)
-    assert state.is_completed(), state.message
+    assert state.is_failed() and "1 of 6 units failed: window NOPE 2005-04-01" in state.message
     table = artifacts_of(state)["polygon-historical-backfill"]
     assert (table[0]["symbol"], table[0]["status"]) == ("NOPE", "failed")
     assert {(r["unit"], r["symbol"], r["status"]) for r in table[1:]} == {

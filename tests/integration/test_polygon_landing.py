@@ -15,8 +15,8 @@ from ingest.db import migrate, transaction
 from ingest.polygon import daily, reference
 from ingest.polygon.backfill import backfill_symbol, plan_backfill
 from ingest.polygon.client import build_client
-from ingest.polygon.http import RetryPolicy
 from ingest.polygon.runs import aggs_uri
+from ingest.retry import RetryPolicy
 from tests.support.polygon_server import (
     AAPL_RANGE_RECORDING,
     GROUPED_RECORDING,
@@ -163,6 +163,25 @@ def test_an_empty_day_fails_and_lands_on_the_next_run(db, client, server):
     assert daily.plan_days(db, days_back=1, end=D1).days == []
 
 
+def test_a_day_answered_empty_three_times_becomes_a_known_gap(db, client, server):
+    server.route(GROUPED + D1.isoformat(), *[json_reply(empty_grouped_body())] * 3)
+    errors = [daily.land_grouped_day(db, client, D1, None)[0].error for _ in range(3)]
+    assert "answer 1 of at most 3" in errors[0] and "known gap after 3" in errors[2]
+    plan = daily.plan_days(db, days_back=1, end=D1)
+    assert (plan.days, plan.known_gaps) == ([], [D1])
+    assert len(server.seen(GROUPED)) == 3  # not requested a fourth time
+
+
+def test_the_daily_run_is_capped_to_max_days(db, client, server):
+    server.route(GROUPED + D1.isoformat(), json_reply(grouped_day_body(D1)))
+    daily.land_grouped_day(db, client, D1, None)
+    # one old landed day: 40 sessions are missing after it, the run takes the latest 30
+    end = date(2024, 2, 29)
+    plan = daily.plan_days(db, days_back=1, end=end, max_days=30)
+    assert len(plan.days) == 30 and plan.days[-1] == end and plan.deferred == 10
+    assert plan.days == sorted(plan.days)
+
+
 def test_the_universe_is_kept_and_absent_symbols_are_recorded(db, client, server):
     server.route(GROUPED + D1.isoformat(), json_reply(grouped_day_body(D1)))
     summary, absent = daily.land_grouped_day(db, client, D1, ["GIK", "vsat", "ZZZZ"])
@@ -252,7 +271,7 @@ def test_backfill_of_the_recorded_range_lands_est_and_edt_days(db, client, serve
 def test_backfill_resumes_only_the_windows_that_did_not_land(db, client, server):
     server.route("/v2/aggs/ticker/AAPL/range/*", AggsFromAlphaVantage("AAPL"))
     server.route(
-        "/v2/aggs/ticker/AAPL/range/1/day/2020-08-01/2020-08-31",
+        "/v2/aggs/ticker/AAPL/range/1/day/2020-08-03/2020-09-02",
         *[error_reply(502, "bad gateway")] * 4,
         AggsFromAlphaVantage("AAPL"),
     )
@@ -264,7 +283,7 @@ def test_backfill_resumes_only_the_windows_that_did_not_land(db, client, server)
 
     before = len(server.seen("/v2/aggs/"))
     (plan,) = plan_backfill(db, ["AAPL"], start, end, chunk_days=31)
-    assert plan.windows == [(date(2020, 8, 1), date(2020, 8, 31))]
+    assert plan.windows == [(date(2020, 8, 3), date(2020, 9, 2))]
     assert [o.status for o in backfill_symbol(db, client, plan)] == ["success"]
     assert len(server.seen("/v2/aggs/")) == before + 1
     ((n, distinct, lo, hi),) = rows(
@@ -337,11 +356,11 @@ def test_a_delisted_symbol_is_not_requested_after_its_delisting(db, client, serv
         " values ('OLDCO', false, '2020-08-26', 'test') returning symbol",
     )
     (plan,) = plan_backfill(db, ["OLDCO"], date(2020, 8, 17), date(2020, 9, 4), 7)
-    assert plan.windows == [
-        (date(2020, 8, 17), date(2020, 8, 23)),
+    assert plan.windows == [  # sessions only: no window ends on a weekend
+        (date(2020, 8, 17), date(2020, 8, 21)),
         (date(2020, 8, 24), date(2020, 8, 26)),
     ]
-    assert [s.window_start for s in plan.skipped] == [date(2020, 8, 31)]
+    assert [s.window_start for s in plan.skipped] == [date(2020, 8, 27)]
     assert "delisting" in plan.skipped[0].error
     outcomes = backfill_symbol(db, client, plan)
     assert [o.status for o in outcomes] == ["success", "success"]

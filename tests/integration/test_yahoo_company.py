@@ -9,7 +9,8 @@ from datetime import date
 import pytest
 
 from ingest.db import migrate, transaction
-from ingest.yahoo.client import RetryPolicy, YahooClient
+from ingest.retry import RetryPolicy
+from ingest.yahoo.client import YahooClient
 from ingest.yahoo.company import land_symbol_company_data
 from ingest.yahoo.market import Window, land_symbol_market_data
 from ingest.yahoo.parse import DATASETS
@@ -47,7 +48,7 @@ def db(warehouse_url):
 def client(tmp_path_factory) -> YahooClient:
     return YahooClient(
         YahooSession(),
-        retry=RetryPolicy(max_retries=2, base_seconds=0.01),
+        retry=RetryPolicy(max_retries=2, backoff_base=0.01),
         timeout=1.0,
         cache_dir=tmp_path_factory.getbasetemp() / "yfinance",
     )

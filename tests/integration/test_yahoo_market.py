@@ -14,7 +14,8 @@ from decimal import Decimal
 import pytest
 
 from ingest.db import migrate, transaction
-from ingest.yahoo.client import RetryPolicy, YahooClient
+from ingest.retry import RetryPolicy
+from ingest.yahoo.client import YahooClient
 from ingest.yahoo.market import Window, land_symbol_market_data
 from ingest.yahoo.session import YahooSession, use_endpoint
 from tests.support.yahoo_server import RECORDINGS, YahooServer
@@ -48,7 +49,7 @@ def db(warehouse_url):
 def make_client(tmp_path_factory, max_retries: int = 2, timeout: float = 1.0) -> YahooClient:
     return YahooClient(
         YahooSession(),
-        retry=RetryPolicy(max_retries=max_retries, base_seconds=0.01),
+        retry=RetryPolicy(max_retries=max_retries, backoff_base=0.01),
         timeout=timeout,
         cache_dir=tmp_path_factory.getbasetemp() / "yfinance",
     )

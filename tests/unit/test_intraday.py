@@ -54,6 +54,16 @@ def test_a_good_bar_is_typed_in_utc():
         ({"high": 185.0}, ("high < low", "open outside [low, high]", "close outside [low, high]")),
         ({"open": 190.0}, ("open outside [low, high]",)),
         ({"close": 180.0}, ("close outside [low, high]",)),
+        ({"high": 1e308}, ("high out of range (>= 1e9)",)),
+        (
+            {"symbol": "X" * 21},
+            ("invalid symbol (expected 1-20 of A-Z 0-9 . - ^ = / _, no spaces)",),
+        ),
+        (
+            {"bar_start": datetime(9999, 1, 4, 14, 30, tzinfo=UTC)},
+            ("date after today (America/New_York)",),
+        ),
+        ({"bar_start": datetime(1969, 1, 2, 14, 30, tzinfo=UTC)}, ("date before 1970-01-01",)),
         ({"exchange_timezone": "Mars/Olympus"}, ("unknown exchange_timezone 'Mars/Olympus'",)),
         (
             {"symbol": None, "open": None, "volume": -1},

@@ -21,7 +21,7 @@ from ingest.polygon.reference import (
     split_action,
     ticker_row,
 )
-from ingest.polygon.universe import resolve_universe
+from ingest.polygon.symbols import resolve_universe
 from tests.support.polygon_server import (
     AAPL_RANGE_RECORDING,
     GROUPED_RECORDING,
@@ -140,8 +140,12 @@ def test_ticker_rows_key_each_listing():
     row = ticker_row(gone, __import__("uuid").uuid4())
     assert row[:3] == ("stocks", "OLD", "2023-01-05T00:00:00Z")
     assert row[11] == date(2023, 1, 5)
-    assert latest_listing([older, gone]) is gone
-    assert latest_listing([]) is None
+    assert latest_listing([older, gone], "OLD") is gone
+    assert latest_listing([], "OLD") is None
+    # only a listing of exactly the ticker asked for counts (issue 11)
+    other = Ticker.from_dict(delisted_ticker("OLDX", "2024-01-05T00:00:00Z"))
+    assert latest_listing([other, older], "old") is older
+    assert latest_listing([other], "OLD") is None
 
 
 def test_universe_precedence():

@@ -12,6 +12,7 @@ from ingest.polygon.calendar import (
     last_closed_session,
     last_sessions,
     missing_sessions,
+    missing_windows,
     sessions,
     watermark,
 )
@@ -96,3 +97,23 @@ def test_clip_windows_stops_at_a_delisting():
     assert keep == [(date(2020, 1, 1), date(2020, 4, 9)), (date(2020, 4, 10), date(2020, 5, 15))]
     assert skipped == windows[2:]
     assert clip_windows(windows, None) == (windows, [])
+
+
+def test_missing_windows_cover_only_missing_sessions_without_needless_requests():
+    days = sessions(date(2015, 1, 1), date(2017, 12, 31))
+    windows = missing_windows(days, set(), 365)
+    assert len(windows) == 3 and windows[-1][1] == date(2017, 12, 29)  # a Friday, not a Sunday
+    assert all(lo in days and hi in days for lo, hi in windows)
+    # a range grown at its end (the default end moves every day): one window, new days only
+    first = sessions(date(2020, 7, 1), date(2020, 9, 29))
+    grown = sessions(date(2020, 7, 1), date(2020, 10, 15))
+    assert missing_windows(grown, set(first), 365) == [(date(2020, 9, 30), date(2020, 10, 15))]
+    # a landed day in the middle splits the request around it; nothing landed: one window
+    year = sessions(date(2024, 1, 1), date(2024, 12, 31))
+    assert missing_windows(year, {date(2024, 6, 3)}, 365) == [
+        (date(2024, 1, 2), date(2024, 5, 31)),
+        (date(2024, 6, 4), date(2024, 12, 31)),
+    ]
+    assert missing_windows(year, set(year), 30) == []
+    with pytest.raises(ValueError):
+        missing_windows(year, set(), 0)

@@ -11,7 +11,6 @@ import pytest
 from ingest.polygon.http import (
     MalformedResponse,
     PolygonError,
-    RetryPolicy,
     StrictJSON,
     display_url,
     retry_after_seconds,
@@ -19,9 +18,10 @@ from ingest.polygon.http import (
     retryable,
     scrub,
 )
-from ingest.polygon.limiter import limit_spec
 from ingest.polygon.report import all_failed, artifact_rows, failure_message, summary
 from ingest.polygon.runs import UnitOutcome, aggs_uri, grouped_uri
+from ingest.ratelimit import limit_spec
+from ingest.retry import RetryPolicy
 
 
 def test_scrub_removes_keys_everywhere():

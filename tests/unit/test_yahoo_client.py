@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMissingError
 
+from ingest.retry import RetryPolicy
 from ingest.yahoo.client import (
     ERROR,
     MALFORMED,
@@ -15,7 +16,6 @@ from ingest.yahoo.client import (
     RATE_LIMITED,
     TRANSIENT,
     FetchError,
-    RetryPolicy,
     YahooClient,
     classify,
 )
@@ -37,7 +37,7 @@ def client(server, tmp_path_factory):
     with use_endpoint(server.endpoint):
         c = YahooClient(
             YahooSession(),
-            retry=RetryPolicy(max_retries=3, base_seconds=0.5),
+            retry=RetryPolicy(max_retries=3, backoff_base=0.5),
             timeout=1.0,
             sleep=waits.append,
             cache_dir=tmp_path_factory.getbasetemp() / "yfinance",

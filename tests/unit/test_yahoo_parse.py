@@ -7,10 +7,11 @@ from datetime import date
 
 import pytest
 
+from ingest.ratelimit import decay_per_second, max_requests_in_window
+from ingest.retry import RetryPolicy
 from ingest.yahoo.client import (
     MalformedAnswer,
     NoResult,
-    RetryPolicy,
     quote_summary_modules,
 )
 from ingest.yahoo.company import company_status
@@ -18,7 +19,6 @@ from ingest.yahoo.market import Window, market_window, source_uri, symbol_status
 from ingest.yahoo.parse import DATASETS, company_datasets, number_text, split_fraction
 from ingest.yahoo.session import YahooSession, yahoo_reason
 from ingest.yahoo.symbols import batches, normalize, pick_symbols
-from ingest.yahoo.throttle import decay_per_second, max_requests_in_window
 from tests.support.yahoo_server import RECORDINGS, recording
 
 
@@ -174,9 +174,9 @@ def test_company_status():
 
 
 def test_backoff_doubles_with_jitter_and_a_cap():
-    policy = RetryPolicy(max_retries=4, base_seconds=2.0, max_seconds=10.0)
-    assert [policy.delay(n, rng=lambda: 0.5) for n in (1, 2, 3, 4)] == [2.0, 4.0, 8.0, 10.0]
-    assert 1.6 <= policy.delay(1) <= 2.4
+    policy = RetryPolicy(max_retries=4, backoff_base=2.0, backoff_cap=10.0, jitter=0.2)
+    assert [policy.delay(n, rng=lambda: 0.5) for n in (0, 1, 2, 3)] == [2.0, 4.0, 8.0, 10.0]
+    assert 1.6 <= policy.delay(0) <= 2.4
 
 
 def test_the_budget():

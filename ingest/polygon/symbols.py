@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.checks import normalize_symbols as normalize
+
 
 @dataclass(frozen=True)
 class Universe:
@@ -16,16 +18,6 @@ class Universe:
     @property
     def whole_market(self) -> bool:
         return self.symbols is None
-
-
-def normalise(symbols: Sequence[str] | None) -> list[str]:
-    """Stripped, upper-case, de-duplicated, in the given order."""
-    out: list[str] = []
-    for s in symbols or []:
-        s = str(s).strip().upper()
-        if s and s not in out:
-            out.append(s)
-    return out
 
 
 def resolve_universe(
@@ -45,9 +37,9 @@ def resolve_universe(
     if whole_market:
         return Universe(None, "whole market (requested)")
     for origin, symbols in (
-        ("symbols parameter", normalise(explicit)),
-        ("MDW_UNIVERSE", normalise(configured)),
-        ("raw.symbols (active)", sorted(normalise(registered))),
+        ("symbols parameter", normalize(explicit or [])),
+        ("MDW_UNIVERSE", normalize(configured or [])),
+        ("raw.symbols (active)", sorted(normalize(registered or []))),
     ):
         if symbols:
             return Universe(symbols[:max_symbols] if max_symbols else symbols, origin)
