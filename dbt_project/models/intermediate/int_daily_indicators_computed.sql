@@ -16,7 +16,9 @@
         unique_key=['symbol', 'trade_date'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True}],
+        -- the key, and the watermark (an incremental run's max(source_loaded_at) is one probe)
+        indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True},
+                 {'columns': ['source_loaded_at']}],
     )
 }}
 

@@ -10,7 +10,8 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True},
-                 {'columns': ['symbol', 'bar_number'], 'unique': True}],
+                 {'columns': ['symbol', 'bar_number'], 'unique': True},
+                 {'columns': ['source_loaded_at']}],
     )
 }}
 
