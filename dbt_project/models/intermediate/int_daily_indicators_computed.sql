@@ -10,13 +10,13 @@
   full refresh. Symbols with fewer stored bars than that before the change are recomputed from
   their first bar.
 -#}
+{#- indexes: the key, and the watermark (an incremental run's max(source_loaded_at) is one probe) -#}
 {{
     config(
         materialized='incremental',
         unique_key=['symbol', 'trade_date'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        -- the key, and the watermark (an incremental run's max(source_loaded_at) is one probe)
         indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True},
                  {'columns': ['source_loaded_at']}],
     )
