@@ -101,3 +101,18 @@ from raw.daily_bars as b
 cross join (values {factors}) as c (k, factor)
 where b.source = '{source}'
 """
+
+
+def next_day_sql(day: str, source: str = "files") -> str:
+    """INSERT..SELECT one new bar on `day` for every symbol, from its last bar before it (close
+    +0.1%, a valid OHLC range, the same volume): the daily increment at any scale."""
+    return f"""
+insert into raw.daily_bars
+    (source, symbol, trade_date, open, high, low, close, volume, load_run_id)
+select distinct on (b.symbol)
+       b.source, b.symbol, date '{day}',
+       b.close, b.close * 1.003, b.close * 0.997, b.close * 1.001, b.volume, b.load_run_id
+from raw.daily_bars as b
+where b.source = '{source}' and b.trade_date < date '{day}'
+order by b.symbol, b.trade_date desc
+"""

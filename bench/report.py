@@ -36,6 +36,43 @@ GOALS: dict[str, Goal] = {
         "Landing: ingest_file rows/s / plain COPY rows/s", ">=", 0.70, "landing", "COPY"
     ),
     "scale_10x_ratio": Goal("Scale: dbt full build at 10x rows / at 1x", "<=", 11.0, "10x", "1x"),
+    "peer_sql_ratio": Goal(
+        "Full build / peers' SQL (moving frames + recursive-CTE EMA)", "<=", 0.02, "dbt", "peers"
+    ),
+    "peer_frames_ratio": Goal(
+        "Full build / peers' moving frames alone (numeric)", "<=", 0.5, "dbt", "frames"
+    ),
+    "increment_vs_full_10x": Goal(
+        "Daily increment at 10x / full build at 10x", "<=", 0.05, "increment", "full"
+    ),
+    "increment_speedup_vs_seed_style_10x": Goal(
+        "Daily increment at 10x: seed style / dbt", ">=", 5.0, "seed style", "dbt"
+    ),
+    "increment_noop_vs_dbt_floor": Goal(
+        "Incremental run with nothing new / dbt run of one trivial view", "<=", 1.2, "noop", "floor"
+    ),
+    "signals_vs_engine_many_symbols": Goal(
+        "fct_signals / engine, incremental, after landing 10x new symbols",
+        "<=",
+        0.3,
+        "signals",
+        "engine",
+    ),
+}
+
+# key -> (numerator, denominator) measurements
+PAIRS: dict[str, tuple[str, str]] = {
+    "full_build_ratio": ("dbt_full_1x", "python_full_1x"),
+    "increment_vs_full": ("dbt_increment", "dbt_full_1x"),
+    "increment_speedup_vs_seed_style": ("seed_style_increment", "dbt_increment"),
+    "landing_vs_copy": ("landing_ingest_file", "landing_copy"),
+    "scale_10x_ratio": ("dbt_full_10x", "dbt_full_1x"),
+    "peer_sql_ratio": ("dbt_full_1x", "peer_sql_total"),
+    "peer_frames_ratio": ("dbt_full_1x", "peer_frames_numeric"),
+    "increment_vs_full_10x": ("dbt_increment_10x", "dbt_full_10x"),
+    "increment_speedup_vs_seed_style_10x": ("seed_style_increment_10x", "dbt_increment_10x"),
+    "increment_noop_vs_dbt_floor": ("dbt_increment_noop", "dbt_floor"),
+    "signals_vs_engine_many_symbols": ("signals_many_symbols", "engine_many_symbols"),
 }
 
 
@@ -50,18 +87,14 @@ def per_second(rows: int | None, seconds: float | None) -> float | None:
 
 
 def figures(seconds: Mapping[str, float], rows: Mapping[str, int]) -> dict[str, float | None]:
-    """The five ratios, each from two measurements of the same run (None when not measured)."""
+    """The ratios, each from two measurements of the same run (None when not measured)."""
     s, r = seconds.get, rows.get
-    return {
-        "full_build_ratio": ratio(s("dbt_full_1x"), s("python_full_1x")),
-        "increment_vs_full": ratio(s("dbt_increment"), s("dbt_full_1x")),
-        "increment_speedup_vs_seed_style": ratio(s("seed_style_increment"), s("dbt_increment")),
-        "landing_vs_copy": ratio(
-            per_second(r("landing_file"), s("landing_ingest_file")),
-            per_second(r("landing_file"), s("landing_copy")),
-        ),
-        "scale_10x_ratio": ratio(s("dbt_full_10x"), s("dbt_full_1x")),
-    }
+    out: dict[str, float | None] = {k: ratio(s(a), s(b)) for k, (a, b) in PAIRS.items()}
+    out["landing_vs_copy"] = ratio(
+        per_second(r("landing_file"), s("landing_ingest_file")),
+        per_second(r("landing_file"), s("landing_copy")),
+    )
+    return out
 
 
 def context(seconds: Mapping[str, float]) -> dict[str, float | None]:
@@ -87,14 +120,7 @@ CONTEXT_TEXT = {
 
 def measured(key: str, seconds: Mapping[str, float], rows: Mapping[str, int]) -> str:
     """The two measurements behind a figure, as text."""
-    pairs = {
-        "full_build_ratio": ("dbt_full_1x", "python_full_1x"),
-        "increment_vs_full": ("dbt_increment", "dbt_full_1x"),
-        "increment_speedup_vs_seed_style": ("seed_style_increment", "dbt_increment"),
-        "landing_vs_copy": ("landing_ingest_file", "landing_copy"),
-        "scale_10x_ratio": ("dbt_full_10x", "dbt_full_1x"),
-    }
-    a, b = pairs[key]
+    a, b = PAIRS[key]
     goal = GOALS[key]
     if key == "landing_vs_copy":
         n = rows.get("landing_file")

@@ -9,7 +9,7 @@ import asyncpg
 import numpy as np
 
 from bench.baselines import SCHEMA, TABLE, compute, read_bars
-from bench.indicators import INDICATORS, PRICE_ATOL, PRICE_SCALED, RTOL, mismatches
+from bench.indicators import INDICATORS, allowed_error_sql, mismatches
 
 DBT_INDICATORS = "marts.fct_daily_indicators"
 
@@ -28,15 +28,13 @@ def row_count_check(name: str, counts: dict[str, int]) -> Check:
 
 def comparison_sql(left: str, right: str) -> str:
     """Every row of two indicator tables joined on the key: rows missing on either side, and per
-    column the values that differ (null mask, or beyond 1e-9 relative; MACD: 1e-12 of price)."""
+    column the values that differ (null mask, or beyond bench.indicators.allowed_error)."""
     parts = [
         "count(*) filter (where l.symbol is null) as missing_left",
         "count(*) filter (where r.symbol is null) as missing_right",
     ]
     for c in INDICATORS:
-        allowed = f"{RTOL!r} * abs(r.{c})"
-        if c in PRICE_SCALED:
-            allowed = f"greatest({allowed}, {PRICE_ATOL!r} * abs(r.close))"
+        allowed = allowed_error_sql(c, "r")
         parts.append(
             f"count(*) filter (where l.symbol is not null and r.symbol is not null and ("
             f"(l.{c} is null) <> (r.{c} is null) or abs(l.{c} - r.{c}) > {allowed})) as {c}"
@@ -95,7 +93,8 @@ async def increment_agrees(
     at = np.array([latest[s] for s in order], dtype=int)
     for c in INDICATORS:
         values = np.array([np.nan if got[s][c] is None else got[s][c] for s in order], float)
-        n = mismatches(c, values, exact[c][at], bars.close[at])
+        ad = exact["ad"][at] if "ad" in exact else None
+        n = mismatches(c, values, exact[c][at], bars.close[at], ad)
         if n:
             problems.append(f"{c} {n}")
     seed_error: dict[str, float] = {}

@@ -12,3 +12,43 @@
     )
     group by symbol
 {% endmacro %}
+
+{#-
+  The restart scaffold of a per-symbol incremental model keyed (symbol, trade_date) with a
+  bar_number: two CTEs, `restarts` (incremental_restart_points) and `last_stored` - per
+  restarting symbol, its restart_date, the bar_number of its last stored row before it
+  (state_bar_number, 0 when none) and the `carried` expressions of that row (over alias
+  `stored`). The last row is found through the model's (symbol, trade_date) index, one probe per
+  symbol, instead of sorting the stored table. Emits `restarts as (...), last_stored as (...),`.
+-#}
+{% macro incremental_restart_scaffold(upstream, carried={}) %}
+restarts as (
+
+    {{ incremental_restart_points(upstream, this) }}
+
+),
+
+last_stored as (
+
+    select
+        restarts.symbol,
+        restarts.restart_date,
+        coalesce(previous.bar_number, 0) as state_bar_number
+        {%- for name in carried %},
+        previous.{{ name }}
+        {%- endfor %}
+    from restarts
+    left join lateral (
+        select
+            stored.bar_number
+            {%- for name, expression in carried.items() %},
+            {{ expression }} as {{ name }}
+            {%- endfor %}
+        from {{ this }} as stored
+        where stored.symbol = restarts.symbol and stored.trade_date < restarts.restart_date
+        order by stored.trade_date desc
+        limit 1
+    ) as previous on true
+
+),
+{% endmacro %}

@@ -10,7 +10,7 @@
   sum of u[q] * a^-q over the block's rows and A = e at the end of the previous block,
       e[s] = a^p * P[s] + a^p * A.
   P is one window sum per quantity; A follows A' = A * a^B + a^B * P[block end], evaluated as a
-  filtered running aggregate (udf.affine_scan) over the block ends before the row. Both windows
+  filtered running aggregate (udf.affine_scan) over the block ends before the row (B = 512). Both windows
   and the caller's share one sort order (symbol, block, step). Because the blocks are aligned on
   the absolute step and P, A are carried, a run that starts from a stored row performs exactly
   the floating-point operations of a run from the first bar: incremental is bit-identical.
@@ -20,14 +20,14 @@
     first step - 1) and q_prefix0, q_anchor0 (P and A of the carried row). Without `carried` (a
     run from bar 1) those are 0, and the expressions reduce to the same arithmetic.
   Returns the relation's columns plus, per quantity: q (the value), q_prefix and q_anchor (state).
-  Requires a >= 0.55 (a^-B stays finite for B = 1024).
+  Requires a > 0.25 (a^-B stays finite for B = 512; ADOSC's fast EMA has a = 0.5).
 -#}
-{% macro recurrence_block(step, B=1024) -%}(({{ step }}) + {{ B - 1 }}) / {{ B }} - 1{%- endmacro %}
-{% macro recurrence_position(step, B=1024) -%}
+{% macro recurrence_block(step, B=512) -%}(({{ step }}) + {{ B - 1 }}) / {{ B }} - 1{%- endmacro %}
+{% macro recurrence_position(step, B=512) -%}
     (({{ step }}) - {{ B }} * ({{ recurrence_block(step, B) }}))
 {%- endmacro %}
 
-{% macro linear_recurrences(relation, quantities, block='ti_block', step='step', carried=true, block_size=1024) %}
+{% macro linear_recurrences(relation, quantities, block='ti_block', step='step', carried=true, block_size=512) %}
     {%- set B = block_size -%}
     {%- set pos = relation ~ '_position' -%}
     select

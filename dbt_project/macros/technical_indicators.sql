@@ -17,22 +17,13 @@
   Returns one row per output bar: the indicators plus the state to carry.
 -#}
 
-{% macro indicator_recursions() %}
-    {{ return(['ema_12', 'ema_26', 'ema_50', 'ema_200', 'macd_fast_ema', 'avg_gain_14',
-               'avg_loss_14', 'atr_14', 'macd_signal']) }}
-{% endmacro %}
-
-{% macro indicator_running_sums() %}
-    {{ return({'anchor_close': none, 'running_close': 'close_f - anchor_close',
-               'running_close_sq': '(close_f - anchor_close) * (close_f - anchor_close)',
-               'running_return': 'log_return', 'running_return_sq': 'log_return * log_return',
-               'running_gain': 'gain', 'running_loss': 'loss', 'running_true_range': 'true_range',
-               'obv': 'obv_step'}) }}
-{% endmacro %}
-
 {% macro indicator_stored_columns() %}
     {#- what an incremental run reads back from a stored row -#}
     {%- set stored = indicator_running_sums().keys() | list -%}
+    {%- for p in indicator_family('kama') -%}{%- do stored.append('kama_' ~ p) -%}{%- endfor -%}
+    {%- if indicator_has('sar') -%}
+        {%- for c in ['is_long', 'value', 'ep', 'af'] -%}{%- do stored.append('state_sar_' ~ c) -%}{%- endfor -%}
+    {%- endif -%}
     {%- for q in indicator_recursions() -%}
         {%- do stored.append('state_' ~ q ~ '_prefix') -%}
         {%- do stored.append('state_' ~ q ~ '_anchor') -%}
@@ -72,10 +63,32 @@
     ({{ running_sum }} - lag({{ running_sum }}, {{ n }}, 0::float8) over w_time) / {{ n }}
 {%- endmacro %}
 
+{% macro ti_window(expr, rows, fn='sum') -%}
+    {{ fn }}({{ expr }}) over (w_time rows between {{ rows - 1 }} preceding and current row)
+{%- endmacro %}
+
+{% macro ti_running_sum(expr) -%}
+    sum({{ expr }}) over (w_time rows unbounded preceding)
+{%- endmacro %}
+
+{% macro ti_value_at_state(q) -%}
+    {#- a recursive quantity's value on the carried row, from its stored state (the same
+        operations that computed it there) -#}
+    (power({{ q.decay }}, {{ recurrence_position('state_step') }}) * {{ q.name }}_prefix0
+     + power({{ q.decay }}, {{ recurrence_position('state_step') }}) * {{ q.name }}_anchor0)
+{%- endmacro %}
+
 {% macro technical_indicators(input, order_by='trade_date', carried=true) %}
-{%- set ema_periods = [12, 26, 50, 200] %}
+{%- set passes = indicator_recursion_passes() %}
 {%- set recursions = indicator_recursions() %}
 {%- set sums = indicator_running_sums() %}
+{%- set outputs = indicator_columns() %}
+{%- set chain_2 = indicator_union(['dema', 'tema', 'trix']) %}
+{%- set chain_3 = indicator_union(['tema', 'trix']) %}
+{%- set ema_periods = indicator_union(['ema', 'dema', 'tema', 'trix']) %}
+{%- set mean_periods = indicator_union(['sma']) + ema_periods
+    + ([12] if indicator_has('macd') else []) + ([20] if indicator_has('bbands') else []) %}
+{%- set mean_periods = mean_periods | unique | sort %}
 {%- set in_time = 'partition by symbol order by ti_block, bar_number' %}
 with
 
@@ -96,6 +109,14 @@ ti_base as (
         {%- for name in sums %}
         {{ name }} as stored_{{ name }},
         {%- endfor %}
+        {%- for p in indicator_family('kama') %}
+        kama_{{ p }} as stored_kama_{{ p }},
+        {%- endfor %}
+        {%- if indicator_has('sar') %}
+        {%- for c in ['is_long', 'value', 'ep', 'af'] %}
+        state_sar_{{ c }} as stored_sar_{{ c }},
+        {%- endfor %}
+        {%- endif %}
         {%- for q in recursions %}
         state_{{ q }}_prefix,
         state_{{ q }}_anchor{{ "," if not loop.last }}
@@ -109,11 +130,15 @@ ti_steps as (
     select
         *,
         close_f - lag(close_f) over w_time as change,
+        lag(close_f) over w_time as previous_close,
         -- greatest()/least() ignore nulls: no true range without a previous close
         case when lag(close_f) over w_time is not null then
             greatest(high_f, lag(close_f) over w_time) - least(low_f, lag(close_f) over w_time)
         end as true_range,
         ln(close_f / lag(close_f) over w_time) as log_return,
+        (high_f + low_f + close_f) / 3 as typical_price,
+        high_f - lag(high_f) over w_time as up_move,
+        lag(low_f) over w_time - low_f as down_move,
         {%- if carried %}
         {%- for name, term in sums.items() if term %}
         -- what the carried row stored (reaches only the first output row)
@@ -140,32 +165,37 @@ ti_terms as (
             when change > 0 then volume_f
             when change < 0 then -volume_f
             else 0::float8
-        end as obv_step
+        end as obv_step,
+        -- talib.AD: the close location value times volume, 0 on a bar without range
+        case when high_f - low_f > 0
+            then (((close_f - low_f) - (high_f - close_f)) / (high_f - low_f)) * volume_f
+            else 0::float8
+        end as ad_step,
+        -- directional movement (talib.PLUS_DM / MINUS_DM with period 1)
+        case when up_move > 0 and up_move > down_move then up_move else 0::float8 end as plus_dm,
+        case when down_move > 0 and up_move < down_move then down_move else 0::float8
+        end as minus_dm,
+        -- money flow of talib.MFI, by the move of the typical price; no flow when the move is
+        -- within 1e-14 of the two prices' magnitude (TA_IS_ZERO_SCALED, a tie)
+        case when abs(typical_price - lag(typical_price) over w_time)
+                  > 1e-14 * (abs(typical_price) + abs(lag(typical_price) over w_time))
+                 and typical_price > lag(typical_price) over w_time
+            then typical_price * volume_f else 0::float8 end as money_flow_up,
+        case when abs(typical_price - lag(typical_price) over w_time)
+                  > 1e-14 * (abs(typical_price) + abs(lag(typical_price) over w_time))
+                 and typical_price < lag(typical_price) over w_time
+            then typical_price * volume_f else 0::float8 end as money_flow_down,
+        -- buying pressure of talib.ULTOSC: close - min(low, previous close)
+        close_f - least(low_f, previous_close) as buying_pressure
     from ti_steps
+    window w_time as ({{ in_time }})
 
 ),
 
 ti_running as (
 
     select
-        symbol,
-        {{ order_by }},
-        bar_number,
-        ti_block,
-        is_output,
-        close_f,
-        gain,
-        loss,
-        true_range,
-        source_loaded_at,
-        state_bar_number,
-        {%- if carried %}
-        {%- for q in recursions %}
-        state_{{ q }}_prefix,
-        state_{{ q }}_anchor,
-        {%- endfor %}
-        {%- endif %}
-        anchor_close,
+        *,
         {%- for name, term in sums.items() if term %}
         -- stored on look-back rows; on output rows the sum goes on from the carried row
         {%- if carried %}
@@ -187,36 +217,145 @@ ti_running as (
 ti_impulses as (
 
     select
-        symbol,
-        {{ order_by }},
-        bar_number,
-        ti_block,
+        *,
         state_bar_number as state_step,
-        is_output,
-        close_f,
-        gain,
-        loss,
-        true_range,
-        source_loaded_at,
-        {%- for name in sums %}
-        {{ name }},
-        {%- endfor %}
-        {%- for p in [12, 20, 26, 50, 200] %}
+        {%- for p in mean_periods %}
         anchor_close + {{ ti_mean('running_close', p) }} as mean_close_{{ p }},
         {%- endfor %}
+        {%- if indicator_has('bbands') %}
         {{ ti_mean('running_close_sq', 20) }}
             - {{ ti_mean('running_close', 20) }} * {{ ti_mean('running_close', 20) }}
             as variance_close_20,
+        {%- endif %}
         ({{ ti_mean('running_return_sq', 20) }}
          - {{ ti_mean('running_return', 20) }} * {{ ti_mean('running_return', 20) }})
             * 20 / 19 as variance_return_20,
-        {{ ti_mean('running_gain', 14) }} as mean_gain_14,
-        {{ ti_mean('running_loss', 14) }} as mean_loss_14,
-        {{ ti_mean('running_true_range', 14) }} as mean_true_range_14,
+        {%- for n in indicator_family('rsi') %}
+        {{ ti_mean('running_gain', n) }} as mean_gain_{{ n }},
+        {{ ti_mean('running_loss', n) }} as mean_loss_{{ n }},
+        {%- endfor %}
+        {%- for n in indicator_union(['atr', 'natr']) %}
+        {{ ti_mean('running_true_range', n) }} as mean_true_range_{{ n }},
+        {%- endfor %}
+        {%- for n in (indicator_family('mom') + indicator_family('roc')) | unique %}
+        lag(close_f, {{ n }}) over w_time as close_lag_{{ n }},
+        {%- endfor %}
+        {%- for n in indicator_family('wma') %}
+        ({% for i in range(n) %}{{ n - i }} * lag(close_f, {{ i }}) over w_time
+            {{- " + " if not loop.last }}{% endfor %}) / {{ (n * (n + 1)) // 2 }} as wma_{{ n }},
+        {%- endfor %}
+        {%- for n in (indicator_family('willr') + ([14] if indicator_has('stoch') else [])) | unique %}
+        {{ ti_window('high_f', n, 'max') }} as highest_{{ n }},
+        {{ ti_window('low_f', n, 'min') }} as lowest_{{ n }},
+        {%- endfor %}
+        {%- for n in indicator_family('aroon') %}
+        {{ ti_window('high_f', n + 1, 'max') }} as aroon_highest_{{ n }},
+        {{ ti_window('low_f', n + 1, 'min') }} as aroon_lowest_{{ n }},
+        {%- endfor %}
+        {%- for n in indicator_family('cci') %}
+        {{ ti_window('typical_price', n) }} / {{ n }} as mean_typical_price_{{ n }},
+        {%- endfor %}
+        {%- for n in indicator_family('mfi') %}
+        {{ ti_window('money_flow_up', n) }} as money_flow_up_{{ n }},
+        {{ ti_window('money_flow_down', n) }} as money_flow_down_{{ n }},
+        {%- endfor %}
+        {%- if indicator_has('ultosc') %}
+        {%- for n in [7, 14, 28] %}
+        {{ ti_window('buying_pressure', n) }} as buying_pressure_{{ n }},
+        {{ ti_window('true_range', n) }} as true_range_{{ n }},
+        {%- endfor %}
+        {%- endif %}
+        {%- if indicator_has('sar') %}
+        case when lag(stored_sar_is_long) over w_time is not null then array[
+            lag(stored_sar_is_long) over w_time, lag(stored_sar_value) over w_time,
+            lag(stored_sar_ep) over w_time, lag(stored_sar_af) over w_time,
+            lag(high_f) over w_time, lag(low_f) over w_time, null]::float8[]
+        end as sar_carried,
+        {%- endif %}
+        {%- for p in indicator_family('kama') %}
+        -- talib.KAMA's smoothing constant: (efficiency ratio x (2/3 - 2/(p+1)) + 2/(p+1))^2
+        {%- set er = '(case when ' ~ ti_window('abs(change)', p) ~ ' <= close_f - lag(close_f, ' ~ p
+            ~ ') over w_time or abs(' ~ ti_window('abs(change)', p) ~ ') < 1e-14 then 1::float8 else abs((close_f - lag(close_f, '
+            ~ p ~ ') over w_time) / ' ~ ti_window('abs(change)', p) ~ ') end * (2::float8 / 3 - 2::float8 / '
+            ~ (p + 1) ~ ') + 2::float8 / ' ~ (p + 1) ~ ')' %}
+        {{ er }} * {{ er }} as kama_smoothing_{{ p }},
+        -- the scan starts from the previous close (TA-Lib) or from the carried row's KAMA
+        coalesce(lag(stored_kama_{{ p }}) over w_time, previous_close) as kama_initial_{{ p }},
+        {%- endfor %}
+        {%- for n in indicator_family('adx') %}
+        -- talib.PLUS_DI/MINUS_DI seed their smoothing with the plain sum of bars 2..n
+        {{ ti_window('plus_dm', n - 1) }} as plus_dm_seed_{{ n }},
+        {{ ti_window('minus_dm', n - 1) }} as minus_dm_seed_{{ n }},
+        {{ ti_window('true_range', n - 1) }} as true_range_seed_{{ n }},
+        {%- endfor %}
         {%- for q in recursions %}
         {{ ti_carry(q, carried) }}{{ "," if not loop.last }}
         {%- endfor %}
     from ti_running
+    window w_time as ({{ in_time }})
+
+),
+
+ti_windows as (
+
+    select
+        *,
+        {%- for n in indicator_family('cci') %}
+        ({% for i in range(n) %}abs(lag(typical_price, {{ i }}) over w_time - mean_typical_price_{{ n }})
+            {{- " + " if not loop.last }}{% endfor %}) / {{ n }} as mean_deviation_{{ n }},
+        {%- endfor %}
+        {%- for n in indicator_family('aroon') %}
+        {%- for side, extreme in [('high', 'highest'), ('low', 'lowest')] %}
+        -- bars since the window's extreme; the latest one when it repeats (as TA-Lib)
+        case
+            {%- for i in range(n + 1) %}
+            when lag({{ side }}_f, {{ i }}) over w_time = aroon_{{ extreme }}_{{ n }} then {{ i }}
+            {%- endfor %}
+        end as bars_since_{{ side }}_{{ n }},
+        {%- endfor %}
+        {%- endfor %}
+        {%- if indicator_has('sar') %}
+        -- talib.SAR(high, low, 0.02, 0.2): an ordered scan; an incremental run starts it from
+        -- the carried row's stored state
+        udf.sar_scan(high_f, low_f, 0.02::float8, 0.2::float8, sar_carried)
+            filter (where is_output) over (w_time rows unbounded preceding) as sar_state,
+        {%- endif %}
+        {%- for p in indicator_family('kama') %}
+        udf.kama_scan(close_f, kama_smoothing_{{ p }}, kama_initial_{{ p }})
+            filter (where is_output and bar_number > {{ p }})
+            over (w_time rows unbounded preceding) as kama_scanned_{{ p }},
+        {%- endfor %}
+        {%- if indicator_has('stoch') %}
+        case when (highest_14 - lowest_14) / 100 <> 0
+            then (close_f - lowest_14) / ((highest_14 - lowest_14) / 100) else 0::float8
+        end as stoch_fastk,
+        {%- endif %}
+        true as ti_windowed
+    from ti_impulses
+    window w_time as ({{ in_time }})
+
+),
+
+ti_smoothed as (
+
+    select
+        *
+        {%- if indicator_has('stoch') %},
+        {{ ti_window('stoch_fastk', 3, 'avg') }} as stoch_slowk_raw
+        {%- endif %}
+    from ti_windows
+    window w_time as ({{ in_time }})
+
+),
+
+ti_smoothed_twice as (
+
+    select
+        *
+        {%- if indicator_has('stoch') %},
+        {{ ti_window('stoch_slowk_raw', 3, 'avg') }} as stoch_slowd_raw
+        {%- endif %}
+    from ti_smoothed
     window w_time as ({{ in_time }})
 
 ),
@@ -229,62 +368,246 @@ ti_impulse_values as (
         {{ ti_impulse(p, 'mean_close_' ~ p, '2::float8 / ' ~ (p + 1), 'close_f') }}
             as ema_{{ p }}_impulse,
         {%- endfor %}
+        {%- if indicator_has('macd') %}
         -- talib.MACD seeds its fast EMA on the 12 closes ending at the slow seed's bar (26)
         {{ ti_impulse(26, 'mean_close_12', '2::float8 / 13', 'close_f') }}
             as macd_fast_ema_impulse,
-        {{ ti_impulse(15, 'mean_gain_14', '1::float8 / 14', 'gain') }} as avg_gain_14_impulse,
-        {{ ti_impulse(15, 'mean_loss_14', '1::float8 / 14', 'loss') }} as avg_loss_14_impulse,
-        {{ ti_impulse(15, 'mean_true_range_14', '1::float8 / 14', 'true_range') }}
-            as atr_14_impulse
-    from ti_impulses
+        {%- endif %}
+        {%- for n in indicator_family('rsi') %}
+        {{ ti_impulse(n + 1, 'mean_gain_' ~ n, '1::float8 / ' ~ n, 'gain') }}
+            as avg_gain_{{ n }}_impulse,
+        {{ ti_impulse(n + 1, 'mean_loss_' ~ n, '1::float8 / ' ~ n, 'loss') }}
+            as avg_loss_{{ n }}_impulse,
+        {%- endfor %}
+        {%- for n in indicator_union(['atr', 'natr']) %}
+        {{ ti_impulse(n + 1, 'mean_true_range_' ~ n, '1::float8 / ' ~ n, 'true_range') }}
+            as atr_{{ n }}_impulse,
+        {%- endfor %}
+        {%- for n in indicator_family('adx') %}
+        {{ ti_impulse(n, 'plus_dm_seed_' ~ n, '1::float8', 'plus_dm') }} as plus_dm_{{ n }}_impulse,
+        {{ ti_impulse(n, 'minus_dm_seed_' ~ n, '1::float8', 'minus_dm') }}
+            as minus_dm_{{ n }}_impulse,
+        {{ ti_impulse(n, 'true_range_seed_' ~ n, '1::float8', 'true_range') }}
+            as tr_sum_{{ n }}_impulse,
+        {%- endfor %}
+        {%- if indicator_has('adosc') %}
+        -- talib.ADOSC seeds both EMAs with the first bar's AD
+        {{ ti_impulse(1, 'ad', '2::float8 / 4', 'ad') }} as adosc_fast_impulse,
+        {{ ti_impulse(1, 'ad', '2::float8 / 11', 'ad') }} as adosc_slow_impulse,
+        {%- endif %}
+        true as ti_impulsed
+    from ti_smoothed_twice
     where is_output
 
 ),
 
 ti_recursive as (
 
-    {{ linear_recurrences('ti_impulse_values', step='bar_number', carried=carried, quantities=[
-        {'name': 'ema_12', 'decay': '(11::float8 / 13)'},
-        {'name': 'ema_26', 'decay': '(25::float8 / 27)'},
-        {'name': 'ema_50', 'decay': '(49::float8 / 51)'},
-        {'name': 'ema_200', 'decay': '(199::float8 / 201)'},
-        {'name': 'macd_fast_ema', 'decay': '(11::float8 / 13)'},
-        {'name': 'avg_gain_14', 'decay': '(13::float8 / 14)'},
-        {'name': 'avg_loss_14', 'decay': '(13::float8 / 14)'},
-        {'name': 'atr_14', 'decay': '(13::float8 / 14)'},
-    ]) }}
+    {{ linear_recurrences('ti_impulse_values', step='bar_number', carried=carried,
+                          quantities=passes[0]) }}
 
 ),
 
-ti_macd_line as (
+ti_first_pass as (
 
     select
         *,
-        case when bar_number >= 26 then macd_fast_ema - ema_26 end as macd_line
+        {%- if indicator_has('macd') %}
+        case when bar_number >= 26 then macd_fast_ema - ema_26 end as macd_line,
+        {%- endif %}
+        {%- for n in indicator_family('adx') %}
+        case when abs(tr_sum_{{ n }}) < 1e-14 then 0::float8
+             else 100 * (plus_dm_{{ n }} / tr_sum_{{ n }}) end as plus_di_raw_{{ n }},
+        case when abs(tr_sum_{{ n }}) < 1e-14 then 0::float8
+             else 100 * (minus_dm_{{ n }} / tr_sum_{{ n }}) end as minus_di_raw_{{ n }},
+        {%- endfor %}
+        true as ti_first_passed
     from ti_recursive
 
 ),
 
-ti_signal_input as (
+ti_second_input as (
 
     select
         *,
+        {%- if indicator_has('macd') %}
         -- the signal's seed (bar 34) is the mean of the first 9 MACD values (bars 26..34);
         -- incremental runs never reach it (they continue from bar 200 on)
-        {{ ti_impulse(34,
-            '(sum(macd_line) over (' ~ in_time ~ ' rows unbounded preceding)) / 9',
-            '2::float8 / 10', 'macd_line') }} as macd_signal_impulse
-    from ti_macd_line
+        {{ ti_impulse(34, ti_running_sum('macd_line') ~ ' / 9', '2::float8 / 10', 'macd_line') }}
+            as macd_signal_impulse,
+        {%- endif %}
+        {%- for n in indicator_family('adx') %}
+        -- talib.ADX seeds on the mean of the first n DX values (bars n+1..2n)
+        {{ ti_impulse(2 * n, ti_running_sum('case when bar_number > ' ~ n ~ ' then dx_' ~ n ~ ' end')
+                      ~ ' / ' ~ n, '1::float8 / ' ~ n, 'dx_' ~ n) }} as adx_{{ n }}_impulse,
+        {%- endfor %}
+        {%- for p in chain_2 %}
+        -- the second EMA of DEMA/TEMA/TRIX seeds on the mean of the first p EMA values
+        {{ ti_impulse(2 * p - 1, ti_running_sum('case when bar_number >= ' ~ p ~ ' then ema_' ~ p ~ ' end')
+                      ~ ' / ' ~ p, '2::float8 / ' ~ (p + 1), 'ema_' ~ p) }}
+            as ema_ema_{{ p }}_impulse,
+        {%- endfor %}
+        true as ti_second_input
+    from (
+        select
+            *
+            {%- for n in indicator_family('adx') %},
+            case when abs(plus_di_raw_{{ n }} + minus_di_raw_{{ n }}) < 1e-14 then 0::float8
+                 else 100 * (abs(minus_di_raw_{{ n }} - plus_di_raw_{{ n }})
+                             / (plus_di_raw_{{ n }} + minus_di_raw_{{ n }}))
+            end as dx_{{ n }}
+            {%- endfor %}
+        from ti_first_pass
+    ) as with_dx
+    window w_time as ({{ in_time }})
 
 ),
 
-ti_signal as (
+ti_second_pass as (
 
-    {{ linear_recurrences('ti_signal_input', step='bar_number', carried=carried, quantities=[
-        {'name': 'macd_signal', 'decay': '(8::float8 / 10)'},
-    ]) }}
+    {{ linear_recurrences('ti_second_input', step='bar_number', carried=carried,
+                          quantities=passes[1]) }}
 
 ),
+
+ti_third_input as (
+
+    select
+        *,
+        {%- for p in chain_3 %}
+        {{ ti_impulse(3 * p - 2, ti_running_sum('case when bar_number >= ' ~ (2 * p - 1) ~ ' then ema_ema_' ~ p ~ ' end')
+                      ~ ' / ' ~ p, '2::float8 / ' ~ (p + 1), 'ema_ema_' ~ p) }}
+            as ema_ema_ema_{{ p }}_impulse,
+        {%- endfor %}
+        true as ti_third_input
+    from ti_second_pass
+    window w_time as ({{ in_time }})
+
+),
+
+ti_third_pass as (
+
+    {%- if passes[2] %}
+    {{ linear_recurrences('ti_third_input', step='bar_number', carried=carried,
+                          quantities=passes[2]) }}
+    {%- else %}
+    select * from ti_third_input
+    {%- endif %}
+
+),
+
+ti_previous as (
+
+    select
+        *
+        {%- for q in passes[2] if q.name.startswith('ema_ema_ema_') %},
+        {%- if carried %}
+        coalesce(lag({{ q.name }}) over w_time, {{ ti_value_at_state(q) }})
+        {%- else %}
+        lag({{ q.name }}) over w_time
+        {%- endif %} as previous_{{ q.name }}
+        {%- endfor %}
+    from ti_third_pass
+    window w_time as ({{ in_time }})
+
+),
+
+{%- set exprs = {} %}
+{%- for p in indicator_family('sma') %}
+    {%- do exprs.update({'sma_' ~ p: 'case when bar_number >= ' ~ p ~ ' then mean_close_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- for p in indicator_family('ema') %}
+    {%- do exprs.update({'ema_' ~ p: 'case when bar_number >= ' ~ p ~ ' then ema_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- do exprs.update({
+    'macd': 'case when bar_number >= 34 then macd_line end',
+    'macd_signal': 'case when bar_number >= 34 then macd_signal end',
+    'macd_hist': 'case when bar_number >= 34 then macd_line - macd_signal end',
+    'bb_upper': 'case when bar_number >= 20 then mean_close_20 + 2 * '
+        ~ 'case when variance_close_20 < 1e-14 then 0::float8 else sqrt(variance_close_20) end end',
+    'bb_middle': 'case when bar_number >= 20 then mean_close_20 end',
+    'bb_lower': 'case when bar_number >= 20 then mean_close_20 - 2 * '
+        ~ 'case when variance_close_20 < 1e-14 then 0::float8 else sqrt(variance_close_20) end end',
+    'obv': 'obv',
+    'ad': 'ad',
+    'volatility_20': 'case when bar_number >= 21 then '
+        ~ 'sqrt(greatest(variance_return_20, 0)) * sqrt(252::float8) end',
+    'stoch_slowk': 'case when bar_number >= 18 then stoch_slowk_raw end',
+    'stoch_slowd': 'case when bar_number >= 18 then stoch_slowd_raw end',
+    'ultosc': 'case when bar_number >= 29 then 100 * (('
+        ~ 'case when abs(true_range_7) < 1e-14 then 0::float8 else 4 * (buying_pressure_7 / true_range_7) end'
+        ~ ' + case when abs(true_range_14) < 1e-14 then 0::float8 else 2 * (buying_pressure_14 / true_range_14) end'
+        ~ ' + case when abs(true_range_28) < 1e-14 then 0::float8 else buying_pressure_28 / true_range_28 end'
+        ~ ') / 7) end',
+    'adosc': 'case when bar_number >= 10 then adosc_fast - adosc_slow end',
+}) %}
+{%- for n in indicator_family('rsi') %}
+    {%- do exprs.update({'rsi_' ~ n: 'case when bar_number < ' ~ (n + 1) ~ ' then null'
+        ~ ' when abs(avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ') < 1e-14 then 0::float8'
+        ~ ' else 100 * (avg_gain_' ~ n ~ ' / (avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ')) end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('atr') %}
+    {%- do exprs.update({'atr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then atr_' ~ n ~ ' end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('natr') %}
+    {%- do exprs.update({'natr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then case when abs(close_f) < 1e-14'
+        ~ ' then 0::float8 else (atr_' ~ n ~ ' / close_f) * 100 end end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('willr') %}
+    {%- do exprs.update({'willr_' ~ n: 'case when bar_number >= ' ~ n ~ ' then case when (highest_' ~ n
+        ~ ' - lowest_' ~ n ~ ') / (-100) <> 0 then (highest_' ~ n ~ ' - close_f) / ((highest_' ~ n
+        ~ ' - lowest_' ~ n ~ ') / (-100)) else 0::float8 end end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('cci') %}
+    {%- do exprs.update({'cci_' ~ n: 'case when bar_number >= ' ~ n ~ ' then case when abs(typical_price - mean_typical_price_'
+        ~ n ~ ') > 1e-14 * abs(mean_typical_price_' ~ n ~ ') and mean_deviation_' ~ n ~ ' > 1e-14 * abs(mean_typical_price_' ~ n
+        ~ ') then (typical_price - mean_typical_price_' ~ n
+        ~ ') / (0.015 * mean_deviation_' ~ n ~ ') else 0::float8 end end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('adx') %}
+    {%- do exprs.update({
+        'adx_' ~ n: 'case when bar_number >= ' ~ (2 * n) ~ ' then adx_' ~ n ~ ' end',
+        'plus_di_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then plus_di_raw_' ~ n ~ ' end',
+        'minus_di_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then minus_di_raw_' ~ n ~ ' end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('mfi') %}
+    {%- do exprs.update({'mfi_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then case when money_flow_up_' ~ n
+        ~ ' + money_flow_down_' ~ n ~ ' <= 0 then 0::float8 else 100 * (money_flow_up_' ~ n
+        ~ ' / (money_flow_up_' ~ n ~ ' + money_flow_down_' ~ n ~ ')) end end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('mom') %}
+    {%- do exprs.update({'mom_' ~ n: 'close_f - close_lag_' ~ n}) %}
+{%- endfor %}
+{%- for n in indicator_family('roc') %}
+    {%- do exprs.update({'roc_' ~ n: 'case when close_lag_' ~ n ~ ' <> 0 then ((close_f / close_lag_' ~ n
+        ~ ') - 1) * 100 when close_lag_' ~ n ~ ' = 0 then 0::float8 end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('aroon') %}
+    {%- do exprs.update({
+        'aroon_up_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then (100::float8 / ' ~ n ~ ') * ('
+            ~ n ~ ' - bars_since_high_' ~ n ~ ') end',
+        'aroon_down_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then (100::float8 / ' ~ n ~ ') * ('
+            ~ n ~ ' - bars_since_low_' ~ n ~ ') end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('wma') %}
+    {%- do exprs.update({'wma_' ~ n: 'case when bar_number >= ' ~ n ~ ' then wma_' ~ n ~ ' end'}) %}
+{%- endfor %}
+{%- for p in indicator_family('dema') %}
+    {%- do exprs.update({'dema_' ~ p: 'case when bar_number >= ' ~ (2 * p - 1) ~ ' then 2 * ema_' ~ p
+        ~ ' - ema_ema_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- for p in indicator_family('tema') %}
+    {%- do exprs.update({'tema_' ~ p: 'case when bar_number >= ' ~ (3 * p - 2) ~ ' then 3 * ema_' ~ p
+        ~ ' - 3 * ema_ema_' ~ p ~ ' + ema_ema_ema_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- do exprs.update({'sar': 'sar_state[7]'}) %}
+{%- for p in indicator_family('kama') %}
+    {%- do exprs.update({'kama_' ~ p: 'case when bar_number > ' ~ p ~ ' then kama_scanned_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- for p in indicator_family('trix') %}
+    {%- do exprs.update({'trix_' ~ p: 'case when bar_number >= ' ~ (3 * p - 1) ~ ' then case when previous_ema_ema_ema_'
+        ~ p ~ ' <> 0 then ((ema_ema_ema_' ~ p ~ ' / previous_ema_ema_ema_' ~ p ~ ') - 1) * 100 else 0::float8 end end'}) %}
+{%- endfor %}
 
 ti_final as (
 
@@ -293,44 +616,28 @@ ti_final as (
         {{ order_by }},
         bar_number,
         close_f as close,
-        case when bar_number >= 20 then mean_close_20 end as sma_20,
-        case when bar_number >= 50 then mean_close_50 end as sma_50,
-        case when bar_number >= 200 then mean_close_200 end as sma_200,
-        {%- for p in ema_periods %}
-        case when bar_number >= {{ p }} then ema_{{ p }} end as ema_{{ p }},
+        {%- for c in outputs %}
+        {{ exprs[c] }} as {{ c }},
         {%- endfor %}
-        case when bar_number >= 34 then macd_line end as macd,
-        case when bar_number >= 34 then macd_signal end as macd_signal,
-        case when bar_number >= 34 then macd_line - macd_signal end as macd_hist,
-        case
-            when bar_number < 15 then null
-            when abs(avg_gain_14 + avg_loss_14) < 1e-14 then 0::float8
-            else 100 * (avg_gain_14 / (avg_gain_14 + avg_loss_14))
-        end as rsi_14,
-        case when bar_number >= 20 then
-            mean_close_20 + 2 * case when variance_close_20 < 1e-14 then 0::float8
-                                     else sqrt(variance_close_20) end
-        end as bb_upper,
-        case when bar_number >= 20 then mean_close_20 end as bb_middle,
-        case when bar_number >= 20 then
-            mean_close_20 - 2 * case when variance_close_20 < 1e-14 then 0::float8
-                                     else sqrt(variance_close_20) end
-        end as bb_lower,
-        case when bar_number >= 15 then atr_14 end as atr_14,
-        obv,
-        case when bar_number >= 21 then
-            sqrt(greatest(variance_return_20, 0)) * sqrt(252::float8)
-        end as volatility_20,
-        -- state carried to the next incremental run
-        {%- for name in sums if name != 'obv' %}
+        -- what an incremental run reads back from a stored row
+        high_f as high,
+        low_f as low,
+        volume_f as volume,
+        {%- for name in sums if name not in outputs %}
         {{ name }},
         {%- endfor %}
+        {%- if indicator_has('sar') %}
+        sar_state[1] as state_sar_is_long,
+        sar_state[2] as state_sar_value,
+        sar_state[3] as state_sar_ep,
+        sar_state[4] as state_sar_af,
+        {%- endif %}
         {%- for q in recursions %}
         {{ q }}_prefix as state_{{ q }}_prefix,
         {{ q }}_anchor as state_{{ q }}_anchor,
         {%- endfor %}
         source_loaded_at
-    from ti_signal
+    from ti_previous
 
 )
 

@@ -173,4 +173,5 @@ def test_long_histories_agree_with_talib_on_the_adjusted_series(all_splits, symb
             indicators[column].to_numpy(dtype=float),
             expected[column],
             arrays["close"],
+            expected.get("ad"),
         )

@@ -54,5 +54,6 @@ def test_all_505_symbols_agree_with_talib(full_warehouse):
                 computed[column].to_numpy(dtype=float),
                 expected[column],
                 arrays["close"],
+                expected.get("ad"),
             )
     assert compared > 9_000_000

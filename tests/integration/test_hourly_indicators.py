@@ -63,5 +63,6 @@ def test_hourly_indicators_agree_with_talib(warehouse_url):
             indicators[column].to_numpy(dtype=float),
             expected[column],
             arrays["close"],
+            expected.get("ad"),
         )
     assert np.isclose(indicators["close"].iloc[0], 186.1898956298828)

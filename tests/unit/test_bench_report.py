@@ -136,3 +136,28 @@ def test_slowest_statements_are_listed_without_breaking_the_table():
     }
     text = report.to_markdown(doc)
     assert "| dbt_full_1x | 9.500 | `[int_x] create table t as select a \\|\\| b` |" in text
+
+
+def test_the_issue_9_figures_are_ratios_of_their_two_measurements():
+    from bench.report import figures
+
+    seconds = {
+        "dbt_full_1x": 10.0,
+        "peer_sql_total": 400.0,
+        "peer_frames_numeric": 5.0,
+        "dbt_increment_10x": 3.0,
+        "dbt_full_10x": 100.0,
+        "seed_style_increment_10x": 6.0,
+        "dbt_increment_noop": 1.0,
+        "dbt_floor": 0.8,
+        "signals_many_symbols": 2.0,
+        "engine_many_symbols": 50.0,
+    }
+    got = figures(seconds, {})
+    assert got["peer_sql_ratio"] == 10.0 / 400.0
+    assert got["peer_frames_ratio"] == 2.0
+    assert got["increment_vs_full_10x"] == 0.03
+    assert got["increment_speedup_vs_seed_style_10x"] == 2.0
+    assert got["increment_noop_vs_dbt_floor"] == 1.25
+    assert got["signals_vs_engine_many_symbols"] == 0.04
+    assert got["full_build_ratio"] is None  # not measured

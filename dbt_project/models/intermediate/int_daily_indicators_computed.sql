@@ -4,50 +4,36 @@
   (macros/technical_indicators.sql); marts.fct_daily_indicators exposes the indicators.
 
   Incremental: per symbol, recompute from the first changed bar (incremental_restart_points).
-  The `indicator_lookback_bars` stored rows before it supply the moving windows and the carried
-  state (running sums, recursive averages), so the result is bit-identical to a full refresh.
-  Symbols with fewer than 200 stored bars before the change are recomputed from their first bar
-  (fewer rows than the look-back).
+  The stored rows before it (indicator_lookback(): the registry's longest window or seed, at least
+  `indicator_lookback_bars`) supply the moving windows (with their high, low, close and volume)
+  and the carried state (running sums, recursive averages), so the result is bit-identical to a
+  full refresh. Symbols with fewer stored bars than that before the change are recomputed from
+  their first bar.
 -#}
+{#- indexes: the key, and the watermark (an incremental run's max(source_loaded_at) is one probe) -#}
 {{
     config(
         materialized='incremental',
         unique_key=['symbol', 'trade_date'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',
-        indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True}],
+        indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True},
+                 {'columns': ['source_loaded_at']}],
     )
 }}
 
-{%- set lookback = var('indicator_lookback_bars', 200) -%}
+{%- set lookback = indicator_lookback() -%}
 {%- set stored = indicator_stored_columns() -%}
 
 with
 
 {% if is_incremental() %}
 
-restarts as (
-
-    {{ incremental_restart_points(ref('int_daily_bars_adjusted'), this) }}
-
-),
-
-stored_state as (
-
-    select distinct on (computed.symbol)
-        computed.symbol,
-        restarts.restart_date,
-        computed.bar_number as state_bar_number
-    from {{ this }} as computed
-    inner join restarts
-        on restarts.symbol = computed.symbol and computed.trade_date < restarts.restart_date
-    order by computed.symbol, computed.trade_date desc
-
-),
+{{ incremental_restart_scaffold(ref('int_daily_bars_adjusted')) }}
 
 continuing as (
 
-    select * from stored_state where state_bar_number >= 200
+    select * from last_stored where state_bar_number >= {{ lookback }}
 
 ),
 
@@ -58,10 +44,10 @@ look_back_rows as (
         look_back.trade_date,
         look_back.bar_number,
         false as is_output,
-        null::numeric as high,
-        null::numeric as low,
-        look_back.close::numeric as close,
-        null::numeric as volume,
+        look_back.high,
+        look_back.low,
+        look_back.close,
+        look_back.volume,
         look_back.source_loaded_at,
         continuing.state_bar_number,
         {%- for c in stored %}

@@ -10,7 +10,8 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True},
-                 {'columns': ['symbol', 'bar_number'], 'unique': True}],
+                 {'columns': ['symbol', 'bar_number'], 'unique': True},
+                 {'columns': ['source_loaded_at']}],
     )
 }}
 
@@ -24,37 +25,19 @@ adjusted_bars as (
 
 {% if is_incremental() %}
 
-restarts as (
-
-    {{ incremental_restart_points(ref('int_daily_bars_adjusted'), this) }}
-
-),
-
-stored_state as (
-
-    select distinct on (stored.symbol)
-        stored.symbol,
-        stored.bar_number as state_bar_number,
-        stored.raw_close / stored.split_factor as state_close
-    from {{ this }} as stored
-    inner join restarts
-        on restarts.symbol = stored.symbol and stored.trade_date < restarts.restart_date
-    order by stored.symbol, stored.trade_date desc
-
-),
+{{ incremental_restart_scaffold(ref('int_daily_bars_adjusted'),
+                                {'state_close': 'stored.raw_close / stored.split_factor'}) }}
 
 changed_bars as (
 
     select
         adjusted_bars.*,
-        coalesce(stored_state.state_bar_number, 0) as state_bar_number,
-        stored_state.state_close
+        last_stored.state_bar_number,
+        last_stored.state_close
     from adjusted_bars
-    inner join restarts
-        on restarts.symbol = adjusted_bars.symbol
-        and adjusted_bars.trade_date >= restarts.restart_date
-    left join stored_state
-        on stored_state.symbol = adjusted_bars.symbol
+    inner join last_stored
+        on last_stored.symbol = adjusted_bars.symbol
+        and adjusted_bars.trade_date >= last_stored.restart_date
 
 ),
 

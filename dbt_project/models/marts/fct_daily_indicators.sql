@@ -16,23 +16,9 @@ final as (
         trade_date,
         bar_number,
         close,
-        sma_20,
-        sma_50,
-        sma_200,
-        ema_12,
-        ema_26,
-        ema_50,
-        ema_200,
-        macd,
-        macd_signal,
-        macd_hist,
-        rsi_14,
-        bb_upper,
-        bb_middle,
-        bb_lower,
-        atr_14,
-        obv,
-        volatility_20
+        {%- for c in indicator_columns() %}
+        {{ c }}{{ "," if not loop.last }}
+        {%- endfor %}
 
     from computed
 

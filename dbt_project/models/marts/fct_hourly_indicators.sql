@@ -53,23 +53,9 @@ final as (
         trading_days.trade_date,
         computed.bar_number,
         computed.close,
-        computed.sma_20,
-        computed.sma_50,
-        computed.sma_200,
-        computed.ema_12,
-        computed.ema_26,
-        computed.ema_50,
-        computed.ema_200,
-        computed.macd,
-        computed.macd_signal,
-        computed.macd_hist,
-        computed.rsi_14,
-        computed.bb_upper,
-        computed.bb_middle,
-        computed.bb_lower,
-        computed.atr_14,
-        computed.obv,
-        computed.volatility_20
+        {%- for c in indicator_columns() %}
+        computed.{{ c }}{{ "," if not loop.last }}
+        {%- endfor %}
     from computed
     inner join trading_days
         on trading_days.symbol = computed.symbol and trading_days.bar_start = computed.bar_start

@@ -29,17 +29,31 @@ restarts as (
 
 ),
 
+starts as (
+
+    -- per symbol, its restart and the bar before it (a cross needs the previous day's values),
+    -- found through the engine's (symbol, trade_date) index
+    select
+        restarts.symbol,
+        restarts.restart_date,
+        coalesce(previous.trade_date, restarts.restart_date) as read_from
+    from restarts
+    left join lateral (
+        select computed.trade_date
+        from {{ ref('int_daily_indicators_computed') }} as computed
+        where computed.symbol = restarts.symbol and computed.trade_date < restarts.restart_date
+        order by computed.trade_date desc
+        limit 1
+    ) as previous on true
+
+),
+
 indicators as (
 
-    select computed.*
-    from restarts
+    select computed.*, starts.restart_date
+    from starts
     inner join {{ ref('int_daily_indicators_computed') }} as computed
-        on computed.symbol = restarts.symbol
-        and computed.trade_date >= coalesce((
-            select max(earlier.trade_date)
-            from {{ ref('int_daily_indicators_computed') }} as earlier
-            where earlier.symbol = restarts.symbol and earlier.trade_date < restarts.restart_date
-        ), restarts.restart_date)
+        on computed.symbol = starts.symbol and computed.trade_date >= starts.read_from
 
 ),
 
@@ -68,6 +82,9 @@ with_previous as (
         bb_upper,
         bb_lower,
         source_loaded_at,
+        {%- if is_incremental() %}
+        restart_date,
+        {%- endif %}
         lag(sma_50) over by_date as previous_sma_50,
         lag(sma_200) over by_date as previous_sma_200,
         lag(rsi_14) over by_date as previous_rsi_14,
@@ -101,8 +118,7 @@ candidates as (
         ('close_below_lower_band', 'bullish', close - bb_lower, close < bb_lower)
     ) as s (signal, direction, value, fired)
     {% if is_incremental() -%}
-    where with_previous.trade_date >= (
-        select restarts.restart_date from restarts where restarts.symbol = with_previous.symbol)
+    where with_previous.trade_date >= with_previous.restart_date
     {%- endif %}
 
 ),

@@ -1,8 +1,11 @@
 {#-
   The indicator engine (macros/technical_indicators.sql) on fixed real series must reproduce
-  TA-Lib's values (seeds/golden) - independent of what the warehouse holds, so `dbt test` alone
-  catches a regression. Rows returned are failures: a wrong null, or a value off by more than
-  1e-9 relative (MACD-family values cross zero: 1e-12 of the price level there).
+  TA-Lib's values (seeds/golden, written by `python -m bench.golden` for every registry column) -
+  independent of what the warehouse holds, so `dbt test` alone catches a regression. Rows
+  returned are failures: a wrong null, or a value off by more than 1e-9 relative (values that
+  cross zero: MACD-family 1e-12 of the price level, TRIX and the bounded oscillators 1e-12
+  points, ADOSC 1e-12 of |AD|),
+  or a registry column the golden rows lack.
 -#}
 
 with
@@ -32,12 +35,16 @@ computed as (
 
 computed_long as (
 
-    select computed.symbol, computed.trade_date, computed.close, v.indicator, v.value
+    select
+        computed.symbol,
+        computed.trade_date,
+        computed.close,
+        {{ 'computed.ad' if 'ad' in indicator_columns() else 'null::float8' }} as ad,
+        v.indicator,
+        v.value
     from computed
     cross join lateral (values
-        {%- for c in ['sma_20', 'sma_50', 'sma_200', 'ema_12', 'ema_26', 'ema_50', 'ema_200',
-                      'macd', 'macd_signal', 'macd_hist', 'rsi_14', 'bb_upper', 'bb_middle',
-                      'bb_lower', 'atr_14', 'obv', 'volatility_20'] %}
+        {%- for c in indicator_columns() %}
         ('{{ c }}', computed.{{ c }}){{ "," if not loop.last }}
         {%- endfor %}
     ) as v (indicator, value)
@@ -58,7 +65,8 @@ compared as (
         expected.indicator,
         expected.expected_value,
         computed_long.value as engine_value,
-        computed_long.close
+        computed_long.close,
+        computed_long.ad
     from expected
     left join computed_long
         on computed_long.symbol = expected.symbol
@@ -73,5 +81,24 @@ where close is null
     or (expected_value is null) <> (engine_value is null)
     or abs(engine_value - expected_value) > greatest(
         1e-9 * abs(expected_value),
-        case when indicator in ('macd', 'macd_signal', 'macd_hist') then 1e-12 * close::float8
-             else 0 end)
+        case
+            when indicator in ('macd', 'macd_signal', 'macd_hist') then 1e-12 * close::float8
+            -- TRIX and the bounded oscillators: 1e-12 points (bench/indicators.py)
+            when split_part(indicator, '_', 1) in ('trix', 'rsi', 'stoch', 'willr', 'cci', 'adx',
+                                                 'plus', 'minus', 'mfi', 'aroon', 'ultosc')
+                then 1e-12
+            when indicator = 'adosc' then 1e-12 * abs(ad)
+            else 0
+        end)
+union all
+-- a registry column without golden rows: regenerate them (python -m bench.golden)
+select
+    'no golden rows' as symbol, null::date as trade_date, declared.indicator,
+    null::float8 as expected_value, null::float8 as engine_value, null::float8 as close,
+    null::float8 as ad
+from (values
+    {%- for c in indicator_columns() %}
+    ('{{ c }}'){{ "," if not loop.last }}
+    {%- endfor %}
+) as declared (indicator)
+where declared.indicator not in (select expected.indicator from expected)
