@@ -34,7 +34,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # The indicator engine and everything it reads: the mart view and all its ancestors. Not its
 # other descendants (signals, ...): they are not the engine, and they may need models outside it.
 SELECTION = "+fct_daily_indicators"
-WARM_UP_SELECTION = "stg_files__daily_bars"
+WARM_UP_SELECTION = "stg_raw__daily_bars"
 DBT_OUTPUT = "intermediate.int_daily_indicators_computed"
 # Projection of the scale step: synthesising a bar costs about this much (measured 6.5 us/row on
 # 2 busy cores, primary key rebuilt once), and the build is projected linearly from 1x. The

@@ -206,7 +206,7 @@ def test_a_failing_dbt_test_fails_the_flow_and_names_the_node(stack):
         assert dbt_run.returncode != 0
         failed = stack.latest_run("dbt-build/manual")
         assert failed["state"]["type"] == "FAILED"
-        assert "expression_is_true_stg_files__daily_bars" in failed["state"]["message"]
+        assert "expression_is_true_stg_raw__daily_bars" in failed["state"]["message"]
 
         gx_run = stack.run(
             "prefect",

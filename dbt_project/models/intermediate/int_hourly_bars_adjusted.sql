@@ -11,8 +11,8 @@ hourly_bars as (
         *,
         greatest(trade_date, (loaded_at at time zone 'America/New_York')::date)
             as split_basis_date
-    from {{ ref('stg_yahoo__hourly_bars') }}
-    where bar_interval = '1h'
+    from {{ ref('stg_raw__intraday_bars') }}
+    where data_source = 'yahoo' and bar_interval = '1h'
 
 ),
 

@@ -1,8 +1,8 @@
 with
 
-source as (
+snapshots as (
 
-    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    select * from {{ ref('base_yahoo__company_data') }}
     where dataset = 'company_profile'
 
 ),
@@ -32,7 +32,7 @@ renamed as (
         loaded_at,
         load_run_id
 
-    from source
+    from snapshots
 
 )
 

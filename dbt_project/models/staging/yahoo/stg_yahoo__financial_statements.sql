@@ -1,8 +1,8 @@
 with
 
-source as (
+snapshots as (
 
-    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    select * from {{ ref('base_yahoo__company_data') }}
     where dataset = 'financial_statements'
 
 ),
@@ -11,16 +11,16 @@ periods as (
 
     -- one row per statement period: each module holds a list of periods
     select
-        source.symbol,
-        source.as_of_date,
+        snapshots.symbol,
+        snapshots.as_of_date,
         modules.statement,
         modules.period_type,
         period,
-        source.fetched_at,
-        source.loaded_at,
-        source.load_run_id
+        snapshots.fetched_at,
+        snapshots.loaded_at,
+        snapshots.load_run_id
 
-    from source
+    from snapshots
     cross join (values
         ('incomeStatementHistory', 'incomeStatementHistory', 'income', 'annual'),
         ('incomeStatementHistoryQuarterly', 'incomeStatementHistory', 'income', 'quarterly'),
@@ -30,8 +30,8 @@ periods as (
         ('cashflowStatementHistoryQuarterly', 'cashflowStatements', 'cash_flow', 'quarterly')
     ) as modules (module, list_key, statement, period_type)
     cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(source.payload #> array[modules.module, modules.list_key]) = 'array'
-            then source.payload #> array[modules.module, modules.list_key]
+        case when jsonb_typeof(snapshots.payload #> array[modules.module, modules.list_key]) = 'array'
+            then snapshots.payload #> array[modules.module, modules.list_key]
             else '[]'::jsonb end
     ) as periods (period)
     where jsonb_typeof(period) = 'object'
