@@ -28,13 +28,9 @@
 {#- The era of each bar (a left join: bars after the last split have none). -#}
 {% macro join_split_era(bars, eras='split_eras') -%}
     left join {{ eras }}
-        on
-            {{ bars }}.symbol = {{ eras }}.symbol
-            and {{ bars }}.split_basis_date < {{ eras }}.era_end
-            and (
-                {{ eras }}.era_start is null
-                or {{ bars }}.split_basis_date >= {{ eras }}.era_start
-            )
+        on {{ bars }}.symbol = {{ eras }}.symbol
+        and {{ bars }}.split_basis_date < {{ eras }}.era_end
+        and ({{ eras }}.era_start is null or {{ bars }}.split_basis_date >= {{ eras }}.era_start)
 {%- endmacro %}
 
 {#- The factor the bar's prices are divided by (1 = no later split). -#}

@@ -36,21 +36,29 @@ split_eras as (
 
 ),
 
+dividend_actions as (
+
+    select * from actions
+    where action_type = 'dividend'
+
+),
+
 dividends as (
 
     select
-        actions.symbol,
-        actions.ex_date,
-        (1 - actions.cash_amount / previous_bar.close)::float8 as factor
-    from actions
+        dividend_actions.symbol,
+        dividend_actions.ex_date,
+        (1 - dividend_actions.cash_amount / previous_bar.close)::float8 as factor
+    from dividend_actions
     cross join lateral (
         select unioned.close
         from {{ ref('int_daily_bars_unioned') }} as unioned
-        where unioned.symbol = actions.symbol and unioned.trade_date < actions.ex_date
+        where
+            unioned.symbol = dividend_actions.symbol
+            and unioned.trade_date < dividend_actions.ex_date
         order by unioned.trade_date desc
         limit 1
     ) as previous_bar
-    where actions.action_type = 'dividend'
 
 ),
 
@@ -100,10 +108,9 @@ adjusted as (
     from bars
     {{ join_split_era('bars') }}
     left join dividend_eras
-        on
-            bars.symbol = dividend_eras.symbol
-            and bars.trade_date < dividend_eras.era_end
-            and (dividend_eras.era_start is null or bars.trade_date >= dividend_eras.era_start)
+        on bars.symbol = dividend_eras.symbol
+        and bars.trade_date < dividend_eras.era_end
+        and (dividend_eras.era_start is null or bars.trade_date >= dividend_eras.era_start)
     left join symbol_events
         on bars.symbol = symbol_events.symbol
 

@@ -16,7 +16,7 @@ polygon_bars as (
 
 yahoo_bars as (
 
-    select * from {{ ref('stg_raw__daily_bars') }} as yahoo
+    select yahoo.* from {{ ref('stg_raw__daily_bars') }} as yahoo
     where
         yahoo.data_source = 'yahoo'
         and not exists (
@@ -31,7 +31,7 @@ yahoo_bars as (
 
 file_bars as (
 
-    select * from {{ ref('stg_raw__daily_bars') }} as files
+    select files.* from {{ ref('stg_raw__daily_bars') }} as files
     where
         files.data_source = 'files'
         and not exists (

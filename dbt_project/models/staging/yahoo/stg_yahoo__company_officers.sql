@@ -21,9 +21,11 @@ officers as (
 
     from snapshots
     cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(snapshots.payload -> 'companyOfficers') = 'array'
-            then snapshots.payload -> 'companyOfficers'
-            else '[]'::jsonb end
+        case
+            when jsonb_typeof(snapshots.payload -> 'companyOfficers') = 'array'
+                then snapshots.payload -> 'companyOfficers'
+            else '[]'::jsonb
+        end
     ) with ordinality as officers (officer, officer_rank)
 
 ),

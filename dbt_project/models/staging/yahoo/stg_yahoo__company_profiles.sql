@@ -17,8 +17,10 @@ renamed as (
         payload #>> '{quoteType,quoteType}' as quote_type,
         payload #>> '{quoteType,exchange}' as exchange,
         payload #>> '{quoteType,timeZoneFullName}' as exchange_timezone,
-        (to_timestamp({{ yahoo_number("payload #> '{quoteType,firstTradeDateEpochUtc}'") }})
-            at time zone 'UTC')::date as first_trade_date,
+        (
+            to_timestamp({{ yahoo_number("payload #> '{quoteType,firstTradeDateEpochUtc}'") }})
+            at time zone 'UTC'
+        )::date as first_trade_date,
         payload #>> '{assetProfile,sector}' as sector,
         payload #>> '{assetProfile,industry}' as industry,
         payload #>> '{assetProfile,country}' as country,

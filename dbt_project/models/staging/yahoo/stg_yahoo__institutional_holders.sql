@@ -21,9 +21,11 @@ holders as (
 
     from snapshots
     cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(snapshots.payload #> '{institutionOwnership,ownershipList}') = 'array'
-            then snapshots.payload #> '{institutionOwnership,ownershipList}'
-            else '[]'::jsonb end
+        case
+            when jsonb_typeof(snapshots.payload #> '{institutionOwnership,ownershipList}') = 'array'
+                then snapshots.payload #> '{institutionOwnership,ownershipList}'
+            else '[]'::jsonb
+        end
     ) with ordinality as holders (holder, holder_rank)
 
 ),
