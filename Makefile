@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # pip prints a warning per package for this machine's unused local indexes; keep the log readable
 QUIET  := 2>&1 | { grep -v "^WARNING: Location" || true; }
 
-.PHONY: demo test test-unit test-integration test-e2e lint bench up down status install clean
+.PHONY: demo test test-unit test-integration test-e2e lint lint-sql lint-dbt bench up down status install clean
 
 install: $(STAMP)
 
@@ -42,6 +42,15 @@ test-e2e: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory lint-sql lint-dbt
+
+# sqlfluff over dbt_project/ (dbt_project/.sqlfluff: jinja templater, postgres; `sqlfluff fix` fixes)
+lint-sql: $(STAMP)
+	cd dbt_project && $(CURDIR)/$(BIN)/sqlfluff lint --processes 2 .
+
+# dbt-project-evaluator at zero, from ../shared/vendor/dbt-packages (skipped where that is absent)
+lint-dbt: $(STAMP)
+	$(BIN)/python -m tests.lint.evaluate_dbt_project
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

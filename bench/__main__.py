@@ -39,7 +39,7 @@ SIGNALS = "fct_signals"
 # over the list), extrapolated by rows
 PEER_EMA_SYMBOLS = 50
 PEER_TIMEOUT = 600.0
-WARM_UP_SELECTION = "stg_files__daily_bars"
+WARM_UP_SELECTION = "stg_raw__daily_bars"
 DBT_OUTPUT = "intermediate.int_daily_indicators_computed"
 # Projection of the scale step: synthesising a bar costs about this much (measured 6.5 us/row on
 # 2 busy cores, primary key rebuilt once), and the build is projected linearly from 1x. The

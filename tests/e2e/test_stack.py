@@ -272,7 +272,7 @@ def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
         assert dbt_run.returncode != 0
         failed = stack.latest_run("dbt-build/manual")
         assert failed["state"]["type"] == "FAILED"
-        assert "expression_is_true_stg_files__daily_bars" in failed["state"]["message"]
+        assert "expression_is_true_stg_raw__daily_bars" in failed["state"]["message"]
         failed_at = time.monotonic()
 
         post = stack.webhook.wait_for(lambda p: failed["id"] in json.dumps(p), timeout=60)
@@ -280,7 +280,7 @@ def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
         text = post["json"]["text"]
         assert "dbt-build/manual" in text and "flow: dbt-build" in text
         assert f"{stack.settings.prefect_api_url.removesuffix('/api')}/runs/flow-run/" in text
-        assert "expression_is_true_stg_files__daily_bars" in text
+        assert "expression_is_true_stg_raw__daily_bars" in text
         assert "Failed" in post["json"]["subject"]
         mail = stack.smtp.wait_for(
             lambda m: failed["id"] in m.get_payload(),
@@ -314,7 +314,7 @@ def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
 
 def test_two_dbt_builds_never_overlap(stack):
     """Regression (issue 8): two builds at once collided on the same relations."""
-    small = {"select": "stg_files__daily_bars"}  # the slot matters, not the size of the build
+    small = {"select": "stg_raw__daily_bars"}  # the slot matters, not the size of the build
     first = stack.start_run("dbt-build/manual", **small)
     second = stack.start_run("dbt-build/manual", **small)
     runs = [stack.wait_run(r["id"], TERMINAL, timeout=900) for r in (first, second)]

@@ -61,7 +61,7 @@ def test_an_analyst_reads_every_mart_and_nothing_else(warehouse_copy, tmp_path):
             "create schema mine",
             "select count(*) from raw.daily_bars",
             "select count(*) from raw.load_runs",
-            "select count(*) from staging.stg_files__daily_bars",
+            "select count(*) from staging.stg_raw__daily_bars",
         ):
             message = refused(conn, statement)
             assert "permission denied" in message or "read-only" in message, statement

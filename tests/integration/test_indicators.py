@@ -116,4 +116,4 @@ def test_a_failing_dbt_test_is_reported_by_node(warehouse_copy):
     result = dbt(warehouse_copy, "build")
     assert not result.success
     failed = [r.node.name for r in result.result.results if r.status in ("fail", "error")]
-    assert any(name.startswith("expression_is_true_stg_files__daily_bars") for name in failed)
+    assert any(name.startswith("expression_is_true_stg_raw__daily_bars") for name in failed)

@@ -79,19 +79,28 @@ def test_polygon_staging_builds_and_its_tests_pass(warehouse_url):
         warehouse_url,
         "build",
         "--select",
-        "source:polygon",
-        "stg_polygon__daily_bars",
-        "stg_polygon__corporate_actions",
+        "source:raw",
+        "stg_raw__daily_bars",
+        "stg_raw__corporate_actions",
     )
     assert result.success, result.exception or [
         (r.node.name, r.message) for r in result.result if r.status not in ("pass", "success")
     ]
 
-    freshness = dbt(warehouse_url, "source", "freshness", "--select", "source:polygon")
+    freshness = dbt(
+        warehouse_url,
+        "source",
+        "freshness",
+        "--select",
+        "source:raw.daily_bars",
+        "source:raw.corporate_actions",
+    )
     assert freshness.success, freshness.exception
 
     bars = query(
-        warehouse_url, "select * from staging.stg_polygon__daily_bars order by symbol, trade_date"
+        warehouse_url,
+        "select * from staging.stg_raw__daily_bars where data_source = 'polygon'"
+        " order by symbol, trade_date",
     )
     assert list(bars.columns) == BAR_COLUMNS
     assert len(bars) == 4 + 10 and set(bars.data_source) == {"polygon"}
@@ -102,7 +111,8 @@ def test_polygon_staging_builds_and_its_tests_pass(warehouse_url):
 
     actions = query(
         warehouse_url,
-        "select * from staging.stg_polygon__corporate_actions order by symbol, ex_date",
+        "select * from staging.stg_raw__corporate_actions where data_source = 'polygon'"
+        " order by symbol, ex_date",
     )
     assert list(actions.columns) == ACTION_COLUMNS
     split = actions[(actions.symbol == "AAPL") & (actions.ex_date == date(2020, 8, 31))]

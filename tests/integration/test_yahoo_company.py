@@ -164,7 +164,7 @@ def test_dbt_staging_models_build_and_pass_their_tests(yahoo, db, client, tmp_pa
         include_daily=False,
         load_run_id=uuid.uuid4(),
     )
-    result = dbt(db, "build", "--select", "path:models/staging/yahoo", "source:yahoo")
+    result = dbt(db, "build", "--select", "path:models/staging", "source:raw", "source:yahoo")
     assert result.success, result.exception or [
         (r.node.name, r.message) for r in result.result if r.status not in ("success", "pass")
     ]
@@ -173,14 +173,16 @@ def test_dbt_staging_models_build_and_pass_their_tests(yahoo, db, client, tmp_pa
         return rows(db, sql)
 
     assert one(
-        "select count(*), min(trade_date), max(trade_date) from staging.stg_yahoo__daily_bars"
+        "select count(*), min(trade_date), max(trade_date) from staging.stg_raw__daily_bars"
+        " where data_source = 'yahoo'"
     ) == [(49, date(2020, 8, 31), date(2020, 11, 6))]
     assert one(
-        "select count(*), count(distinct trade_date) from staging.stg_yahoo__hourly_bars"
+        "select count(*), count(distinct trade_date) from staging.stg_raw__intraday_bars"
+        " where data_source = 'yahoo' and bar_interval = '1h'"
     ) == [(35, 5)]
     assert one(
         "select action_type, ex_date, split_ratio, cash_amount from "
-        "staging.stg_yahoo__corporate_actions order by ex_date"
+        "staging.stg_raw__corporate_actions where data_source = 'yahoo' order by ex_date"
     ) == [("split", date(2020, 8, 31), 4.0, None), ("dividend", date(2020, 11, 6), None, 0.205)]
     assert one(
         "select symbol, long_name, sector, full_time_employees, first_trade_date "

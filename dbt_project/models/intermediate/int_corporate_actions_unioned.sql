@@ -1,39 +1,28 @@
-{#- One event per symbol, type and ex-date from all sources, by precedence: Polygon, Yahoo, files. -#}
+{#-
+  One event per symbol, type and ex-date from all sources, by precedence: Polygon, Yahoo,
+  files.
+-#}
 with
 
-polygon_actions as (
+actions as (
 
-    select *, 1 as source_rank from {{ ref('stg_polygon__corporate_actions') }}
-
-),
-
-yahoo_actions as (
-
-    select *, 2 as source_rank from {{ ref('stg_yahoo__corporate_actions') }}
-
-),
-
-file_actions as (
-
-    select *, 3 as source_rank from {{ ref('stg_files__corporate_actions') }}
-
-),
-
-unioned as (
-
-    select * from polygon_actions
-    union all
-    select * from yahoo_actions
-    union all
-    select * from file_actions
+    select
+        *,
+        case data_source
+            when 'polygon' then 1
+            when 'yahoo' then 2
+            when 'files' then 3
+        end as source_rank
+    from {{ ref('stg_raw__corporate_actions') }}
+    where data_source in ('polygon', 'yahoo', 'files')
 
 ),
 
 ranked as (
 
     select distinct on (symbol, action_type, ex_date) *
-    from unioned
-    order by symbol, action_type, ex_date, source_rank
+    from actions
+    order by symbol asc, action_type asc, ex_date asc, source_rank asc
 
 ),
 

@@ -3,14 +3,15 @@
 
   - split_factor: exact product of split ratios with an ex-date after the bar; split-adjusted
     prices are raw / split_factor and volume raw * split_factor (the basis of the newest bar),
-    all exact numerics.
+    all exact numerics (macros/split_adjustment.sql, shared with the hourly bars).
   - dividend_factor: product over later dividends of (1 - cash / previous raw close), the usual
     total-return adjustment; total_return_close = split-adjusted close * dividend_factor.
   - Yahoo serves prices already split-adjusted as of the fetch, so a Yahoo bar takes only the
     splits with an ex-date after both the bar and the day it was fetched (its loaded_at).
   - source_loaded_at: the newest of the bar's and its symbol's events' landing times, so that an
     incremental run notices a new split and restates the symbol.
-  No window function here, so filters on symbol and date reach the raw tables' indexes.
+  No window function here, so filters on symbol and date reach the raw tables' indexes (and
+  each CTE over the bars is referenced once, so PostgreSQL inlines it rather than materialising).
 -#}
 with
 
@@ -18,12 +19,8 @@ bars as (
 
     select
         *,
-        case
-            when data_source = 'yahoo'
-                then greatest(trade_date, (loaded_at at time zone 'America/New_York')::date)
-            else trade_date
-        end as split_basis_date
-    from {{ ref('int_daily_bars_unioned') }}
+        {{ split_basis_date('unioned') }} as split_basis_date
+    from {{ ref('int_daily_bars_unioned') }} as unioned
 
 ),
 
@@ -39,21 +36,29 @@ split_eras as (
 
 ),
 
+dividend_actions as (
+
+    select * from actions
+    where action_type = 'dividend'
+
+),
+
 dividends as (
 
     select
-        actions.symbol,
-        actions.ex_date,
-        (1 - actions.cash_amount / previous_bar.close)::float8 as factor
-    from actions
+        dividend_actions.symbol,
+        dividend_actions.ex_date,
+        (1 - dividend_actions.cash_amount / previous_bar.close)::float8 as factor
+    from dividend_actions
     cross join lateral (
         select unioned.close
         from {{ ref('int_daily_bars_unioned') }} as unioned
-        where unioned.symbol = actions.symbol and unioned.trade_date < actions.ex_date
+        where
+            unioned.symbol = dividend_actions.symbol
+            and unioned.trade_date < dividend_actions.ex_date
         order by unioned.trade_date desc
         limit 1
     ) as previous_bar
-    where actions.action_type = 'dividend'
 
 ),
 
@@ -73,7 +78,9 @@ dividend_eras as (
 
 symbol_events as (
 
-    select symbol, max(loaded_at) as events_loaded_at
+    select
+        symbol,
+        max(loaded_at) as events_loaded_at
     from actions
     group by symbol
 
@@ -84,14 +91,10 @@ adjusted as (
     select
         bars.symbol,
         bars.trade_date,
-        bars.open / coalesce(split_eras.split_factor, 1) as open,
-        bars.high / coalesce(split_eras.split_factor, 1) as high,
-        bars.low / coalesce(split_eras.split_factor, 1) as low,
-        bars.close / coalesce(split_eras.split_factor, 1) as close,
-        bars.volume * coalesce(split_eras.split_factor, 1) as volume,
-        (bars.close / coalesce(split_eras.split_factor, 1))::float8
-            * coalesce(dividend_eras.dividend_factor, 1) as total_return_close,
-        coalesce(split_eras.split_factor, 1) as split_factor,
+        {{ split_adjusted_bar_columns('bars') }},
+        (bars.close / {{ split_factor() }})::float8
+        * coalesce(dividend_eras.dividend_factor, 1) as total_return_close,
+        {{ split_factor() }} as split_factor,
         coalesce(dividend_eras.dividend_factor, 1) as dividend_factor,
         bars.open as raw_open,
         bars.high as raw_high,
@@ -103,16 +106,13 @@ adjusted as (
         greatest(bars.loaded_at, symbol_events.events_loaded_at) as source_loaded_at
 
     from bars
-    left join split_eras
-        on split_eras.symbol = bars.symbol
-        and bars.split_basis_date < split_eras.era_end
-        and (split_eras.era_start is null or bars.split_basis_date >= split_eras.era_start)
+    {{ join_split_era('bars') }}
     left join dividend_eras
-        on dividend_eras.symbol = bars.symbol
+        on bars.symbol = dividend_eras.symbol
         and bars.trade_date < dividend_eras.era_end
         and (dividend_eras.era_start is null or bars.trade_date >= dividend_eras.era_start)
     left join symbol_events
-        on symbol_events.symbol = bars.symbol
+        on bars.symbol = symbol_events.symbol
 
 ),
 

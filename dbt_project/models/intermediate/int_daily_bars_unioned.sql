@@ -1,41 +1,50 @@
 {#-
   One bar per symbol and trading day from all sources, by precedence: Polygon over Yahoo over
   files (a lower source's bar is kept only where no higher one exists; anti-joins on the
-  sources' keys, no sort). Bars stay as the source gave them (vendors: unadjusted).
+  sources' keys, no sort). Bars stay as the source gave them (vendors: unadjusted). Each CTE
+  reads stg_raw__daily_bars itself, so PostgreSQL inlines them and a filter on symbol and date
+  reaches raw.daily_bars' primary key (source, symbol, trade_date).
 -#}
 with
 
 polygon_bars as (
 
-    select * from {{ ref('stg_polygon__daily_bars') }}
+    select * from {{ ref('stg_raw__daily_bars') }}
+    where data_source = 'polygon'
 
 ),
 
 yahoo_bars as (
 
-    select * from {{ ref('stg_yahoo__daily_bars') }} as yahoo
-    where not exists (
-        select 1 from {{ ref('stg_polygon__daily_bars') }} as polygon
-        where polygon.symbol = yahoo.symbol and polygon.trade_date = yahoo.trade_date
-    )
+    select yahoo.* from {{ ref('stg_raw__daily_bars') }} as yahoo
+    where
+        yahoo.data_source = 'yahoo'
+        and not exists (
+            select 1 from {{ ref('stg_raw__daily_bars') }} as polygon_bar
+            where
+                polygon_bar.data_source = 'polygon'
+                and polygon_bar.symbol = yahoo.symbol
+                and polygon_bar.trade_date = yahoo.trade_date
+        )
 
 ),
 
 file_bars as (
 
-    select * from {{ ref('stg_files__daily_bars') }} as files
-    where not exists (
-        select 1 from {{ ref('stg_polygon__daily_bars') }} as polygon
-        where polygon.symbol = files.symbol and polygon.trade_date = files.trade_date
-    )
-    and not exists (
-        select 1 from {{ ref('stg_yahoo__daily_bars') }} as yahoo
-        where yahoo.symbol = files.symbol and yahoo.trade_date = files.trade_date
-    )
+    select files.* from {{ ref('stg_raw__daily_bars') }} as files
+    where
+        files.data_source = 'files'
+        and not exists (
+            select 1 from {{ ref('stg_raw__daily_bars') }} as vendor_bar
+            where
+                vendor_bar.data_source in ('polygon', 'yahoo')
+                and vendor_bar.symbol = files.symbol
+                and vendor_bar.trade_date = files.trade_date
+        )
 
 ),
 
-ranked as (
+unioned as (
 
     select * from polygon_bars
     union all
@@ -58,7 +67,7 @@ final as (
         data_source,
         loaded_at
 
-    from ranked
+    from unioned
 
 )
 

@@ -1,7 +1,7 @@
 {#-
-  Hourly bars (Yahoo, the one intraday source) split-adjusted like the daily ones. Yahoo serves
-  them already adjusted as of the fetch, so only splits after both the bar's trading day and
-  the fetch day apply.
+  Hourly bars (Yahoo, the one intraday source) split-adjusted like the daily ones
+  (macros/split_adjustment.sql): Yahoo serves them already adjusted as of the fetch, so only
+  splits after both the bar's trading day and the fetch day apply.
 -#}
 with
 
@@ -9,10 +9,9 @@ hourly_bars as (
 
     select
         *,
-        greatest(trade_date, (loaded_at at time zone 'America/New_York')::date)
-            as split_basis_date
-    from {{ ref('stg_yahoo__hourly_bars') }}
-    where bar_interval = '1h'
+        {{ split_basis_date('intraday_bars') }} as split_basis_date
+    from {{ ref('stg_raw__intraday_bars') }} as intraday_bars
+    where intraday_bars.data_source = 'yahoo' and intraday_bars.bar_interval = '1h'
 
 ),
 
@@ -29,19 +28,12 @@ adjusted as (
         hourly_bars.bar_start,
         hourly_bars.trade_date,
         hourly_bars.exchange_timezone,
-        hourly_bars.open / coalesce(split_eras.split_factor, 1) as open,
-        hourly_bars.high / coalesce(split_eras.split_factor, 1) as high,
-        hourly_bars.low / coalesce(split_eras.split_factor, 1) as low,
-        hourly_bars.close / coalesce(split_eras.split_factor, 1) as close,
-        hourly_bars.volume * coalesce(split_eras.split_factor, 1) as volume,
-        coalesce(split_eras.split_factor, 1) as split_factor,
+        {{ split_adjusted_bar_columns('hourly_bars') }},
+        {{ split_factor() }} as split_factor,
         hourly_bars.data_source,
         hourly_bars.loaded_at
     from hourly_bars
-    left join split_eras
-        on split_eras.symbol = hourly_bars.symbol
-        and hourly_bars.split_basis_date < split_eras.era_end
-        and (split_eras.era_start is null or hourly_bars.split_basis_date >= split_eras.era_start)
+    {{ join_split_era('hourly_bars') }}
 
 ),
 

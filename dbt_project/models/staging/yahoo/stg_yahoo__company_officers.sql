@@ -1,8 +1,8 @@
 with
 
-source as (
+snapshots as (
 
-    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    select * from {{ ref('base_yahoo__company_data') }}
     where dataset = 'company_officers'
 
 ),
@@ -11,19 +11,21 @@ officers as (
 
     -- one row per officer, in Yahoo's order
     select
-        source.symbol,
-        source.as_of_date,
+        snapshots.symbol,
+        snapshots.as_of_date,
         officers.officer,
         officers.officer_rank,
-        source.fetched_at,
-        source.loaded_at,
-        source.load_run_id
+        snapshots.fetched_at,
+        snapshots.loaded_at,
+        snapshots.load_run_id
 
-    from source
+    from snapshots
     cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(source.payload -> 'companyOfficers') = 'array'
-            then source.payload -> 'companyOfficers'
-            else '[]'::jsonb end
+        case
+            when jsonb_typeof(snapshots.payload -> 'companyOfficers') = 'array'
+                then snapshots.payload -> 'companyOfficers'
+            else '[]'::jsonb
+        end
     ) with ordinality as officers (officer, officer_rank)
 
 ),

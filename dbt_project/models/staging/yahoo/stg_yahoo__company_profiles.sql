@@ -1,8 +1,8 @@
 with
 
-source as (
+snapshots as (
 
-    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    select * from {{ ref('base_yahoo__company_data') }}
     where dataset = 'company_profile'
 
 ),
@@ -17,8 +17,10 @@ renamed as (
         payload #>> '{quoteType,quoteType}' as quote_type,
         payload #>> '{quoteType,exchange}' as exchange,
         payload #>> '{quoteType,timeZoneFullName}' as exchange_timezone,
-        (to_timestamp({{ yahoo_number("payload #> '{quoteType,firstTradeDateEpochUtc}'") }})
-            at time zone 'UTC')::date as first_trade_date,
+        (
+            to_timestamp({{ yahoo_number("payload #> '{quoteType,firstTradeDateEpochUtc}'") }})
+            at time zone 'UTC'
+        )::date as first_trade_date,
         payload #>> '{assetProfile,sector}' as sector,
         payload #>> '{assetProfile,industry}' as industry,
         payload #>> '{assetProfile,country}' as country,
@@ -32,7 +34,7 @@ renamed as (
         loaded_at,
         load_run_id
 
-    from source
+    from snapshots
 
 )
 

@@ -1,40 +1,58 @@
 with
 
-source as (
+snapshots as (
 
-    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    select * from {{ ref('base_yahoo__company_data') }}
     where dataset = 'financial_statements'
+
+),
+
+statement_lists as (
+
+    -- each statement module of a snapshot holds a list of periods (at module.list_key)
+    select
+        snapshots.symbol,
+        snapshots.as_of_date,
+        modules.statement,
+        modules.period_type,
+        case
+            when jsonb_typeof(snapshots.payload #> modules.list_path) = 'array'
+                then snapshots.payload #> modules.list_path
+            else '[]'::jsonb
+        end as period_list,
+        snapshots.fetched_at,
+        snapshots.loaded_at,
+        snapshots.load_run_id
+
+    from snapshots
+    cross join (
+        values
+        ('{incomeStatementHistory,incomeStatementHistory}'::text[], 'income', 'annual'),
+        ('{incomeStatementHistoryQuarterly,incomeStatementHistory}', 'income', 'quarterly'),
+        ('{balanceSheetHistory,balanceSheetStatements}', 'balance_sheet', 'annual'),
+        ('{balanceSheetHistoryQuarterly,balanceSheetStatements}', 'balance_sheet', 'quarterly'),
+        ('{cashflowStatementHistory,cashflowStatements}', 'cash_flow', 'annual'),
+        ('{cashflowStatementHistoryQuarterly,cashflowStatements}', 'cash_flow', 'quarterly')
+    ) as modules (list_path, statement, period_type)
 
 ),
 
 periods as (
 
-    -- one row per statement period: each module holds a list of periods
+    -- one row per statement period
     select
-        source.symbol,
-        source.as_of_date,
-        modules.statement,
-        modules.period_type,
-        period,
-        source.fetched_at,
-        source.loaded_at,
-        source.load_run_id
+        statement_lists.symbol,
+        statement_lists.as_of_date,
+        statement_lists.statement,
+        statement_lists.period_type,
+        elements.period,
+        statement_lists.fetched_at,
+        statement_lists.loaded_at,
+        statement_lists.load_run_id
 
-    from source
-    cross join (values
-        ('incomeStatementHistory', 'incomeStatementHistory', 'income', 'annual'),
-        ('incomeStatementHistoryQuarterly', 'incomeStatementHistory', 'income', 'quarterly'),
-        ('balanceSheetHistory', 'balanceSheetStatements', 'balance_sheet', 'annual'),
-        ('balanceSheetHistoryQuarterly', 'balanceSheetStatements', 'balance_sheet', 'quarterly'),
-        ('cashflowStatementHistory', 'cashflowStatements', 'cash_flow', 'annual'),
-        ('cashflowStatementHistoryQuarterly', 'cashflowStatements', 'cash_flow', 'quarterly')
-    ) as modules (module, list_key, statement, period_type)
-    cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(source.payload #> array[modules.module, modules.list_key]) = 'array'
-            then source.payload #> array[modules.module, modules.list_key]
-            else '[]'::jsonb end
-    ) as periods (period)
-    where jsonb_typeof(period) = 'object'
+    from statement_lists
+    cross join lateral jsonb_array_elements(statement_lists.period_list) as elements (period)
+    where jsonb_typeof(elements.period) = 'object'
 
 ),
 
@@ -59,8 +77,10 @@ renamed as (
         as_of_date,
         statement,
         period_type,
-        (to_timestamp({{ yahoo_number("(period -> 'endDate')") }})
-            at time zone 'UTC')::date as period_end_date,
+        (
+            to_timestamp({{ yahoo_number("(period -> 'endDate')") }})
+            at time zone 'UTC'
+        )::date as period_end_date,
         line_item,
         {{ yahoo_number("item_value") }} as value,
         fetched_at,

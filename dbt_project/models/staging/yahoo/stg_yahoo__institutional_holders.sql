@@ -1,8 +1,8 @@
 with
 
-source as (
+snapshots as (
 
-    select * from {{ source('yahoo', 'yahoo_company_data') }}
+    select * from {{ ref('base_yahoo__company_data') }}
     where dataset = 'institutional_holders'
 
 ),
@@ -11,19 +11,21 @@ holders as (
 
     -- one row per holder, in Yahoo's order (largest first)
     select
-        source.symbol,
-        source.as_of_date,
+        snapshots.symbol,
+        snapshots.as_of_date,
         holders.holder,
         holders.holder_rank,
-        source.fetched_at,
-        source.loaded_at,
-        source.load_run_id
+        snapshots.fetched_at,
+        snapshots.loaded_at,
+        snapshots.load_run_id
 
-    from source
+    from snapshots
     cross join lateral jsonb_array_elements(
-        case when jsonb_typeof(source.payload #> '{institutionOwnership,ownershipList}') = 'array'
-            then source.payload #> '{institutionOwnership,ownershipList}'
-            else '[]'::jsonb end
+        case
+            when jsonb_typeof(snapshots.payload #> '{institutionOwnership,ownershipList}') = 'array'
+                then snapshots.payload #> '{institutionOwnership,ownershipList}'
+            else '[]'::jsonb
+        end
     ) with ordinality as holders (holder, holder_rank)
 
 ),

@@ -2,8 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('polygon', 'corporate_actions') }}
-    where source = 'polygon'
+    select * from {{ source('raw', 'corporate_actions') }}
 
 ),
 
@@ -15,7 +14,9 @@ renamed as (
         ex_date,
         split_from::numeric as split_from,
         split_to::numeric as split_to,
-        split_to::numeric / split_from::numeric as split_ratio,
+        case
+            when action_type = 'split' then split_to::numeric / split_from::numeric
+        end as split_ratio,
         cash_amount::float8 as cash_amount,
         currency,
         source as data_source,

@@ -2,8 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('polygon', 'daily_bars') }}
-    where source = 'polygon'
+    select * from {{ source('raw', 'intraday_bars') }}
 
 ),
 
@@ -11,15 +10,17 @@ renamed as (
 
     select
         symbol,
-        trade_date,
+        bar_start,
+        bar_interval,
+        exchange_timezone,
+        (bar_start at time zone coalesce(exchange_timezone, 'UTC'))::date as trade_date,
         open::numeric as open,
         high::numeric as high,
         low::numeric as low,
         close::numeric as close,
         volume::numeric as volume,
         source as data_source,
-        loaded_at,
-        load_run_id
+        loaded_at
 
     from source
 

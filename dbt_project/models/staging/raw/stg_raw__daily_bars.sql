@@ -2,8 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('yahoo', 'intraday_bars') }}
-    where source = 'yahoo' and bar_interval = '1h'
+    select * from {{ source('raw', 'daily_bars') }}
 
 ),
 
@@ -11,17 +10,15 @@ renamed as (
 
     select
         symbol,
-        bar_start,
-        bar_interval,
-        exchange_timezone,
-        (bar_start at time zone coalesce(exchange_timezone, 'UTC'))::date as trade_date,
+        trade_date,
         open::numeric as open,
         high::numeric as high,
         low::numeric as low,
         close::numeric as close,
         volume::numeric as volume,
         source as data_source,
-        loaded_at
+        loaded_at,
+        load_run_id
 
     from source
 
