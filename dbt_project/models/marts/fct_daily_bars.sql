@@ -28,27 +28,30 @@ adjusted_bars as (
 {{ incremental_restart_scaffold(ref('int_daily_bars_adjusted'),
                                 {'state_close': 'stored.raw_close / stored.split_factor'}) }}
 
-changed_bars as (
+    changed_bars as (
 
-    select
-        adjusted_bars.*,
-        last_stored.state_bar_number,
-        last_stored.state_close
-    from adjusted_bars
-    inner join last_stored
-        on last_stored.symbol = adjusted_bars.symbol
-        and adjusted_bars.trade_date >= last_stored.restart_date
+        select
+            adjusted_bars.*,
+            last_stored.state_bar_number,
+            last_stored.state_close
+        from adjusted_bars
+        inner join last_stored
+            on adjusted_bars.symbol = last_stored.symbol
+            and adjusted_bars.trade_date >= last_stored.restart_date
 
-),
+    ),
 
 {% else %}
 
-changed_bars as (
+    changed_bars as (
 
-    select adjusted_bars.*, 0::bigint as state_bar_number, null::numeric as state_close
-    from adjusted_bars
+        select
+            adjusted_bars.*,
+            0::bigint as state_bar_number,
+            null::numeric as state_close
+        from adjusted_bars
 
-),
+    ),
 
 {% endif %}
 

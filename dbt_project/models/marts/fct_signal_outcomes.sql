@@ -15,7 +15,11 @@ signals as (
 
 daily_bars as (
 
-    select symbol, bar_number, close from {{ ref('fct_daily_bars') }}
+    select
+        symbol,
+        bar_number,
+        close
+    from {{ ref('fct_daily_bars') }}
 
 ),
 
@@ -32,11 +36,11 @@ outcomes as (
         after_20.close / signals.close - 1 as forward_return_20d
     from signals
     left join daily_bars as after_1
-        on after_1.symbol = signals.symbol and after_1.bar_number = signals.bar_number + 1
+        on signals.symbol = after_1.symbol and after_1.bar_number = signals.bar_number + 1
     left join daily_bars as after_5
-        on after_5.symbol = signals.symbol and after_5.bar_number = signals.bar_number + 5
+        on signals.symbol = after_5.symbol and after_5.bar_number = signals.bar_number + 5
     left join daily_bars as after_20
-        on after_20.symbol = signals.symbol and after_20.bar_number = signals.bar_number + 20
+        on signals.symbol = after_20.symbol and after_20.bar_number = signals.bar_number + 20
 
 ),
 
@@ -44,13 +48,13 @@ final as (
 
     select
         *,
-        {%- for h in ['1d', '5d', '20d'] %}
+    {%- for h in ['1d', '5d', '20d'] %}
         case
             when forward_return_{{ h }} is null then null
             when direction = 'bullish' then forward_return_{{ h }} > 0
             else forward_return_{{ h }} < 0
         end as hit_{{ h }}{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from outcomes
 
 )

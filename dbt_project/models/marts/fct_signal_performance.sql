@@ -16,11 +16,11 @@ per_signal as (
         min(direction) as direction,
         count(*) as occurrences,
         count(distinct symbol) as symbols,
-        {%- for h in ['1d', '5d', '20d'] %}
+    {%- for h in ['1d', '5d', '20d'] %}
         count(forward_return_{{ h }}) as evaluated_{{ h }},
         avg(hit_{{ h }}::int) as hit_rate_{{ h }},
         avg(forward_return_{{ h }}) as average_return_{{ h }}{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from outcomes
     group by signal
 

@@ -23,47 +23,49 @@ with
 
 {% if is_incremental() %}
 
-restarts as (
+    restarts as (
 
-    {{ incremental_restart_points(ref('int_daily_indicators_computed'), this) }}
+        {{ incremental_restart_points(ref('int_daily_indicators_computed'), this) }}
 
-),
+    ),
 
-starts as (
+    starts as (
 
     -- per symbol, its restart and the bar before it (a cross needs the previous day's values),
     -- found through the engine's (symbol, trade_date) index
-    select
-        restarts.symbol,
-        restarts.restart_date,
-        coalesce(previous.trade_date, restarts.restart_date) as read_from
-    from restarts
-    left join lateral (
-        select computed.trade_date
-        from {{ ref('int_daily_indicators_computed') }} as computed
-        where computed.symbol = restarts.symbol and computed.trade_date < restarts.restart_date
-        order by computed.trade_date desc
-        limit 1
-    ) as previous on true
+        select
+            restarts.symbol,
+            restarts.restart_date,
+            coalesce(previous.trade_date, restarts.restart_date) as read_from
+        from restarts
+        left join lateral (
+            select computed.trade_date
+            from {{ ref('int_daily_indicators_computed') }} as computed
+            where computed.symbol = restarts.symbol and computed.trade_date < restarts.restart_date
+            order by computed.trade_date desc
+            limit 1
+        ) as previous on true
 
-),
+    ),
 
-indicators as (
+    indicators as (
 
-    select computed.*, starts.restart_date
-    from starts
-    inner join {{ ref('int_daily_indicators_computed') }} as computed
-        on computed.symbol = starts.symbol and computed.trade_date >= starts.read_from
+        select
+            computed.*,
+            starts.restart_date
+        from starts
+        inner join {{ ref('int_daily_indicators_computed') }} as computed
+            on starts.symbol = computed.symbol and starts.read_from <= computed.trade_date
 
-),
+    ),
 
 {% else %}
 
-indicators as (
+    indicators as (
 
-    select * from {{ ref('int_daily_indicators_computed') }}
+        select * from {{ ref('int_daily_indicators_computed') }}
 
-),
+    ),
 
 {% endif %}
 
@@ -83,7 +85,7 @@ with_previous as (
         bb_lower,
         source_loaded_at,
         {%- if is_incremental() %}
-        restart_date,
+            restart_date,
         {%- endif %}
         lag(sma_50) over by_date as previous_sma_50,
         lag(sma_200) over by_date as previous_sma_200,
@@ -96,31 +98,53 @@ with_previous as (
 
 ),
 
+-- The lateral values list reads the outer row's columns (one row per signal): qualifying each
+-- of them would bury the signal table, so RF02 is off for this CTE only.
+-- noqa: disable=RF02
 candidates as (
 
-    select symbol, trade_date, bar_number, close, source_loaded_at, s.signal, s.direction, s.value,
+    select
+        symbol,
+        trade_date,
+        bar_number,
+        close,
+        source_loaded_at,
+        s.signal,
+        s.direction,
+        s.value,
         s.fired
     from with_previous
-    cross join lateral (values
-        ('golden_cross', 'bullish', sma_50 - sma_200,
-            previous_sma_50 <= previous_sma_200 and sma_50 > sma_200),
-        ('death_cross', 'bearish', sma_50 - sma_200,
-            previous_sma_50 >= previous_sma_200 and sma_50 < sma_200),
-        ('rsi_crosses_above_30', 'bullish', rsi_14, previous_rsi_14 <= 30 and rsi_14 > 30),
-        ('rsi_crosses_below_30', 'bearish', rsi_14, previous_rsi_14 >= 30 and rsi_14 < 30),
-        ('rsi_crosses_above_70', 'bullish', rsi_14, previous_rsi_14 <= 70 and rsi_14 > 70),
-        ('rsi_crosses_below_70', 'bearish', rsi_14, previous_rsi_14 >= 70 and rsi_14 < 70),
-        ('macd_crosses_above_signal', 'bullish', macd - macd_signal,
-            previous_macd <= previous_macd_signal and macd > macd_signal),
-        ('macd_crosses_below_signal', 'bearish', macd - macd_signal,
-            previous_macd >= previous_macd_signal and macd < macd_signal),
-        ('close_above_upper_band', 'bearish', close - bb_upper, close > bb_upper),
-        ('close_below_lower_band', 'bullish', close - bb_lower, close < bb_lower)
-    ) as s (signal, direction, value, fired)
+    cross join
+        lateral (
+            values
+            (
+                'golden_cross', 'bullish', sma_50 - sma_200,
+                previous_sma_50 <= previous_sma_200 and sma_50 > sma_200
+            ),
+            (
+                'death_cross', 'bearish', sma_50 - sma_200,
+                previous_sma_50 >= previous_sma_200 and sma_50 < sma_200
+            ),
+            ('rsi_crosses_above_30', 'bullish', rsi_14, previous_rsi_14 <= 30 and rsi_14 > 30),
+            ('rsi_crosses_below_30', 'bearish', rsi_14, previous_rsi_14 >= 30 and rsi_14 < 30),
+            ('rsi_crosses_above_70', 'bullish', rsi_14, previous_rsi_14 <= 70 and rsi_14 > 70),
+            ('rsi_crosses_below_70', 'bearish', rsi_14, previous_rsi_14 >= 70 and rsi_14 < 70),
+            (
+                'macd_crosses_above_signal', 'bullish', macd - macd_signal,
+                previous_macd <= previous_macd_signal and macd > macd_signal
+            ),
+            (
+                'macd_crosses_below_signal', 'bearish', macd - macd_signal,
+                previous_macd >= previous_macd_signal and macd < macd_signal
+            ),
+            ('close_above_upper_band', 'bearish', close - bb_upper, close > bb_upper),
+            ('close_below_lower_band', 'bullish', close - bb_lower, close < bb_lower)
+        ) as s (signal, direction, value, fired)
     {% if is_incremental() -%}
-    where with_previous.trade_date >= with_previous.restart_date
+        where with_previous.trade_date >= with_previous.restart_date
     {%- endif %}
 
+-- noqa: enable=RF02
 ),
 
 final as (
