@@ -14,6 +14,7 @@ from flows.report import (
     vendor_markdown,
     warehouse_markdown,
 )
+from flows.sessions import refresh_trading_sessions
 from flows.tasks import count_warehouse_rows
 from flows.validate import validate_warehouse
 from settings import get_settings
@@ -55,6 +56,7 @@ def pipeline(
         landing = _land_from_vendors(vendors, symbols)
     else:
         landing = landing_markdown(ingest_files(paths or [str(get_settings().sample_path)]))
+    refresh_trading_sessions()
     built = dbt_build()
     validated = validate_warehouse()
     counts = count_warehouse_rows()
