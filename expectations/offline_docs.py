@@ -36,7 +36,9 @@ class Package:
 
 
 PACKAGES = (
-    Package("bootstrap", "4.3.1", ("dist/css/bootstrap.min.css", "dist/js/bootstrap.min.js"), "LICENSE"),
+    Package(
+        "bootstrap", "4.3.1", ("dist/css/bootstrap.min.css", "dist/js/bootstrap.min.js"), "LICENSE"
+    ),
     Package("jquery", "3.7.1", ("dist/jquery.min.js",), "LICENSE.txt"),
     Package("popper.js", "1.12.9", ("dist/umd/popper.min.js",), None),
     Package(
@@ -56,8 +58,12 @@ PACKAGES = (
         ("dist/css/bootstrap-datepicker.min.css", "dist/js/bootstrap-datepicker.min.js"),
         "LICENSE",
     ),
-    Package("@fortawesome/fontawesome-free", "6.6.0", ("css/all.min.css", "webfonts/"), "LICENSE.txt"),
-    Package("@forevolve/bootstrap-dark", "1.1.0", ("dist/css/bootstrap-prefers-dark.css",), "LICENSE"),
+    Package(
+        "@fortawesome/fontawesome-free", "6.6.0", ("css/all.min.css", "webfonts/"), "LICENSE.txt"
+    ),
+    Package(
+        "@forevolve/bootstrap-dark", "1.1.0", ("dist/css/bootstrap-prefers-dark.css",), "LICENSE"
+    ),
     Package("vega", "5.33.1", ("build/vega.min.js",), None),
     Package("vega-lite", "5.23.0", ("build/vega-lite.min.js",), "LICENSE"),
     Package("vega-embed", "6.29.0", ("build/vega-embed.min.js",), "LICENSE"),

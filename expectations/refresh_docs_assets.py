@@ -63,7 +63,7 @@ def main() -> int:
     lines = [
         "# Data docs assets (vendored)",
         "",
-        "Served to the Great Expectations data docs instead of CDNs (expectations/offline_docs.py).",
+        "Served to the GX data docs instead of CDNs (expectations/offline_docs.py).",
         "Refresh with `make docs-assets` (npm registry, the pinned versions below); each folder",
         "keeps the package's licence and package.json as published.",
         "",
