@@ -10,7 +10,6 @@ from flows.ingest_files import ingest_files
 from flows.report import (
     dbt_markdown,
     landing_markdown,
-    validation_markdown,
     vendor_markdown,
     warehouse_markdown,
 )
@@ -69,7 +68,7 @@ def pipeline(
                 dbt_markdown(
                     built.command, built.models, built.tests, built.other, built.docs_index
                 ),
-                validation_markdown(validated.checks, validated.data_docs),
+                validated.markdown,
                 warehouse_markdown(counts),
             ]
         ),

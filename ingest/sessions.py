@@ -10,6 +10,7 @@ and every refresh is a row of raw.load_runs (source `exchange_calendars`).
 from __future__ import annotations
 
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -39,14 +40,16 @@ class SessionsResult:
 
 def calendar_sessions(exchange: str, start: date) -> pd.DataFrame:
     """`exchange` sessions from `start`: session_date, open_at, close_at (UTC), is_early_close."""
-    calendar = exchange_calendars.get_calendar(exchange, start=start.isoformat())
+    with warnings.catch_warnings():  # exchange_calendars 4.13 itself trips pandas 3.1's warning
+        warnings.simplefilter("ignore", pd.errors.Pandas4Warning)
+        calendar = exchange_calendars.get_calendar(exchange, start=start.isoformat())
     schedule = calendar.schedule
     early = set(calendar.early_closes)
     return pd.DataFrame(
         {
             "session_date": [d.date() for d in schedule.index],
-            "open_at": schedule["open"].dt.to_pydatetime(),
-            "close_at": schedule["close"].dt.to_pydatetime(),
+            "open_at": [t.to_pydatetime() for t in schedule["open"]],
+            "close_at": [t.to_pydatetime() for t in schedule["close"]],
             "is_early_close": [d in early for d in schedule.index],
         }
     )

@@ -38,14 +38,23 @@ moves as (
     select
         *,
         close / nullif(previous_close, 0) - 1 as move,
-        next_close / nullif(previous_close, 0) - 1 as move_after_next,
+        next_close / nullif(previous_close, 0) - 1 as move_after_next
+    from neighbours
+
+),
+
+large_moves as (
+
+    select
+        moves.*,
         exists (
             select 1 from actions
-            where actions.symbol = neighbours.symbol
-                and actions.ex_date > neighbours.previous_date
-                and actions.ex_date <= neighbours.trade_date
+            where actions.symbol = moves.symbol
+                and actions.ex_date > moves.previous_date
+                and actions.ex_date <= moves.trade_date
         ) as has_action
-    from neighbours
+    from moves
+    where abs(moves.move) > {{ var('price_jump_threshold') }}
 
 ),
 
@@ -53,11 +62,10 @@ classified as (
 
     select
         *,
-        abs(move) > {{ var('price_jump_threshold') }} and not has_action as is_jump,
-        abs(move) > {{ var('price_jump_threshold') }}
-            and not has_action
+        not has_action as is_jump,
+        not has_action
             and abs(move_after_next) <= {{ var('bad_print_revert_tolerance') }} as is_bad_print
-    from moves
+    from large_moves
 
 ),
 
@@ -65,9 +73,11 @@ flagged as (
 
     select
         *,
-        coalesce(lag(is_bad_print) over (partition by symbol order by trade_date), false)
-            as reverts_bad_print
+        coalesce(
+            lag(is_bad_print) over by_date and lag(next_date) over by_date = trade_date, false
+        ) as reverts_bad_print
     from classified
+    window by_date as (partition by symbol order by trade_date)
 
 ),
 

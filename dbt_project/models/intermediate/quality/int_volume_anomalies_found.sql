@@ -8,18 +8,21 @@ with
 
 bars as (
 
-    select symbol, trade_date, volume from {{ ref('int_daily_bars_adjusted') }}
+    select
+        symbol,
+        trade_date,
+        volume::float8 as volume,
+        row_number() over (partition by symbol order by trade_date) as bar_number
+    from {{ ref('int_daily_bars_adjusted') }}
 
 ),
 
 trailing_windows as (
 
     select
-        symbol,
-        trade_date,
-        volume,
+        *,
         count(*) over previous_bars as trailing_bars,
-        array_agg(volume) over previous_bars as trailing_volumes
+        min(volume) over previous_bars as trailing_min
     from bars
     window previous_bars as (
         partition by symbol order by trade_date
@@ -28,18 +31,30 @@ trailing_windows as (
 
 ),
 
+{#- The median is at least the minimum: only bars above ratio x the trailing minimum can be
+    spikes, so the exact median is computed for those alone. -#}
+candidates as (
+
+    select * from trailing_windows
+    where trailing_bars = {{ window }}
+        and volume > 0
+        and volume > {{ var('volume_spike_ratio') }} * trailing_min
+
+),
+
 medians as (
 
     select
-        symbol,
-        trade_date,
-        volume,
-        (
-            select percentile_cont(0.5) within group (order by v)
-            from unnest(trailing_windows.trailing_volumes) as v
-        ) as trailing_median
-    from trailing_windows
-    where trailing_bars = {{ window }} and volume > 0
+        candidates.symbol,
+        candidates.trade_date,
+        candidates.volume,
+        percentile_cont(0.5) within group (order by previous.volume) as trailing_median
+    from candidates
+    inner join bars as previous
+        on previous.symbol = candidates.symbol
+        and previous.bar_number between candidates.bar_number - {{ window }}
+        and candidates.bar_number - 1
+    group by candidates.symbol, candidates.trade_date, candidates.volume
 
 ),
 
