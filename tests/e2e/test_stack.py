@@ -186,7 +186,7 @@ def test_ingest_files_command_lands_into_the_running_stack(stack, tmp_path):
     )
     res = stack.run("mdw", "ingest", "files", str(path))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "2 received, 1 inserted, 0 updated, 1 quarantined" in res.stdout
+    assert "2 received = 1 inserted + 0 updated + 0 unchanged + 1 quarantined" in res.stdout
     with transaction(stack.settings.warehouse) as cur:
         cur.execute("select reason from raw.rejected_bars where symbol = 'ZZZ'")
         assert cur.fetchall() == [("non-positive close",)]

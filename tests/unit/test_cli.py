@@ -1,9 +1,14 @@
 import inspect
+import os
+import subprocess
+import sys
 from datetime import date
 
 import pytest
+import typer
 
-from mdw.cli import _vendor_flow, build_parser
+from mdw.cli import app, main, parse_args
+from mdw.commands.ingest import vendor_flow
 
 VENDOR_COMMANDS = [
     "polygon-daily",
@@ -15,13 +20,12 @@ VENDOR_COMMANDS = [
 
 
 def options(argv: list[str]) -> dict[str, object]:
-    args = vars(build_parser().parse_args(argv))
-    return {k: v for k, v in args.items() if k not in ("command", "ingest_command")}
+    return parse_args(argv).params
 
 
 @pytest.mark.parametrize("command", VENDOR_COMMANDS)
 def test_every_vendor_option_is_a_parameter_of_its_flow(command):
-    flow_parameters = inspect.signature(_vendor_flow(command).fn).parameters
+    flow_parameters = inspect.signature(vendor_flow(command).fn).parameters
     assert set(options(["ingest", command, "--symbols", "aapl"])) <= set(flow_parameters)
 
 
@@ -47,7 +51,7 @@ def test_options_are_parsed_to_the_flow_types():
 
 
 def test_flow_names_are_the_ones_users_see():
-    assert [_vendor_flow(c).name for c in VENDOR_COMMANDS] == [
+    assert [vendor_flow(c).name for c in VENDOR_COMMANDS] == [
         "polygon-daily-ingestion",
         "polygon-historical-backfill",
         "polygon-reference-data",
@@ -58,4 +62,86 @@ def test_flow_names_are_the_ones_users_see():
 
 def test_stack_commands_parse():
     for argv in (["up"], ["down"], ["status"], ["env"], ["demo"], ["ingest", "files", "a.csv"]):
-        assert build_parser().parse_args(argv).command == argv[0]
+        assert parse_args(argv).command[0] == argv[0]
+
+
+def _walk(command, path=()):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _walk(sub, (*path, name))
+
+
+def test_every_command_and_option_has_a_help_line():
+    root = typer.main.get_command(app)
+    for path, command in _walk(root):
+        assert (command.help or "").strip(), f"mdw {' '.join(path)} has no help"
+        for param in command.params:
+            if param.param_type_name == "option":
+                assert (param.help or "").strip(), f"mdw {' '.join(path)} {param.opts} no help"
+            if "date" in param.name or param.name in ("start", "end"):
+                assert param.metavar == "YYYY-MM-DD", (path, param.name)
+
+
+def one_line_error(capsys, argv: list[str], code: int) -> str:
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "Traceback" not in captured.err + captured.out
+    return lines[0]
+
+
+def test_a_missing_file_is_one_line_checked_before_any_run(capsys, tmp_path, monkeypatch):
+    # The stack is not up either: the missing file is what the user is told about.
+    monkeypatch.setenv("MDW_PREFECT_PORT", "9")
+    line = one_line_error(capsys, ["ingest", "files", str(tmp_path / "nope.csv")], 1)
+    assert "file not found" in line and "nope.csv" in line and "format" not in line
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["ingest", "yahoo", "--start", "2024-02-30"], "'--start'"),
+        (["ingest", "polygon-daily", "--end", "yesterday"], "'--end'"),
+        (["ingest", "yahoo", "--symbols", "AAPL'; drop table raw.daily_bars; --"], "'--symbols'"),
+        (["ingest", "yahoo", "--symbols", " , "], "'--symbols'"),
+        (["ingest", "polygon-backfill"], "'--symbols'"),
+        (["nosuch"], "nosuch"),
+    ],
+)
+def test_bad_options_are_one_line_naming_the_option(capsys, argv, expected):
+    line = one_line_error(capsys, argv, 2)
+    assert expected in line and line.startswith("mdw")
+
+
+def test_dates_are_documented_and_asked_as_yyyy_mm_dd(capsys):
+    line = one_line_error(capsys, ["ingest", "yahoo", "--start", "01/02/2024"], 2)
+    assert "YYYY-MM-DD" in line
+
+
+def test_a_stack_that_is_down_is_one_line_with_what_to_do(capsys, monkeypatch):
+    monkeypatch.setenv("MDW_PREFECT_PORT", "9")  # nothing listens on the discard port
+    line = one_line_error(capsys, ["ingest", "yahoo", "--symbols", "AAPL"], 2)
+    assert "not running" in line and "mdw up" in line
+
+
+def test_debug_shows_the_traceback(monkeypatch):
+    monkeypatch.setenv("MDW_PREFECT_PORT", "9")
+    with pytest.raises(Exception, match="not running"):
+        main(["--debug", "ingest", "yahoo"])
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("mdw ")
+
+
+def test_ordinary_commands_print_no_warning_noise(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env.update(MDW_HOME=str(tmp_path), MDW_PREFECT_PORT="9", MDW_PG_PORT="9")
+    done = subprocess.run(
+        [sys.executable, "-m", "mdw.cli", "status"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1  # nothing is up
+    assert done.stderr == ""
+    assert "postgres" in done.stdout
