@@ -45,7 +45,7 @@ final as (
         trade_date as first_date,
         trade_date as last_date,
         format(
-            '%s bar on %s %s, not a {{ var("calendar_exchange") }} session (%s)',
+            '%s bar on %s %s, not an {{ var("calendar_exchange") }} session (%s)',
             data_source,
             trim(to_char(trade_date, 'Day')),
             trade_date,
