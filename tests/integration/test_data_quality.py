@@ -13,7 +13,7 @@ from expectations.context import data_docs_index, run_checkpoints
 from expectations.offline_docs import remote_references
 from ingest.db import transaction
 from ingest.sessions import land_sessions
-from tests.integration.conftest import dbt, query
+from tests.integration.conftest import create_database, dbt, drop_database, query
 
 pytestmark = pytest.mark.integration
 
@@ -128,12 +128,16 @@ def _craft_faults(url) -> None:
         )
 
 
-@pytest.fixture
-def crafted(warehouse_copy):
-    _craft_faults(warehouse_copy)
-    result = dbt(warehouse_copy, "build", "--select", QUALITY, "--vars", AS_OF)
+@pytest.fixture(scope="module")
+def crafted(pg_server, built_warehouse):
+    """One copy of the built sample with the faults, shared by this module's tests (the
+    acknowledging test, which changes it, runs last)."""
+    url = create_database(pg_server, template=built_warehouse.database)
+    _craft_faults(url)
+    result = dbt(url, "build", "--select", QUALITY, "--vars", AS_OF)
     assert result.success, result.exception  # findings are rows, never a failed build
-    return warehouse_copy
+    yield url
+    drop_database(pg_server, url)
 
 
 def test_each_check_fires_on_its_crafted_fault_and_not_on_the_clean_series(crafted):
