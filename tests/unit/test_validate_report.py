@@ -77,3 +77,13 @@ def test_non_gating_failures_do_not_fail_the_summary():
         data_docs="/x/index.html",
     )
     assert summary.success
+
+
+def test_mdw_validate_parses_and_needs_the_stack(monkeypatch, tmp_path, capsys):
+    from mdw.cli import main, parse_args
+
+    assert parse_args(["validate", "--timeout", "5"]).params == {"timeout": 5.0}
+    monkeypatch.setenv("MDW_HOME", str(tmp_path))
+    monkeypatch.setenv("MDW_PREFECT_PORT", "9")  # nothing listens there
+    assert main(["validate"]) == 2
+    assert capsys.readouterr().err.startswith("mdw: the stack is not running")
