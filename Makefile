@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # pip prints a warning per package for this machine's unused local indexes; keep the log readable
 QUIET  := 2>&1 | { grep -v "^WARNING: Location" || true; }
 
-.PHONY: demo test test-unit test-integration test-e2e lint lint-sql lint-dbt bench up down status install clean
+.PHONY: demo test test-unit test-integration test-e2e lint lint-sql lint-dbt bench up down status install clean docs-assets
 
 install: $(STAMP)
 
@@ -54,6 +54,10 @@ lint-dbt: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Refresh the data docs' vendored CDN assets (expectations/docs_assets) from the npm registry.
+docs-assets: $(STAMP)
+	$(BIN)/python -m expectations.refresh_docs_assets
 
 up down status: $(STAMP)
 	$(BIN)/mdw $@

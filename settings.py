@@ -7,6 +7,7 @@ Values come from the environment (or a `.env` file in the working directory). Wi
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +45,8 @@ class Settings(BaseSettings):
     yahoo_max_retries: int = Field(default=4, alias="YAHOO_MAX_RETRIES", ge=0)
     # Symbols the scheduled flows fetch when none are given (empty: raw.symbols where active).
     universe: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="MDW_UNIVERSE")
+    # The trading calendar (raw.trading_sessions) starts here or at the oldest landed bar.
+    sessions_start: date = Field(default=date(1990, 1, 1), alias="MDW_SESSIONS_START")
     sample_path: Path = Field(
         default=PROJECT_ROOT / "data" / "sample" / "daily_bars_sample.csv",
         alias="MDW_SAMPLE_PATH",

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
+from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context import FileDataContext
 
+from expectations.offline_docs import localize_data_docs
 from expectations.suites import CHECKS, SUITES, TableCheck
 
 GX_ROOT = Path(__file__).resolve().parent
@@ -24,6 +27,8 @@ class CheckResult:
     success: bool
     evaluated: int
     failed: list[str]
+    gate: bool = True
+    run_name: str = ""
 
 
 def data_docs_index(root: Path = GX_ROOT) -> Path:
@@ -63,7 +68,7 @@ def ensure_context(context: FileDataContext) -> None:
                     name=check.checkpoint_name,
                     validation_definitions=[definition],
                     actions=[UpdateDataDocsAction(name="update_data_docs")],
-                    result_format={"result_format": "SUMMARY"},
+                    result_format={"result_format": check.result_format},
                 )
             )
 
@@ -92,6 +97,8 @@ def _table_asset(source, check: TableCheck):
     try:
         return source.get_asset(check.name)
     except LookupError:
+        if check.query:
+            return source.add_query_asset(name=check.name, query=check.query)
         return source.add_table_asset(
             name=check.name, table_name=check.table, schema_name=check.schema
         )
@@ -104,8 +111,14 @@ def _whole_table(asset):
         return asset.add_batch_definition_whole_table("whole_table")
 
 
-def run_checkpoint(context: FileDataContext, check: TableCheck) -> CheckResult:
-    result = context.checkpoints.get(check.checkpoint_name).run()
+def run_checkpoint(
+    context: FileDataContext, check: TableCheck, run_name: str | None = None
+) -> CheckResult:
+    """Run one checkpoint; its run is named `<run_name> <check>` in the data docs."""
+    name = f"{run_name or 'manual'} {check.name}"
+    result = context.checkpoints.get(check.checkpoint_name).run(
+        run_id=RunIdentifier(run_name=name, run_time=dt.datetime.now(dt.UTC))
+    )
     failed: list[str] = []
     evaluated = 0
     for validation in result.run_results.values():
@@ -117,17 +130,24 @@ def run_checkpoint(context: FileDataContext, check: TableCheck) -> CheckResult:
                 unexpected = (r.result or {}).get("unexpected_count")
                 detail = f" ({unexpected} unexpected)" if unexpected is not None else ""
                 failed.append(f"{cfg.type}{kwargs}{detail}")
-    return CheckResult(check.name, bool(result.success), evaluated, failed)
+    return CheckResult(check.name, bool(result.success), evaluated, failed, check.gate, name)
 
 
-def run_checkpoints(warehouse_url: str, root: Path = GX_ROOT) -> list[CheckResult]:
-    """Run every checkpoint against `warehouse_url` (given to GX through ${WAREHOUSE_URL})."""
+def run_checkpoints(
+    warehouse_url: str, root: Path = GX_ROOT, run_name: str | None = None
+) -> list[CheckResult]:
+    """Run every checkpoint against `warehouse_url` (given to GX through ${WAREHOUSE_URL}).
+
+    `run_name` (e.g. the Prefect flow run's name) names the checkpoint runs in the data docs.
+    """
     saved = os.environ.get("WAREHOUSE_URL")
     os.environ["WAREHOUSE_URL"] = warehouse_url
     try:
         context = get_context(root)
         ensure_context(context)
-        return [run_checkpoint(context, check) for check in CHECKS]
+        results = [run_checkpoint(context, check, run_name) for check in CHECKS]
+        localize_data_docs(data_docs_index(root).parent)
+        return results
     finally:
         if saved is None:
             os.environ.pop("WAREHOUSE_URL", None)

@@ -17,6 +17,11 @@ class TableCheck:
     name: str
     schema: str
     table: str
+    # A query asset instead of the whole table (the table is still named for the docs).
+    query: str | None = None
+    # False: shown in the data docs, but its failure does not fail validation (warnings).
+    gate: bool = True
+    result_format: str = "SUMMARY"
 
     @property
     def checkpoint_name(self) -> str:
@@ -28,12 +33,46 @@ RAW_INTRADAY_BARS = TableCheck("raw_intraday_bars", "raw", "intraday_bars")
 RAW_CORPORATE_ACTIONS = TableCheck("raw_corporate_actions", "raw", "corporate_actions")
 FCT_DAILY_BARS = TableCheck("fct_daily_bars", "marts", "fct_daily_bars")
 FCT_DAILY_INDICATORS = TableCheck("fct_daily_indicators", "marts", "fct_daily_indicators")
+# The findings of marts.fct_data_quality_issues, one readable line each, split by whether an
+# unacknowledged finding gates (error) or is only shown (warn).
+_FINDING = (
+    "check_name || ' ' || coalesce(symbol, '(all symbols)')"
+    " || coalesce(' [' || source || ']', '') || ' ' || first_date"
+    " || case when last_date > first_date then ' .. ' || last_date else '' end"
+    " || ': ' || detail"
+)
+FINDINGS_QUERY = (
+    "select finding_id, check_name, severity, symbol, source, first_date, last_date, detail,"
+    " acknowledged,"
+    f" case when severity = 'error' and not acknowledged then {_FINDING} end"
+    " as unacknowledged_error,"
+    f" case when severity = 'warn' and not acknowledged then {_FINDING} end"
+    " as unacknowledged_warning"
+    " from marts.fct_data_quality_issues"
+)
+DATA_QUALITY_ERRORS = TableCheck(
+    "data_quality_errors",
+    "marts",
+    "fct_data_quality_issues",
+    query=FINDINGS_QUERY,
+    result_format="COMPLETE",
+)
+DATA_QUALITY_WARNINGS = TableCheck(
+    "data_quality_warnings",
+    "marts",
+    "fct_data_quality_issues",
+    query=FINDINGS_QUERY,
+    gate=False,
+    result_format="COMPLETE",
+)
 CHECKS = (
     RAW_DAILY_BARS,
     RAW_INTRADAY_BARS,
     RAW_CORPORATE_ACTIONS,
     FCT_DAILY_BARS,
     FCT_DAILY_INDICATORS,
+    DATA_QUALITY_ERRORS,
+    DATA_QUALITY_WARNINGS,
 )
 
 
@@ -183,10 +222,40 @@ def fct_daily_indicators_expectations() -> list[gxe.Expectation]:
     return suite
 
 
+def data_quality_errors_expectations() -> list[gxe.Expectation]:
+    """The gate: no unacknowledged error finding (the failing rows are listed in the docs)."""
+    suite = _Collector()
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeInSet(column="severity", value_set=["error", "warn"])
+    )
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeNull(
+            column="unacknowledged_error",
+            description="No unacknowledged error finding (acknowledge in known_data_issues)",
+        )
+    )
+    return suite
+
+
+def data_quality_warnings_expectations() -> list[gxe.Expectation]:
+    """Shown, never gating: unacknowledged warnings."""
+    suite = _Collector()
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeNull(
+            column="unacknowledged_warning",
+            description="Unacknowledged warning findings (listed; they do not fail validation)",
+            severity="warning",
+        )
+    )
+    return suite
+
+
 SUITES = {
     RAW_DAILY_BARS.name: raw_daily_bars_expectations,
     RAW_INTRADAY_BARS.name: raw_intraday_bars_expectations,
     RAW_CORPORATE_ACTIONS.name: raw_corporate_actions_expectations,
     FCT_DAILY_BARS.name: fct_daily_bars_expectations,
     FCT_DAILY_INDICATORS.name: fct_daily_indicators_expectations,
+    DATA_QUALITY_ERRORS.name: data_quality_errors_expectations,
+    DATA_QUALITY_WARNINGS.name: data_quality_warnings_expectations,
 }

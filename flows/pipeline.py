@@ -14,13 +14,13 @@ from flows.outcomes import failed_markdown, failure_of, landed_anything, landed_
 from flows.report import (
     dbt_markdown,
     landing_markdown,
-    validation_markdown,
     vendor_markdown,
     warehouse_markdown,
 )
 from flows.report_site import write_report_site
-from flows.tasks import ValidationSummary, count_warehouse_rows
-from flows.validate import validate_warehouse
+from flows.sessions import refresh_trading_sessions
+from flows.tasks import count_warehouse_rows
+from flows.validate import ValidationOutcome, validate_warehouse
 from settings import get_settings
 
 SUMMARY_KEY = "pipeline-summary"
@@ -58,10 +58,17 @@ def _land_files(paths: list[str]) -> Landing:
 
 
 def _validation_markdown(state: State) -> str:
-    summary = state.result(raise_on_failure=False)
-    if isinstance(summary, ValidationSummary):
-        return validation_markdown(summary.checks, summary.data_docs)
-    return f"## Validation (Great Expectations)\n\n**{state.name}**: {state.message}"
+    """The validation section: findings and checkpoints, or (failed) the message naming them."""
+    outcome = state.result(raise_on_failure=False)
+    if isinstance(outcome, ValidationOutcome):
+        return outcome.markdown
+    from expectations.context import data_docs_index  # imports GX: only when validation failed
+
+    docs = data_docs_index()
+    return (
+        f"## Validation (Great Expectations)\n\n**{state.name}**: {state.message}\n\n"
+        f"Data docs: [{docs}](file://{docs}) (open offline in a browser)"
+    )
 
 
 @flow(name="pipeline", log_prints=True)
@@ -85,6 +92,7 @@ def pipeline(
         landing = _land_from_vendors(vendors, symbols)
     else:
         landing = _land_files(paths or [str(get_settings().sample_path)])
+    refresh_trading_sessions()
     built = dbt_build()
     validated = validate_warehouse(return_state=True)
     counts = count_warehouse_rows()

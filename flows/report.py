@@ -51,11 +51,13 @@ def validation_markdown(checks: Sequence[dict], data_docs: str) -> str:
     ]
     for c in checks:
         result = "passed" if c["success"] else "**FAILED**"
+        if not c.get("gate", True):
+            result = ("passed" if c["success"] else "findings listed") + " (not gating)"
         lines.append(f"| {c['name']} | {result} | {c['evaluated']} | {len(c['failed'])} |")
     failures = [f"- {c['name']}: {f}" for c in checks for f in c["failed"]]
     if failures:
         lines += ["", "Failed expectations:", *failures]
-    lines += ["", f"Data docs: `{data_docs}`"]
+    lines += ["", f"Data docs: [{data_docs}](file://{data_docs}) (open offline in a browser)"]
     return "\n".join(lines)
 
 

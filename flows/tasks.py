@@ -113,15 +113,18 @@ class ValidationSummary:
 
     @property
     def success(self) -> bool:
-        return all(c["success"] for c in self.checks)
+        """Every gating checkpoint passed (non-gating ones, e.g. warnings, are only shown)."""
+        return all(c["success"] for c in self.checks if c.get("gate", True))
 
 
 @task(name="run-gx-checkpoints")
-def run_gx_checkpoints() -> ValidationSummary:
+def run_gx_checkpoints(run_name: str | None = None) -> ValidationSummary:
     from expectations.context import data_docs_index, run_checkpoints
 
     settings = get_settings()
-    results = run_checkpoints(settings.warehouse.render_as_string(hide_password=False))
+    results = run_checkpoints(
+        settings.warehouse.render_as_string(hide_password=False), run_name=run_name
+    )
     logger = get_run_logger()
     for r in results:
         (logger.info if r.success else logger.error)(
@@ -134,7 +137,14 @@ def run_gx_checkpoints() -> ValidationSummary:
         )
     return ValidationSummary(
         checks=[
-            {"name": r.name, "success": r.success, "evaluated": r.evaluated, "failed": r.failed}
+            {
+                "name": r.name,
+                "success": r.success,
+                "evaluated": r.evaluated,
+                "failed": r.failed,
+                "gate": r.gate,
+                "run_name": r.run_name,
+            }
             for r in results
         ],
         data_docs=str(data_docs_index()),

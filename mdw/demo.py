@@ -25,11 +25,11 @@ def run_pipeline_sample(timeout: float) -> FlowRun:
     return wait_for_flow_run(started.id, timeout)  # with a live status line at a terminal
 
 
-def summary_markdown(flow_run: FlowRun) -> str | None:
+def summary_markdown(flow_run: FlowRun, key: str = SUMMARY_KEY) -> str | None:
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts(
             artifact_filter=ArtifactFilter(
-                key=ArtifactFilterKey(any_=[SUMMARY_KEY]),
+                key=ArtifactFilterKey(any_=[key]),
                 flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run.id]),
             )
         )

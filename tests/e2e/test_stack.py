@@ -312,6 +312,42 @@ def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
             cur.execute("delete from raw.daily_bars where symbol = 'BAD'")
 
 
+def test_mdw_validate_exits_1_naming_an_unacknowledged_error_and_0_otherwise(stack):
+    passing = stack.run("mdw", "validate")
+    assert passing.returncode == 0, passing.stdout[-3000:] + passing.stderr[-3000:]
+    assert "validate-warehouse/manual: Completed" in passing.stdout
+    assert "| missing_sessions | error |" in passing.stdout  # the sample's, acknowledged
+    with transaction(stack.settings.warehouse) as cur:  # a bad print: KO x1.6 for one day
+        cur.execute(
+            "update raw.daily_bars set open = open * 1.6, high = high * 1.6, low = low * 1.6,"
+            " close = close * 1.6 where symbol = 'KO' and trade_date = '2016-03-01'"
+        )
+    try:
+        rebuild = stack.run(
+            "prefect",
+            "deployment",
+            "run",
+            "dbt-build/manual",
+            "--param",
+            "select=fct_data_quality_issues",
+            "--watch",
+            "--watch-timeout",
+            "600",
+        )
+        assert rebuild.returncode == 0, rebuild.stdout[-2000:] + rebuild.stderr[-2000:]
+        failing = stack.run("mdw", "validate")
+        assert failing.returncode == 1, failing.stdout[-3000:] + failing.stderr[-3000:]
+        assert "price_jump KO 2016-03-01: bad print" in failing.stdout + failing.stderr
+        assert "unacknowledged error finding(s) (price_jump 1)" in failing.stderr
+    finally:
+        with transaction(stack.settings.warehouse) as cur:
+            cur.execute(
+                "update raw.daily_bars set open = open / 1.6, high = high / 1.6,"
+                " low = low / 1.6, close = close / 1.6"
+                " where symbol = 'KO' and trade_date = '2016-03-01'"
+            )
+
+
 def test_two_dbt_builds_never_overlap(stack):
     """Regression (issue 8): two builds at once collided on the same relations."""
     small = {"select": "stg_raw__daily_bars"}  # the slot matters, not the size of the build

@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from sqlalchemy.engine import URL
 
 from ingest.db import migrate
 from ingest.landing import ingest_file
+from ingest.sessions import calendar_start, land_sessions
 from mdw import postgres
 from settings import PROJECT_ROOT, Settings
 from tests.conftest import SAMPLE
@@ -103,6 +105,7 @@ def built_warehouse(pg_server: Settings) -> Iterator[URL]:
     migrate(url)
     outcome = ingest_file(url, SAMPLE)
     assert outcome.ok, outcome.error
+    land_sessions(url, start=calendar_start(url, date(1990, 1, 1)))
     result = dbt(url, "build")
     assert result.success, result.exception
     yield url
