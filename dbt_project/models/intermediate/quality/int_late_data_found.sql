@@ -26,10 +26,15 @@ inactive_symbols as (
 
 expected_session as (
 
-    select session_date, session_number, close_at
+    select
+        session_date,
+        session_number,
+        close_at
     from sessions
     where close_at + interval '{{ var("expected_delay_hours") }} hours'
-        < {% if var('quality_as_of') %}'{{ var("quality_as_of") }}'::timestamptz{% else %}now(){% endif %}
+        < {% if var('quality_as_of') %}'{{ var("quality_as_of") }}'::timestamptz{% else %}
+            now()
+    {% endif %}
     order by session_date desc
     limit 1
 
@@ -37,10 +42,12 @@ expected_session as (
 
 last_bars as (
 
-    select symbol, max(trade_date) as last_bar
+    select
+        bars.symbol,
+        max(bars.trade_date) as last_bar
     from bars
-    where symbol not in (select symbol from inactive_symbols)
-    group by symbol
+    where bars.symbol not in (select inactive_symbols.symbol from inactive_symbols)
+    group by bars.symbol
 
 ),
 
@@ -61,14 +68,18 @@ feed_is_late as (
 
 late as (
 
-    select null::text as symbol, max(late_symbols.last_bar) as last_bar
+    select
+        null::text as symbol,
+        max(late_symbols.last_bar) as last_bar
     from late_symbols
-    where (select whole_feed from feed_is_late)
+    where (select feed_is_late.whole_feed from feed_is_late)
     having count(*) > 0
     union all
-    select symbol, last_bar
+    select
+        symbol,
+        last_bar
     from late_symbols
-    where not (select whole_feed from feed_is_late)
+    where not (select feed_is_late.whole_feed from feed_is_late)
 
 ),
 
@@ -84,7 +95,7 @@ final as (
         format(
             '%s: no bar for the session %s (closed %s UTC, expected within %s h);'
             ' newest bar %s, %s session(s) behind',
-            case when late.symbol is null then 'no symbol' else late.symbol end,
+            coalesce(late.symbol, 'no symbol'),
             expected_session.session_date,
             to_char(expected_session.close_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI'),
             {{ var('expected_delay_hours') }},
@@ -93,11 +104,12 @@ final as (
         ) as detail
     from late
     cross join expected_session
-    cross join lateral (
-        select max(sessions.session_number) as session_number
-        from sessions
-        where sessions.session_date <= late.last_bar
-    ) as last_session
+    cross join
+        lateral (
+            select max(sessions.session_number) as session_number
+            from sessions
+            where sessions.session_date <= late.last_bar
+        ) as last_session
     left join sessions as next_session
         on next_session.session_number = last_session.session_number + 1
 

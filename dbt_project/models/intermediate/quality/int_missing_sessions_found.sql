@@ -14,7 +14,11 @@ sessions as (
 
 source_bars as (
 
-    select data_source as source, symbol, trade_date from {{ ref('int_daily_bars_by_source') }}
+    select
+        data_source as source,
+        symbol,
+        trade_date
+    from {{ ref('int_daily_bars_by_source') }}
 
 ),
 
@@ -28,11 +32,18 @@ multi_source_symbols as (
 
 series as (
 
-    select null::text as source, symbol, trade_date from {{ ref('int_daily_bars_unioned') }}
+    select
+        null::text as source,
+        symbol,
+        trade_date
+    from {{ ref('int_daily_bars_unioned') }}
     union all
-    select source_bars.source, source_bars.symbol, source_bars.trade_date
+    select
+        source_bars.source,
+        source_bars.symbol,
+        source_bars.trade_date
     from source_bars
-    inner join multi_source_symbols on multi_source_symbols.symbol = source_bars.symbol
+    inner join multi_source_symbols on source_bars.symbol = multi_source_symbols.symbol
 
 ),
 
@@ -46,7 +57,7 @@ bar_sessions as (
             partition by series.source, series.symbol order by sessions.session_number
         ) as next_session_number
     from series
-    inner join sessions on sessions.session_date = series.trade_date
+    inner join sessions on series.trade_date = sessions.session_date
 
 ),
 
@@ -61,13 +72,13 @@ gaps as (
         last_missing.session_date as last_date,
         after_gap.session_date as bar_after
     from bar_sessions
-    inner join sessions as before_gap on before_gap.session_number = bar_sessions.session_number
+    inner join sessions as before_gap on bar_sessions.session_number = before_gap.session_number
     inner join sessions as first_missing
         on first_missing.session_number = bar_sessions.session_number + 1
     inner join sessions as last_missing
         on last_missing.session_number = bar_sessions.next_session_number - 1
     inner join sessions as after_gap
-        on after_gap.session_number = bar_sessions.next_session_number
+        on bar_sessions.next_session_number = after_gap.session_number
     where bar_sessions.next_session_number > bar_sessions.session_number + 1
 
 ),

@@ -12,7 +12,10 @@ sessions as (
 
 calendar_range as (
 
-    select min(session_date) as first_session, max(session_date) as last_session from sessions
+    select
+        min(session_date) as first_session,
+        max(session_date) as last_session
+    from sessions
 
 ),
 
@@ -30,7 +33,8 @@ off_calendar as (
     where source_bars.trade_date between calendar_range.first_session
         and calendar_range.last_session
         and not exists (
-            select 1 from sessions where sessions.session_date = source_bars.trade_date
+            select 1 from sessions
+            where sessions.session_date = source_bars.trade_date
         )
 
 ),

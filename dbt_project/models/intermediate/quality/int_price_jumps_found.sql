@@ -8,7 +8,11 @@ with
 
 bars as (
 
-    select symbol, trade_date, close from {{ ref('int_daily_bars_adjusted') }}
+    select
+        symbol,
+        trade_date,
+        close
+    from {{ ref('int_daily_bars_adjusted') }}
 
 ),
 
@@ -47,7 +51,7 @@ large_moves as (
 
     select
         moves.*,
-        exists (
+        exists(
             select 1 from actions
             where actions.symbol = moves.symbol
                 and actions.ex_date > moves.previous_date
@@ -64,7 +68,7 @@ classified as (
         *,
         not has_action as is_jump,
         not has_action
-            and abs(move_after_next) <= {{ var('bad_print_revert_tolerance') }} as is_bad_print
+        and abs(move_after_next) <= {{ var('bad_print_revert_tolerance') }} as is_bad_print
     from large_moves
 
 ),
@@ -91,18 +95,21 @@ final as (
         trade_date as first_date,
         trade_date as last_date,
         case
-            when is_bad_print then format(
-                'bad print: close %s vs previous %s (%s): %s, back to %s on %s (%s vs %s);'
-                ' no split or dividend on record',
-                {{ quality_number('close') }}, {{ quality_number('previous_close') }},
-                previous_date, {{ quality_pct('move') }}, {{ quality_number('next_close') }},
-                next_date, {{ quality_pct('move_after_next') }}, previous_date
-            )
+            when is_bad_print
+                then format(
+                        'bad print: close %s vs previous %s (%s): %s, back to %s on %s (%s vs %s);'
+                        ' no split or dividend on record',
+                        {{ quality_number('close') }}, {{ quality_number('previous_close') }},
+                        previous_date,
+                        {{ quality_pct('move') }},
+                        {{ quality_number('next_close') }},
+                        next_date, {{ quality_pct('move_after_next') }}, previous_date
+                    )
             else format(
-                'close %s vs previous %s (%s): %s, no split or dividend on record',
-                {{ quality_number('close') }}, {{ quality_number('previous_close') }},
-                previous_date, {{ quality_pct('move') }}
-            )
+                    'close %s vs previous %s (%s): %s, no split or dividend on record',
+                    {{ quality_number('close') }}, {{ quality_number('previous_close') }},
+                    previous_date, {{ quality_pct('move') }}
+                )
         end as detail
     from flagged
     where is_jump and not reverts_bad_print

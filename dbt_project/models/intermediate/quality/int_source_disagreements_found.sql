@@ -13,7 +13,12 @@ source_bars as (
 
 chosen as (
 
-    select symbol, trade_date, close, data_source from {{ ref('int_daily_bars_adjusted') }}
+    select
+        symbol,
+        trade_date,
+        close,
+        data_source
+    from {{ ref('int_daily_bars_adjusted') }}
 
 ),
 
@@ -29,9 +34,9 @@ compared as (
         source_bars.close / nullif(chosen.close, 0) - 1 as difference
     from source_bars
     inner join chosen
-        on chosen.symbol = source_bars.symbol
-        and chosen.trade_date = source_bars.trade_date
-        and chosen.data_source <> source_bars.data_source
+        on source_bars.symbol = chosen.symbol
+        and source_bars.trade_date = chosen.trade_date
+        and source_bars.data_source <> chosen.data_source
 
 ),
 

@@ -26,21 +26,25 @@ inactive_symbols as (
 
 newest_session as (
 
-    select sessions.session_date, sessions.session_number
+    select
+        sessions.session_date,
+        sessions.session_number
     from sessions
     where sessions.session_date = (
-        select max(bars.trade_date) from bars
-        inner join sessions as landed on landed.session_date = bars.trade_date
-    )
+            select max(bars.trade_date) from bars
+            inner join sessions as landed on bars.trade_date = landed.session_date
+        )
 
 ),
 
 last_bars as (
 
-    select symbol, max(trade_date) as last_bar
+    select
+        bars.symbol,
+        max(bars.trade_date) as last_bar
     from bars
-    where symbol not in (select symbol from inactive_symbols)
-    group by symbol
+    where bars.symbol not in (select inactive_symbols.symbol from inactive_symbols)
+    group by bars.symbol
 
 ),
 
@@ -54,11 +58,12 @@ behind as (
         next_session.session_date as first_date
     from last_bars
     cross join newest_session
-    cross join lateral (
-        select max(sessions.session_number) as session_number
-        from sessions
-        where sessions.session_date <= last_bars.last_bar
-    ) as last_session
+    cross join
+        lateral (
+            select max(sessions.session_number) as session_number
+            from sessions
+            where sessions.session_date <= last_bars.last_bar
+        ) as last_session
     left join sessions as next_session
         on next_session.session_number = last_session.session_number + 1
 

@@ -31,8 +31,8 @@ trailing_windows as (
 
 ),
 
-{#- The median is at least the minimum: only bars above ratio x the trailing minimum can be
-    spikes, so the exact median is computed for those alone. -#}
+-- The median is at least the minimum: only bars above ratio x the trailing minimum can be
+-- spikes, so the exact median is computed for those alone.
 candidates as (
 
     select * from trailing_windows
@@ -51,7 +51,7 @@ medians as (
         percentile_cont(0.5) within group (order by previous.volume) as trailing_median
     from candidates
     inner join bars as previous
-        on previous.symbol = candidates.symbol
+        on candidates.symbol = previous.symbol
         and previous.bar_number between candidates.bar_number - {{ window }}
         and candidates.bar_number - 1
     group by candidates.symbol, candidates.trade_date, candidates.volume

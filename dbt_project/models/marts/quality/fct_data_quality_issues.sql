@@ -17,10 +17,10 @@ findings as (
         'int_source_disagreements_found',
         'int_late_data_found',
     ] %}
-    select {{ quality_finding_columns() }} from {{ ref(check) }}
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select {{ quality_finding_columns() }} from {{ ref(check) }}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),
@@ -40,9 +40,12 @@ acknowledged as (
             from known_issues
             where known_issues.check_name = findings.check_name
                 and (known_issues.symbol is null or known_issues.symbol = findings.symbol)
-                and (known_issues.first_date is null or findings.first_date >= known_issues.first_date)
+                and (
+                    known_issues.first_date is null
+                    or findings.first_date >= known_issues.first_date
+                )
                 and (known_issues.last_date is null or findings.last_date <= known_issues.last_date)
-            order by known_issues.symbol nulls last, known_issues.first_date desc nulls last
+            order by known_issues.symbol asc nulls last, known_issues.first_date desc nulls last
             limit 1
         ) as acknowledged_reason
     from findings

@@ -13,7 +13,12 @@ source_bars as (
 
 chosen as (
 
-    select symbol, trade_date, close, data_source from {{ ref('int_daily_bars_adjusted') }}
+    select
+        symbol,
+        trade_date,
+        close,
+        data_source
+    from {{ ref('int_daily_bars_adjusted') }}
 
 ),
 
@@ -48,11 +53,11 @@ final as (
         (per_day.highest_close - per_day.lowest_close)::float8 as close_spread,
         (per_day.highest_close / nullif(per_day.lowest_close, 0) - 1)::float8 as close_spread_ratio,
         per_day.highest_close / nullif(per_day.lowest_close, 0) - 1
-            <= {{ var('source_tolerance') }} as is_within_tolerance
+        <= {{ var('source_tolerance') }} as is_within_tolerance
 
     from per_day
     inner join chosen
-        on chosen.symbol = per_day.symbol and chosen.trade_date = per_day.trade_date
+        on per_day.symbol = chosen.symbol and per_day.trade_date = chosen.trade_date
 
 )
 
