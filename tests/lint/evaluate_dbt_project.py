@@ -118,8 +118,8 @@ def main() -> int:
     settings = Settings(MDW_HOME=work / "mdw", MDW_PG_PORT=_free_port())
     try:
         project = _prepare(work)
+        postgres.start(settings)  # generates the server's password, which the profile needs
         _write_profile(work, settings)
-        postgres.start(settings)
         _dbt(project, work, "deps")
         _dbt(
             project,
