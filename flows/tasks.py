@@ -9,9 +9,9 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 
+from flows.environment import apply_client_environment
 from ingest.db import migrate
 from ingest.landing import FileOutcome, ingest_file
-from mdw.envvars import apply_client_environment
 from settings import get_settings
 
 

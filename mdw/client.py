@@ -6,8 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from flows.environment import stack_environment
 from mdw import services
-from mdw.envvars import stack_environment
 from mdw.errors import stack_down
 from settings import Settings
 

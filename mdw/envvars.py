@@ -1,56 +1,16 @@
-"""The environment the stack's processes and a user's shell share (pure functions)."""
+"""A user's shell and the venv's activate script: the stack's exports (flows.environment)."""
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
 
+from flows.environment import public_environment
 from mdw.postgres import BIN_DIR
 from settings import Settings
 
 ACTIVATE_BEGIN = "# >>> mdw stack environment >>>"
 ACTIVATE_END = "# <<< mdw stack environment <<<"
-
-
-def public_environment(settings: Settings) -> dict[str, str]:
-    """Variables safe to print: no password ever appears here."""
-    wh = settings.warehouse
-    env = {
-        "MDW_HOME": str(settings.mdw_home),
-        "MDW_PG_PORT": str(settings.pg_port),
-        "MDW_PREFECT_PORT": str(settings.prefect_port),
-        "PGHOST": wh.host or "127.0.0.1",
-        "PGPORT": str(wh.port or 5432),
-        "PGUSER": wh.username or "postgres",
-        "PGDATABASE": wh.database or "warehouse",
-        "PREFECT_API_URL": settings.prefect_api_url,
-        "PREFECT_HOME": str(settings.prefect_home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",  # Prefect's SDK telemetry (and its first-run notice): off
-        "PREFECT_RUNNER_POLL_FREQUENCY": "2",
-        "DBT_PROFILES_DIR": str(settings.profiles_dir),
-        "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    if settings.embedded:
-        # A libpq URL (psql, psycopg, pandas, any SQL client); the password comes from PGPASSFILE.
-        env["WAREHOUSE_URL"] = settings.warehouse_libpq_url
-        env["PGPASSFILE"] = str(settings.pgpass_file)
-    return env
-
-
-def stack_environment(settings: Settings) -> dict[str, str]:
-    """What child processes get: the public set plus connection secrets, never printed."""
-    env = public_environment(settings)
-    env["PREFECT_API_DATABASE_CONNECTION_URL"] = settings.prefect_database.render_as_string(
-        hide_password=False
-    )
-    if not settings.embedded:
-        assert settings.warehouse_url_override is not None
-        env["WAREHOUSE_URL"] = settings.warehouse_url_override.get_secret_value()
-        if settings.warehouse.password:
-            env["PGPASSWORD"] = str(settings.warehouse.password)
-    return env
 
 
 def shell_exports(settings: Settings) -> str:
@@ -79,12 +39,3 @@ def write_activate(settings: Settings, venv: Path) -> Path | None:
         return None
     activate.write_text(with_activate_block(activate.read_text(), shell_exports(settings)))
     return activate
-
-
-def apply_client_environment(settings: Settings) -> None:
-    """Point this process's dbt (profiles.yml reads PG*) and Prefect client at the stack."""
-    import os
-
-    for key, value in stack_environment(settings).items():
-        if key.startswith(("PG", "DBT_", "WAREHOUSE_URL")):
-            os.environ[key] = value

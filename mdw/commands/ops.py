@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
+from flows.backup import restore
 from mdw import services
 from mdw.client import require_stack
 from mdw.console import out
 from mdw.errors import UserError
-from settings import get_settings
+from settings import Settings, get_settings
 
 schedule_app = typer.Typer(
     help="Turn a deployment's schedules on or off (kept across `mdw down` / `mdw up`).",
@@ -54,7 +55,7 @@ def cmd_backup(
     ] = None,
 ) -> None:
     """pg_dump the warehouse and, separately, the Prefect database (verified, last N kept)."""
-    from mdw.backup import backup_stack
+    from flows.backup import backup_stack
 
     settings = get_settings()
     try:
@@ -70,13 +71,26 @@ def cmd_backup(
     out.print(f"kept the last {settings.backup_keep} of each (MDW_BACKUP_KEEP)", markup=False)
 
 
+def restore_stack(settings: Settings, archive: Path, yes: bool) -> str:
+    """`mdw restore PATH --yes`: refuses without --yes and while any flow run is active."""
+    if not yes:
+        raise RuntimeError(
+            f"restore replaces the warehouse database {settings.warehouse.database!r} with "
+            f"{archive}: rerun with --yes"
+        )
+    if services.server_healthy(settings):
+        active = services.active_runs(settings)
+        if active:
+            names = ", ".join(f"{r['name']} ({r['state_type']})" for r in active)
+            raise RuntimeError(f"refusing to restore while flow runs are active: {names}")
+    return restore(settings.warehouse, archive, settings.embedded)
+
+
 def cmd_restore(
     path: Annotated[Path, typer.Argument(help="a warehouse-*.dump archive of `mdw backup`")],
     yes: Annotated[bool, typer.Option("--yes", help="yes, replace the warehouse")] = False,
 ) -> None:
     """Replace the warehouse with an archive (refused without --yes or while a run is active)."""
-    from mdw.backup import restore_stack
-
     settings = get_settings()
     try:
         restore_stack(settings, path, yes)

@@ -12,8 +12,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from flows.environment import public_environment
 from mdw import postgres
-from mdw.envvars import public_environment, shell_exports
+from mdw.envvars import shell_exports
 from settings import EMBEDDED_USER, Settings
 from tests.conftest import free_port
 

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import URL
 
+from flows import backup
 from ingest.db import migrate, transaction
 from ingest.landing import ingest_file
-from mdw import backup
+from mdw.commands.ops import restore_stack
 from settings import Settings
 from tests.conftest import SAMPLE
 from tests.integration.conftest import create_database, drop_database
@@ -91,4 +92,4 @@ def test_backups_keep_the_last_n(landed, tmp_path):
 
 def test_restore_refuses_without_yes(pg_server, tmp_path):
     with pytest.raises(RuntimeError, match="--yes"):
-        backup.restore_stack(pg_server, tmp_path / "x.dump", yes=False)
+        restore_stack(pg_server, tmp_path / "x.dump", yes=False)

