@@ -115,7 +115,8 @@ def run_checkpoint(
     context: FileDataContext, check: TableCheck, run_name: str | None = None
 ) -> CheckResult:
     """Run one checkpoint; its run is named `<run_name> <check>` in the data docs."""
-    name = f"{run_name or 'manual'} {check.name}"
+    # GX stores a run under its name as a file path: no separators in it
+    name = f"{run_name or 'manual'} {check.name}".replace("/", "-").replace("\\", "-")
     result = context.checkpoints.get(check.checkpoint_name).run(
         run_id=RunIdentifier(run_name=name, run_time=dt.datetime.now(dt.UTC))
     )

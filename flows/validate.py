@@ -157,7 +157,7 @@ class ValidationOutcome:
 
 @flow(name="validate-warehouse", log_prints=True)
 def validate_warehouse() -> ValidationOutcome:
-    run_name = f"validate-warehouse/{flow_run.name}" if flow_run.name else None
+    run_name = f"validate-warehouse {flow_run.name}" if flow_run.name else None
     summary = run_gx_checkpoints(run_name=run_name)
     findings = read_quality_findings()
     outcome = ValidationOutcome(summary, findings)

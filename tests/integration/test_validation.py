@@ -15,7 +15,10 @@ def url_string(url) -> str:
 
 
 def test_checkpoints_pass_on_the_built_sample_and_write_data_docs(built_warehouse, gx_root):
-    results = run_checkpoints(url_string(built_warehouse), root=gx_root)
+    # a Prefect deployment's name has a "/": GX keeps runs under their names as file paths
+    results = run_checkpoints(
+        url_string(built_warehouse), root=gx_root, run_name="validate-warehouse/manual run"
+    )
     assert {r.name: r.success for r in results} == {
         "raw_daily_bars": True,
         "raw_intraday_bars": True,
@@ -30,6 +33,7 @@ def test_checkpoints_pass_on_the_built_sample_and_write_data_docs(built_warehous
     assert [r.name for r in results if not r.gate] == ["data_quality_warnings"]
     index = data_docs_index(gx_root)
     assert index.exists() and "raw_daily_bars" in index.read_text()
+    assert "validate-warehouse-manual run raw_daily_bars" in index.read_text()
 
 
 def test_broken_invariants_fail_and_are_named(warehouse_copy, gx_root):
