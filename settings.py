@@ -157,6 +157,7 @@ class Settings(BaseSettings):
         """Where the report site is written (`mdw report`, each pipeline run)."""
         return self.mdw_home / "reports"
 
+    @property
     def backup_dir(self) -> Path:
         return self.mdw_home / "backups"
 
