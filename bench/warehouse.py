@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlalchemy.engine import URL
 
@@ -43,8 +44,11 @@ class Server:
 
     @property
     def dsn(self) -> str:
+        """libpq URL with the password (the embedded server uses scram authentication)."""
         u = self.url
-        return f"postgresql://{u.username}@{u.host}:{u.port}/{u.database}"
+        user = quote(str(u.username), safe="")
+        password = f":{quote(u.password, safe='')}" if u.password else ""
+        return f"postgresql://{user}{password}@{u.host}:{u.port}/{u.database}"
 
 
 @contextmanager
