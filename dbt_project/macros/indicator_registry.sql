@@ -134,8 +134,9 @@
 {%- endmacro %}
 
 {% macro indicator_lookback() -%}
-    {#- stored rows an incremental run reads before the first changed bar: the longest window or
-        seed of the registry (an incremental run continues only past every seed) -#}
+    {#- stored bars a symbol needs before its first changed bar to continue incrementally: the
+        longest window or seed of the registry (an incremental run continues only past every
+        seed); symbols with fewer are recomputed from their first bar -#}
     {%- set reach = [var('indicator_lookback_bars', 200)] -%}
     {%- for f in ['sma', 'ema', 'wma', 'willr', 'cci'] -%}
         {%- for p in indicator_family(f) -%}{%- do reach.append(p) -%}{%- endfor -%}
@@ -148,4 +149,38 @@
     {%- endfor -%}
     {%- for p in indicator_union(['tema', 'trix']) -%}{%- do reach.append(3 * p + 1) -%}{%- endfor -%}
     {{ return(reach | max) }}
+{%- endmacro %}
+
+{% macro indicator_mean_periods() -%}
+    {#- the periods of the moving means of the close (differences of the running sum
+        running_close): SMAs, the SMA seeds of the EMA family and MACD, the Bollinger mean -#}
+    {%- set periods = indicator_union(['sma', 'ema', 'dema', 'tema', 'trix'])
+        + ([12] if indicator_has('macd') else []) + ([20] if indicator_has('bbands') else []) -%}
+    {{ return(periods | unique | sort) }}
+{%- endmacro %}
+
+{% macro indicator_window_reach() -%}
+    {#- stored rows an incremental run reads (through the engine's windows) before the first
+        changed bar: the longest short window - lags, frames and the smoothing of their results -
+        over the registry. Longer reaches (the running sum of the close 50 or 200 bars back) are
+        not read as rows but fetched by bar number (indicator_fetched_lags). -#}
+    {%- set reach = [21] -%}  {#- the 20-bar sums of squares and log returns (BBANDS, volatility) -#}
+    {%- for f in ['wma', 'willr', 'cci', 'mom', 'roc'] -%}
+        {%- for p in indicator_family(f) -%}{%- do reach.append(p) -%}{%- endfor -%}
+    {%- endfor -%}
+    {%- for f in ['rsi', 'atr', 'natr', 'mfi', 'aroon', 'kama'] -%}
+        {%- for p in indicator_family(f) -%}{%- do reach.append(p + 1) -%}{%- endfor -%}
+    {%- endfor -%}
+    {%- if indicator_has('stoch') -%}{%- do reach.append(14 + 4) -%}{%- endif -%}
+    {%- if indicator_has('ultosc') -%}{%- do reach.append(28 + 1) -%}{%- endif -%}
+    {{ return(reach | max) }}
+{%- endmacro %}
+
+{% macro indicator_fetched_lags() -%}
+    {#- the mean periods longer than the window reach: an incremental run fetches the stored
+        running_close of the bar that many bars back through the (symbol, bar_number) index -#}
+    {%- set reach = indicator_window_reach() -%}
+    {%- set lags = [] -%}
+    {%- for p in indicator_mean_periods() if p > reach -%}{%- do lags.append(p) -%}{%- endfor -%}
+    {{ return(lags) }}
 {%- endmacro %}

@@ -7,8 +7,10 @@
     state_bar_number (bar number of the carried row: the last look-back row; 0 when computing
     from bar 1) and, on look-back rows only (null elsewhere), what was stored for them:
     every column named in indicator_running_sums() and, per recursive quantity q in
-    indicator_recursions(), state_<q>_prefix and state_<q>_anchor.
-  Look-back rows are stored rows of the same computation; they must cover 200 bars.
+    indicator_recursions(), state_<q>_prefix and state_<q>_anchor; on output rows of an
+    incremental run, indicator_fetched_columns() (the stored running_close p bars back, null
+    where that bar is not stored). Look-back rows are stored rows of the same computation; they
+    must cover indicator_window_reach() bars.
 
   Everything is O(1) per row and shares one sort order (symbol, block, bar_number): moving means
   are differences of running sums (centred on the symbol's first close), recursive averages come
@@ -31,10 +33,19 @@
     {{ return(stored) }}
 {% endmacro %}
 
+{% macro indicator_fetched_columns() %}
+    {#- what an incremental run fetches by bar number for each output row (null elsewhere): the
+        stored running_close of the bar p bars back, for each mean period p beyond the window
+        reach -#}
+    {%- set fetched = [] -%}
+    {%- for p in indicator_fetched_lags() -%}{%- do fetched.append('lagged_running_close_' ~ p) -%}{%- endfor -%}
+    {{ return(fetched) }}
+{% endmacro %}
+
 {% macro indicator_no_carried_state() -%}
     {#- the input columns of a series computed from its first bar: nothing carried -#}
     0::bigint as state_bar_number,
-    {%- for c in indicator_stored_columns() %}
+    {%- for c in indicator_stored_columns() + indicator_fetched_columns() %}
     null::float8 as {{ c }}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
@@ -59,8 +70,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro ti_mean(running_sum, n) -%}
+{% macro ti_mean(running_sum, n, carried=false) -%}
+    {#- the mean of the last n terms of a running sum; an incremental run reads the running sum n
+        bars back from its input rows when they reach that far, else from the value fetched by
+        bar number (indicator_fetched_lags), else (before the first bar) 0 -#}
+    {%- if carried and running_sum == 'running_close' and n in indicator_fetched_lags() -%}
+    ({{ running_sum }} - coalesce(lag({{ running_sum }}, {{ n }}) over w_time,
+                                  lagged_running_close_{{ n }}, 0::float8)) / {{ n }}
+    {%- else -%}
     ({{ running_sum }} - lag({{ running_sum }}, {{ n }}, 0::float8) over w_time) / {{ n }}
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro ti_window(expr, rows, fn='sum') -%}
@@ -86,9 +105,7 @@
 {%- set chain_2 = indicator_union(['dema', 'tema', 'trix']) %}
 {%- set chain_3 = indicator_union(['tema', 'trix']) %}
 {%- set ema_periods = indicator_union(['ema', 'dema', 'tema', 'trix']) %}
-{%- set mean_periods = indicator_union(['sma']) + ema_periods
-    + ([12] if indicator_has('macd') else []) + ([20] if indicator_has('bbands') else []) %}
-{%- set mean_periods = mean_periods | unique | sort %}
+{%- set mean_periods = indicator_mean_periods() %}
 {%- set in_time = 'partition by symbol order by ti_block, bar_number' %}
 with
 
@@ -117,6 +134,9 @@ ti_base as (
         state_sar_{{ c }} as stored_sar_{{ c }},
         {%- endfor %}
         {%- endif %}
+        {%- for c in indicator_fetched_columns() %}
+        {{ c }},
+        {%- endfor %}
         {%- for q in recursions %}
         state_{{ q }}_prefix,
         state_{{ q }}_anchor{{ "," if not loop.last }}
@@ -220,7 +240,7 @@ ti_impulses as (
         *,
         state_bar_number as state_step,
         {%- for p in mean_periods %}
-        anchor_close + {{ ti_mean('running_close', p) }} as mean_close_{{ p }},
+        anchor_close + {{ ti_mean('running_close', p, carried) }} as mean_close_{{ p }},
         {%- endfor %}
         {%- if indicator_has('bbands') %}
         {{ ti_mean('running_close_sq', 20) }}

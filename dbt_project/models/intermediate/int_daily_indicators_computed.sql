@@ -4,13 +4,16 @@
   (macros/technical_indicators.sql); marts.fct_daily_indicators exposes the indicators.
 
   Incremental: per symbol, recompute from the first changed bar (incremental_restart_points).
-  The stored rows before it (indicator_lookback(): the registry's longest window or seed, at least
-  `indicator_lookback_bars`) supply the moving windows (with their high, low, close and volume)
-  and the carried state (running sums, recursive averages), so the result is bit-identical to a
-  full refresh. Symbols with fewer stored bars than that before the change are recomputed from
-  their first bar.
+  The stored rows just before it (indicator_window_reach(): the registry's longest short window,
+  31 bars today) supply the short windows (with their high, low, close and volume) and the
+  carried state (running sums, recursive averages); the running sum of the close 50 and 200 bars
+  back (indicator_fetched_lags()) is fetched by bar number through the (symbol, bar_number)
+  index rather than read as rows. So the result is bit-identical to a full refresh. Symbols with
+  fewer stored bars before the change than the longest window or seed (indicator_lookback(), at
+  least `indicator_lookback_bars`) are recomputed from their first bar.
 -#}
-{#- indexes: the key, and the watermark (an incremental run's max(source_loaded_at) is one probe) -#}
+{#- indexes: the key, the bar number (an incremental run fetches the running sums 50 and 200 bars
+    back by it), and the watermark (an incremental run's max(source_loaded_at) is one probe) -#}
 {{
     config(
         materialized='incremental',
@@ -18,12 +21,15 @@
         incremental_strategy='delete+insert',
         on_schema_change='fail',
         indexes=[{'columns': ['symbol', 'trade_date'], 'unique': True},
+                 {'columns': ['symbol', 'bar_number'], 'unique': True},
                  {'columns': ['source_loaded_at']}],
     )
 }}
 
 {%- set lookback = indicator_lookback() -%}
+{%- set reach = indicator_window_reach() -%}
 {%- set stored = indicator_stored_columns() -%}
+{%- set fetched_lags = indicator_fetched_lags() -%}
 
 with
 
@@ -51,7 +57,10 @@ look_back_rows as (
         look_back.source_loaded_at,
         continuing.state_bar_number,
         {%- for c in stored %}
-        look_back.{{ c }}{{ "," if not loop.last }}
+        look_back.{{ c }}{{ "," if fetched_lags or not loop.last }}
+        {%- endfor %}
+        {%- for p in fetched_lags %}
+        null::float8 as lagged_running_close_{{ p }}{{ "," if not loop.last }}
         {%- endfor %}
     from continuing
     cross join lateral (
@@ -60,31 +69,57 @@ look_back_rows as (
         where computed.symbol = continuing.symbol
             and computed.trade_date < continuing.restart_date
         order by computed.trade_date desc
-        limit {{ lookback }}
+        limit {{ reach }}
     ) as look_back
 
 ),
 
-changed_rows as (
+changed_bars as (
 
     select
         bars.symbol,
         bars.trade_date,
         continuing.state_bar_number
             + row_number() over (partition by bars.symbol order by bars.trade_date) as bar_number,
-        true as is_output,
         bars.high,
         bars.low,
         bars.close,
         bars.volume,
         bars.source_loaded_at,
-        continuing.state_bar_number,
-        {%- for c in stored %}
-        null::float8 as {{ c }}{{ "," if not loop.last }}
-        {%- endfor %}
+        continuing.state_bar_number
     from continuing
     inner join {{ ref('int_daily_bars_adjusted') }} as bars
         on bars.symbol = continuing.symbol and bars.trade_date >= continuing.restart_date
+
+),
+
+changed_rows as (
+
+    select
+        changed_bars.symbol,
+        changed_bars.trade_date,
+        changed_bars.bar_number,
+        true as is_output,
+        changed_bars.high,
+        changed_bars.low,
+        changed_bars.close,
+        changed_bars.volume,
+        changed_bars.source_loaded_at,
+        changed_bars.state_bar_number,
+        {%- for c in stored %}
+        null::float8 as {{ c }}{{ "," if fetched_lags or not loop.last }}
+        {%- endfor %}
+        {%- for p in fetched_lags %}
+        lagged_{{ p }}.running_close as lagged_running_close_{{ p }}{{ "," if not loop.last }}
+        {%- endfor %}
+    from changed_bars
+    {%- for p in fetched_lags %}
+    -- the stored running sum {{ p }} bars back (stored rows end at the carried row)
+    left join {{ this }} as lagged_{{ p }}
+        on lagged_{{ p }}.symbol = changed_bars.symbol
+        and lagged_{{ p }}.bar_number = changed_bars.bar_number - {{ p }}
+        and lagged_{{ p }}.bar_number <= changed_bars.state_bar_number
+    {%- endfor %}
 
 ),
 
