@@ -126,6 +126,9 @@
                     'running_return': 'log_return', 'running_return_sq': 'log_return * log_return',
                     'running_gain': 'gain', 'running_loss': 'loss',
                     'running_true_range': 'true_range'} -%}
+    {%- if indicator_has('bbands') -%}
+        {%- do sums.update({'running_abs_change': 'abs(change)'}) -%}
+    {%- endif -%}
     {%- if indicator_has('obv') -%}{%- do sums.update({'obv': 'obv_step'}) -%}{%- endif -%}
     {%- if indicator_has('ad') or indicator_has('adosc') -%}
         {%- do sums.update({'ad': 'ad_step'}) -%}

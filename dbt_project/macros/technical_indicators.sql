@@ -246,6 +246,9 @@ ti_impulses as (
         {{ ti_mean('running_close_sq', 20) }}
             - {{ ti_mean('running_close', 20) }} * {{ ti_mean('running_close', 20) }}
             as variance_close_20,
+        -- no change in the 20 closes: the variance is 0, whatever the running sums' rounding
+        running_abs_change - lag(running_abs_change, 19, 0::float8) over w_time = 0
+            as flat_close_20,
         {%- endif %}
         ({{ ti_mean('running_return_sq', 20) }}
          - {{ ti_mean('running_return', 20) }} * {{ ti_mean('running_return', 20) }})
@@ -295,7 +298,7 @@ ti_impulses as (
         {%- for p in indicator_family('kama') %}
         -- talib.KAMA's smoothing constant: (efficiency ratio x (2/3 - 2/(p+1)) + 2/(p+1))^2
         {%- set er = '(case when ' ~ ti_window('abs(change)', p) ~ ' <= close_f - lag(close_f, ' ~ p
-            ~ ') over w_time or abs(' ~ ti_window('abs(change)', p) ~ ') < 1e-14 then 1::float8 else abs((close_f - lag(close_f, '
+            ~ ') over w_time or ' ~ ti_window('abs(change)', p) ~ ' = 0 then 1::float8 else abs((close_f - lag(close_f, '
             ~ p ~ ') over w_time) / ' ~ ti_window('abs(change)', p) ~ ') end * (2::float8 / 3 - 2::float8 / '
             ~ (p + 1) ~ ') + 2::float8 / ' ~ (p + 1) ~ ')' %}
         {{ er }} * {{ er }} as kama_smoothing_{{ p }},
@@ -436,9 +439,9 @@ ti_first_pass as (
         case when bar_number >= 26 then macd_fast_ema - ema_26 end as macd_line,
         {%- endif %}
         {%- for n in indicator_family('adx') %}
-        case when abs(tr_sum_{{ n }}) < 1e-14 then 0::float8
+        case when tr_sum_{{ n }} = 0 then 0::float8
              else 100 * (plus_dm_{{ n }} / tr_sum_{{ n }}) end as plus_di_raw_{{ n }},
-        case when abs(tr_sum_{{ n }}) < 1e-14 then 0::float8
+        case when tr_sum_{{ n }} = 0 then 0::float8
              else 100 * (minus_dm_{{ n }} / tr_sum_{{ n }}) end as minus_di_raw_{{ n }},
         {%- endfor %}
         true as ti_first_passed
@@ -472,7 +475,7 @@ ti_second_input as (
         select
             *
             {%- for n in indicator_family('adx') %},
-            case when abs(plus_di_raw_{{ n }} + minus_di_raw_{{ n }}) < 1e-14 then 0::float8
+            case when plus_di_raw_{{ n }} + minus_di_raw_{{ n }} = 0 then 0::float8
                  else 100 * (abs(minus_di_raw_{{ n }} - plus_di_raw_{{ n }})
                              / (plus_di_raw_{{ n }} + minus_di_raw_{{ n }}))
             end as dx_{{ n }}
@@ -544,10 +547,10 @@ ti_previous as (
     'macd_signal': 'case when bar_number >= 34 then macd_signal end',
     'macd_hist': 'case when bar_number >= 34 then macd_line - macd_signal end',
     'bb_upper': 'case when bar_number >= 20 then mean_close_20 + 2 * '
-        ~ 'case when variance_close_20 < 1e-14 then 0::float8 else sqrt(variance_close_20) end end',
+        ~ 'case when variance_close_20 <= 0 or flat_close_20 then 0::float8 else sqrt(variance_close_20) end end',
     'bb_middle': 'case when bar_number >= 20 then mean_close_20 end',
     'bb_lower': 'case when bar_number >= 20 then mean_close_20 - 2 * '
-        ~ 'case when variance_close_20 < 1e-14 then 0::float8 else sqrt(variance_close_20) end end',
+        ~ 'case when variance_close_20 <= 0 or flat_close_20 then 0::float8 else sqrt(variance_close_20) end end',
     'obv': 'obv',
     'ad': 'ad',
     'volatility_20': 'case when bar_number >= 21 then '
@@ -555,22 +558,22 @@ ti_previous as (
     'stoch_slowk': 'case when bar_number >= 18 then stoch_slowk_raw end',
     'stoch_slowd': 'case when bar_number >= 18 then stoch_slowd_raw end',
     'ultosc': 'case when bar_number >= 29 then 100 * (('
-        ~ 'case when abs(true_range_7) < 1e-14 then 0::float8 else 4 * (buying_pressure_7 / true_range_7) end'
-        ~ ' + case when abs(true_range_14) < 1e-14 then 0::float8 else 2 * (buying_pressure_14 / true_range_14) end'
-        ~ ' + case when abs(true_range_28) < 1e-14 then 0::float8 else buying_pressure_28 / true_range_28 end'
+        ~ 'case when true_range_7 = 0 then 0::float8 else 4 * (buying_pressure_7 / true_range_7) end'
+        ~ ' + case when true_range_14 = 0 then 0::float8 else 2 * (buying_pressure_14 / true_range_14) end'
+        ~ ' + case when true_range_28 = 0 then 0::float8 else buying_pressure_28 / true_range_28 end'
         ~ ') / 7) end',
     'adosc': 'case when bar_number >= 10 then adosc_fast - adosc_slow end',
 }) %}
 {%- for n in indicator_family('rsi') %}
     {%- do exprs.update({'rsi_' ~ n: 'case when bar_number < ' ~ (n + 1) ~ ' then null'
-        ~ ' when abs(avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ') < 1e-14 then 0::float8'
+        ~ ' when avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ' = 0 then 0::float8'
         ~ ' else 100 * (avg_gain_' ~ n ~ ' / (avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ')) end'}) %}
 {%- endfor %}
 {%- for n in indicator_family('atr') %}
     {%- do exprs.update({'atr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then atr_' ~ n ~ ' end'}) %}
 {%- endfor %}
 {%- for n in indicator_family('natr') %}
-    {%- do exprs.update({'natr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then case when abs(close_f) < 1e-14'
+    {%- do exprs.update({'natr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then case when close_f = 0'
         ~ ' then 0::float8 else (atr_' ~ n ~ ' / close_f) * 100 end end'}) %}
 {%- endfor %}
 {%- for n in indicator_family('willr') %}
