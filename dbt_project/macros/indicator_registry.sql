@@ -126,8 +126,17 @@
                     'running_return': 'log_return', 'running_return_sq': 'log_return * log_return',
                     'running_gain': 'gain', 'running_loss': 'loss',
                     'running_true_range': 'true_range'} -%}
-    {%- if indicator_has('bbands') -%}
+    {#- the moving sums of the short windows are differences of running sums too: one window
+        pass for all of them instead of one per frame length -#}
+    {%- if indicator_has('bbands') or indicator_has('kama') -%}
         {%- do sums.update({'running_abs_change': 'abs(change)'}) -%}
+    {%- endif -%}
+    {%- if indicator_has('mfi') -%}
+        {%- do sums.update({'running_money_flow_up': 'money_flow_up',
+                            'running_money_flow_down': 'money_flow_down'}) -%}
+    {%- endif -%}
+    {%- if indicator_has('ultosc') -%}
+        {%- do sums.update({'running_buying_pressure': 'buying_pressure'}) -%}
     {%- endif -%}
     {%- if indicator_has('obv') -%}{%- do sums.update({'obv': 'obv_step'}) -%}{%- endif -%}
     {%- if indicator_has('ad') or indicator_has('adosc') -%}

@@ -82,6 +82,11 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro ti_moving_sum(running_sum, n) -%}
+    {#- the sum of the last n terms of a running sum (short windows: n within the window reach) -#}
+    ({{ running_sum }} - lag({{ running_sum }}, {{ n }}, 0::float8) over w_time)
+{%- endmacro %}
+
 {% macro ti_window(expr, rows, fn='sum') -%}
     {{ fn }}({{ expr }}) over (w_time rows between {{ rows - 1 }} preceding and current row)
 {%- endmacro %}
@@ -227,8 +232,15 @@ ti_running as (
         else stored_{{ name }} end
         {%- else %}
         sum(coalesce({{ term }}, 0)) over running
-        {%- endif %} as {{ name }}{{ "," if not loop.last }}
+        {%- endif %} as {{ name }},
         {%- endfor %}
+        {%- if indicator_has('adx') %}
+        -- the seeds of +DM/-DM (at bar n, the sum of bars 2..n; bar 1 has none); never reached
+        -- by an incremental run
+        sum(plus_dm) over running as seed_sum_plus_dm,
+        sum(minus_dm) over running as seed_sum_minus_dm,
+        {%- endif %}
+        true as ti_ran
     from ti_terms
     window running as ({{ in_time }} rows unbounded preceding)
 
@@ -279,13 +291,13 @@ ti_impulses as (
         {{ ti_window('typical_price', n) }} / {{ n }} as mean_typical_price_{{ n }},
         {%- endfor %}
         {%- for n in indicator_family('mfi') %}
-        {{ ti_window('money_flow_up', n) }} as money_flow_up_{{ n }},
-        {{ ti_window('money_flow_down', n) }} as money_flow_down_{{ n }},
+        {{ ti_moving_sum('running_money_flow_up', n) }} as money_flow_up_{{ n }},
+        {{ ti_moving_sum('running_money_flow_down', n) }} as money_flow_down_{{ n }},
         {%- endfor %}
         {%- if indicator_has('ultosc') %}
         {%- for n in [7, 14, 28] %}
-        {{ ti_window('buying_pressure', n) }} as buying_pressure_{{ n }},
-        {{ ti_window('true_range', n) }} as true_range_{{ n }},
+        {{ ti_moving_sum('running_buying_pressure', n) }} as buying_pressure_{{ n }},
+        {{ ti_moving_sum('running_true_range', n) }} as true_range_{{ n }},
         {%- endfor %}
         {%- endif %}
         {%- if indicator_has('sar') %}
@@ -297,9 +309,10 @@ ti_impulses as (
         {%- endif %}
         {%- for p in indicator_family('kama') %}
         -- talib.KAMA's smoothing constant: (efficiency ratio x (2/3 - 2/(p+1)) + 2/(p+1))^2
-        {%- set er = '(case when ' ~ ti_window('abs(change)', p) ~ ' <= close_f - lag(close_f, ' ~ p
-            ~ ') over w_time or ' ~ ti_window('abs(change)', p) ~ ' = 0 then 1::float8 else abs((close_f - lag(close_f, '
-            ~ p ~ ') over w_time) / ' ~ ti_window('abs(change)', p) ~ ') end * (2::float8 / 3 - 2::float8 / '
+        {%- set path = ti_moving_sum('running_abs_change', p) %}
+        {%- set er = '(case when ' ~ path ~ ' <= close_f - lag(close_f, ' ~ p
+            ~ ') over w_time or ' ~ path ~ ' = 0 then 1::float8 else abs((close_f - lag(close_f, '
+            ~ p ~ ') over w_time) / ' ~ path ~ ') end * (2::float8 / 3 - 2::float8 / '
             ~ (p + 1) ~ ') + 2::float8 / ' ~ (p + 1) ~ ')' %}
         {{ er }} * {{ er }} as kama_smoothing_{{ p }},
         -- the scan starts from the previous close (TA-Lib) or from the carried row's KAMA
@@ -307,9 +320,9 @@ ti_impulses as (
         {%- endfor %}
         {%- for n in indicator_family('adx') %}
         -- talib.PLUS_DI/MINUS_DI seed their smoothing with the plain sum of bars 2..n
-        {{ ti_window('plus_dm', n - 1) }} as plus_dm_seed_{{ n }},
-        {{ ti_window('minus_dm', n - 1) }} as minus_dm_seed_{{ n }},
-        {{ ti_window('true_range', n - 1) }} as true_range_seed_{{ n }},
+        seed_sum_plus_dm as plus_dm_seed_{{ n }},
+        seed_sum_minus_dm as minus_dm_seed_{{ n }},
+        running_true_range as true_range_seed_{{ n }},
         {%- endfor %}
         {%- for q in recursions %}
         {{ ti_carry(q, carried) }}{{ "," if not loop.last }}
