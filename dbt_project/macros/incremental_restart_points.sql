@@ -3,14 +3,34 @@
   symbol, the first trade_date that changed since the model last saw its input - new bars, a
   restated bar, or (through source_loaded_at) a new corporate action, which restates the whole
   symbol. Symbols absent from the result are untouched.
+
+  `events` (optional): the relation of the events that restate a symbol (symbol, loaded_at),
+  when `relation` computes source_loaded_at as the newest of its own `loaded_at` and those
+  events'. The same restart points are then found from the two landing times separately, so
+  that the filters reach the raw tables instead of computing the whole view to compare a
+  greatest() of them (the adjusted bars: a full pass over every bar on each run, 0.5 s at 619k
+  bars, most of an increment's fixed cost).
 -#}
-{% macro incremental_restart_points(relation, this_relation) %}
+{% macro incremental_restart_points(relation, this_relation, events=none) %}
+    {%- set watermark -%}
+        (select coalesce(max(source_loaded_at), '-infinity'::timestamptz) from {{ this_relation }})
+    {%- endset -%}
+    {%- if events is none %}
     select symbol, min(trade_date) as restart_date
     from {{ relation }}
-    where source_loaded_at > (
-        select coalesce(max(source_loaded_at), '-infinity'::timestamptz) from {{ this_relation }}
-    )
+    where source_loaded_at > {{ watermark }}
     group by symbol
+    {%- else %}
+    select symbol, min(trade_date) as restart_date
+    from (
+        select symbol, trade_date from {{ relation }}
+        where loaded_at > {{ watermark }}
+        union all
+        select symbol, trade_date from {{ relation }}
+        where symbol in (select symbol from {{ events }} where loaded_at > {{ watermark }})
+    ) as changed
+    group by symbol
+    {%- endif %}
 {% endmacro %}
 
 {#-
@@ -21,10 +41,10 @@
   `stored`). The last row is found through the model's (symbol, trade_date) index, one probe per
   symbol, instead of sorting the stored table. Emits `restarts as (...), last_stored as (...),`.
 -#}
-{% macro incremental_restart_scaffold(upstream, carried={}) %}
+{% macro incremental_restart_scaffold(upstream, carried={}, events=none) %}
 restarts as (
 
-    {{ incremental_restart_points(upstream, this) }}
+    {{ incremental_restart_points(upstream, this, events) }}
 
 ),
 

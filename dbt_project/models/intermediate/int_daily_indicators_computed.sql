@@ -31,11 +31,12 @@
 {%- set stored = indicator_stored_columns() -%}
 {%- set fetched_lags = indicator_fetched_lags() -%}
 
+-- depends_on: {{ ref('int_corporate_actions_unioned') }} (the restart points of an increment)
 with
 
 {% if is_incremental() %}
 
-{{ incremental_restart_scaffold(ref('int_daily_bars_adjusted')) }}
+{{ incremental_restart_scaffold(ref('int_daily_bars_adjusted'), events=ref('int_corporate_actions_unioned')) }}
 
 continuing as (
 

@@ -15,6 +15,7 @@
     )
 }}
 
+-- depends_on: {{ ref('int_corporate_actions_unioned') }} (the restart points of an increment)
 with
 
 adjusted_bars as (
@@ -26,7 +27,8 @@ adjusted_bars as (
 {% if is_incremental() %}
 
 {{ incremental_restart_scaffold(ref('int_daily_bars_adjusted'),
-                                {'state_close': 'stored.raw_close / stored.split_factor'}) }}
+                                {'state_close': 'stored.raw_close / stored.split_factor'},
+                                events=ref('int_corporate_actions_unioned')) }}
 
     changed_bars as (
 
