@@ -362,9 +362,20 @@ ti_windows as (
             over (w_time rows unbounded preceding) as kama_scanned_{{ p }},
         {%- endfor %}
         {%- if indicator_has('stoch') %}
-        case when (highest_14 - lowest_14) / 100 <> 0
-            then (close_f - lowest_14) / ((highest_14 - lowest_14) / 100) else 0::float8
-        end as stoch_fastk,
+        -- talib.STOCH: fast %K (0 on a window without range), slow %K its 3-bar SMA and slow %D
+        -- the 3-bar SMA of that, written out from the lags of fast %K's inputs (the same
+        -- additions, oldest first, as the 3-row frame averages) so that they take no window pass
+        {%- set fk = [] %}
+        {%- for i in range(5) %}
+            {%- set h, l, c = 'lag(highest_14, ' ~ i ~ ') over w_time', 'lag(lowest_14, ' ~ i ~ ') over w_time', 'lag(close_f, ' ~ i ~ ') over w_time' %}
+            {%- do fk.append('(case when (' ~ h ~ ' - ' ~ l ~ ') / 100 <> 0 then (' ~ c ~ ' - ' ~ l ~ ') / ((' ~ h ~ ' - ' ~ l ~ ') / 100) else 0::float8 end)') %}
+        {%- endfor %}
+        {%- set slowk = [] %}
+        {%- for i in range(3) %}
+            {%- do slowk.append('((' ~ fk[i + 2] ~ ' + ' ~ fk[i + 1] ~ ' + ' ~ fk[i] ~ ') / 3)') %}
+        {%- endfor %}
+        {{ slowk[0] }} as stoch_slowk_raw,
+        ({{ slowk[2] }} + {{ slowk[1] }} + {{ slowk[0] }}) / 3 as stoch_slowd_raw,
         {%- endif %}
         true as ti_windowed
     from ti_impulses
@@ -372,34 +383,26 @@ ti_windows as (
 
 ),
 
-ti_smoothed as (
+ti_output_rows as (
 
-    select
-        *
-        {%- if indicator_has('stoch') %},
-        {{ ti_window('stoch_fastk', 3, 'avg') }} as stoch_slowk_raw
-        {%- endif %}
-    from ti_windows
-    window w_time as ({{ in_time }})
+    select * from ti_windows
+    where is_output
 
 ),
 
-ti_smoothed_twice as (
-
-    select
-        *
-        {%- if indicator_has('stoch') %},
-        {{ ti_window('stoch_slowk_raw', 3, 'avg') }} as stoch_slowd_raw
-        {%- endif %}
-    from ti_smoothed
-    window w_time as ({{ in_time }})
-
-),
-
+-- the recurrences run on a narrow relation of their own (keys, carried state, impulses): each of
+-- their window passes costs by the width of its rows; ti_final joins them back
 ti_impulse_values as (
 
     select
-        *,
+        symbol,
+        ti_block,
+        bar_number,
+        state_step,
+        {%- for q in recursions %}
+        {{ q }}_prefix0,
+        {{ q }}_anchor0,
+        {%- endfor %}
         {%- for p in ema_periods %}
         {{ ti_impulse(p, 'mean_close_' ~ p, '2::float8 / ' ~ (p + 1), 'close_f') }}
             as ema_{{ p }}_impulse,
@@ -432,8 +435,7 @@ ti_impulse_values as (
         {{ ti_impulse(1, 'ad', '2::float8 / 11', 'ad') }} as adosc_slow_impulse,
         {%- endif %}
         true as ti_impulsed
-    from ti_smoothed_twice
-    where is_output
+    from ti_output_rows
 
 ),
 
@@ -673,7 +675,8 @@ ti_final as (
         {{ q }}_anchor as state_{{ q }}_anchor,
         {%- endfor %}
         source_loaded_at
-    from ti_previous
+    from ti_output_rows
+    inner join ti_previous using (symbol, ti_block, bar_number)
 
 )
 
