@@ -112,6 +112,115 @@
 {%- set ema_periods = indicator_union(['ema', 'dema', 'tema', 'trix']) %}
 {%- set mean_periods = indicator_mean_periods() %}
 {%- set in_time = 'partition by symbol order by ti_block, bar_number' %}
+{%- set exprs = {} %}
+{%- for p in indicator_family('sma') %}
+    {%- do exprs.update({'sma_' ~ p: 'case when bar_number >= ' ~ p ~ ' then mean_close_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- for p in indicator_family('ema') %}
+    {%- do exprs.update({'ema_' ~ p: 'case when bar_number >= ' ~ p ~ ' then ema_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- do exprs.update({
+    'macd': 'case when bar_number >= 34 then macd_line end',
+    'macd_signal': 'case when bar_number >= 34 then macd_signal end',
+    'macd_hist': 'case when bar_number >= 34 then macd_line - macd_signal end',
+    'bb_upper': 'case when bar_number >= 20 then mean_close_20 + 2 * '
+        ~ 'case when variance_close_20 <= 0 or flat_close_20 then 0::float8 else sqrt(variance_close_20) end end',
+    'bb_middle': 'case when bar_number >= 20 then mean_close_20 end',
+    'bb_lower': 'case when bar_number >= 20 then mean_close_20 - 2 * '
+        ~ 'case when variance_close_20 <= 0 or flat_close_20 then 0::float8 else sqrt(variance_close_20) end end',
+    'obv': 'obv',
+    'ad': 'ad',
+    'volatility_20': 'case when bar_number >= 21 then '
+        ~ 'sqrt(greatest(variance_return_20, 0)) * sqrt(252::float8) end',
+    'stoch_slowk': 'case when bar_number >= 18 then stoch_slowk_raw end',
+    'stoch_slowd': 'case when bar_number >= 18 then stoch_slowd_raw end',
+    'ultosc': 'case when bar_number >= 29 then 100 * (('
+        ~ 'case when true_range_7 = 0 then 0::float8 else 4 * (buying_pressure_7 / true_range_7) end'
+        ~ ' + case when true_range_14 = 0 then 0::float8 else 2 * (buying_pressure_14 / true_range_14) end'
+        ~ ' + case when true_range_28 = 0 then 0::float8 else buying_pressure_28 / true_range_28 end'
+        ~ ') / 7) end',
+    'adosc': 'case when bar_number >= 10 then adosc_fast - adosc_slow end',
+}) %}
+{%- for n in indicator_family('rsi') %}
+    {%- do exprs.update({'rsi_' ~ n: 'case when bar_number < ' ~ (n + 1) ~ ' then null'
+        ~ ' when avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ' = 0 then 0::float8'
+        ~ ' else 100 * (avg_gain_' ~ n ~ ' / (avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ')) end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('atr') %}
+    {%- do exprs.update({'atr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then atr_' ~ n ~ ' end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('natr') %}
+    {%- do exprs.update({'natr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then case when close_f = 0'
+        ~ ' then 0::float8 else (atr_' ~ n ~ ' / close_f) * 100 end end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('willr') %}
+    {%- do exprs.update({'willr_' ~ n: 'case when bar_number >= ' ~ n ~ ' then case when (highest_' ~ n
+        ~ ' - lowest_' ~ n ~ ') / (-100) <> 0 then (highest_' ~ n ~ ' - close_f) / ((highest_' ~ n
+        ~ ' - lowest_' ~ n ~ ') / (-100)) else 0::float8 end end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('cci') %}
+    {%- do exprs.update({'cci_' ~ n: 'case when bar_number >= ' ~ n ~ ' then case when abs(typical_price - mean_typical_price_'
+        ~ n ~ ') > 1e-14 * abs(mean_typical_price_' ~ n ~ ') and mean_deviation_' ~ n ~ ' > 1e-14 * abs(mean_typical_price_' ~ n
+        ~ ') then (typical_price - mean_typical_price_' ~ n
+        ~ ') / (0.015 * mean_deviation_' ~ n ~ ') else 0::float8 end end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('adx') %}
+    {%- do exprs.update({
+        'adx_' ~ n: 'case when bar_number >= ' ~ (2 * n) ~ ' then adx_' ~ n ~ ' end',
+        'plus_di_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then plus_di_raw_' ~ n ~ ' end',
+        'minus_di_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then minus_di_raw_' ~ n ~ ' end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('mfi') %}
+    {%- do exprs.update({'mfi_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then case when money_flow_up_' ~ n
+        ~ ' + money_flow_down_' ~ n ~ ' <= 0 then 0::float8 else 100 * (money_flow_up_' ~ n
+        ~ ' / (money_flow_up_' ~ n ~ ' + money_flow_down_' ~ n ~ ')) end end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('mom') %}
+    {%- do exprs.update({'mom_' ~ n: 'close_f - close_lag_' ~ n}) %}
+{%- endfor %}
+{%- for n in indicator_family('roc') %}
+    {%- do exprs.update({'roc_' ~ n: 'case when close_lag_' ~ n ~ ' <> 0 then ((close_f / close_lag_' ~ n
+        ~ ') - 1) * 100 when close_lag_' ~ n ~ ' = 0 then 0::float8 end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('aroon') %}
+    {%- do exprs.update({
+        'aroon_up_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then (100::float8 / ' ~ n ~ ') * ('
+            ~ n ~ ' - bars_since_high_' ~ n ~ ') end',
+        'aroon_down_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then (100::float8 / ' ~ n ~ ') * ('
+            ~ n ~ ' - bars_since_low_' ~ n ~ ') end'}) %}
+{%- endfor %}
+{%- for n in indicator_family('wma') %}
+    {%- do exprs.update({'wma_' ~ n: 'case when bar_number >= ' ~ n ~ ' then wma_' ~ n ~ ' end'}) %}
+{%- endfor %}
+{%- for p in indicator_family('dema') %}
+    {%- do exprs.update({'dema_' ~ p: 'case when bar_number >= ' ~ (2 * p - 1) ~ ' then 2 * ema_' ~ p
+        ~ ' - ema_ema_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- for p in indicator_family('tema') %}
+    {%- do exprs.update({'tema_' ~ p: 'case when bar_number >= ' ~ (3 * p - 2) ~ ' then 3 * ema_' ~ p
+        ~ ' - 3 * ema_ema_' ~ p ~ ' + ema_ema_ema_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- do exprs.update({'sar': 'sar_state[7]'}) %}
+{%- for p in indicator_family('kama') %}
+    {%- do exprs.update({'kama_' ~ p: 'case when bar_number > ' ~ p ~ ' then kama_scanned_' ~ p ~ ' end'}) %}
+{%- endfor %}
+{%- for p in indicator_family('trix') %}
+    {%- do exprs.update({'trix_' ~ p: 'case when bar_number >= ' ~ (3 * p - 1) ~ ' then case when previous_ema_ema_ema_'
+        ~ p ~ ' <> 0 then ((ema_ema_ema_' ~ p ~ ' / previous_ema_ema_ema_' ~ p ~ ') - 1) * 100 else 0::float8 end end'}) %}
+{%- endfor %}
+
+{#- the outputs computed from the recurrences (in ti_final, after the join); the others are final
+    in ti_output_rows, before it -#}
+{%- set recursive_outputs = [] %}
+{%- for p in indicator_family('ema') %}{%- do recursive_outputs.append('ema_' ~ p) %}{%- endfor %}
+{%- if indicator_has('macd') %}{%- do recursive_outputs.extend(['macd', 'macd_signal', 'macd_hist']) %}{%- endif %}
+{%- for f in ['rsi', 'atr', 'natr', 'dema', 'tema', 'trix'] %}
+    {%- for p in indicator_family(f) %}{%- do recursive_outputs.append(f ~ '_' ~ p) %}{%- endfor %}
+{%- endfor %}
+{%- for n in indicator_family('adx') %}
+    {%- do recursive_outputs.extend(['adx_' ~ n, 'plus_di_' ~ n, 'minus_di_' ~ n]) %}
+{%- endfor %}
+{%- if indicator_has('adosc') %}{%- do recursive_outputs.append('adosc') %}{%- endif %}
 with
 
 ti_base as (
@@ -383,22 +492,35 @@ ti_windows as (
 
 ),
 
+-- one row per output bar, narrowed to what comes after: the outputs that need no recurrence
+-- (final here), the impulses of the recurrences and the state to store. Its columns are listed,
+-- so the window passes below carry only what is used (it is read twice, so it is materialised,
+-- and a materialised CTE keeps every column it names).
 ti_output_rows as (
-
-    select * from ti_windows
-    where is_output
-
-),
-
--- the recurrences run on a narrow relation of their own (keys, carried state, impulses): each of
--- their window passes costs by the width of its rows; ti_final joins them back
-ti_impulse_values as (
 
     select
         symbol,
-        ti_block,
+        {{ order_by }},
         bar_number,
+        ti_block,
         state_step,
+        close_f,
+        high_f,
+        low_f,
+        volume_f,
+        source_loaded_at,
+        {%- for c in outputs if c not in recursive_outputs %}
+        {{ exprs[c] }} as {{ c }},
+        {%- endfor %}
+        {%- for name in sums if name not in outputs %}
+        {{ name }},
+        {%- endfor %}
+        {%- if indicator_has('sar') %}
+        sar_state[1] as state_sar_is_long,
+        sar_state[2] as state_sar_value,
+        sar_state[3] as state_sar_ep,
+        sar_state[4] as state_sar_af,
+        {%- endif %}
         {%- for q in recursions %}
         {{ q }}_prefix0,
         {{ q }}_anchor0,
@@ -434,6 +556,28 @@ ti_impulse_values as (
         {{ ti_impulse(1, 'ad', '2::float8 / 4', 'ad') }} as adosc_fast_impulse,
         {{ ti_impulse(1, 'ad', '2::float8 / 11', 'ad') }} as adosc_slow_impulse,
         {%- endif %}
+        true as ti_impulsed
+    from ti_windows
+    where is_output
+
+),
+
+-- the recurrences run on a narrow relation of their own (keys, carried state, impulses): each of
+-- their window passes costs by the width of its rows; ti_final joins them back
+ti_impulse_values as (
+
+    select
+        symbol,
+        ti_block,
+        bar_number,
+        state_step,
+        {%- for q in recursions %}
+        {{ q }}_prefix0,
+        {{ q }}_anchor0,
+        {%- endfor %}
+        {%- for q in passes[0] %}
+        {{ q.name }}_impulse,
+        {%- endfor %}
         true as ti_impulsed
     from ti_output_rows
 
@@ -550,103 +694,6 @@ ti_previous as (
 
 ),
 
-{%- set exprs = {} %}
-{%- for p in indicator_family('sma') %}
-    {%- do exprs.update({'sma_' ~ p: 'case when bar_number >= ' ~ p ~ ' then mean_close_' ~ p ~ ' end'}) %}
-{%- endfor %}
-{%- for p in indicator_family('ema') %}
-    {%- do exprs.update({'ema_' ~ p: 'case when bar_number >= ' ~ p ~ ' then ema_' ~ p ~ ' end'}) %}
-{%- endfor %}
-{%- do exprs.update({
-    'macd': 'case when bar_number >= 34 then macd_line end',
-    'macd_signal': 'case when bar_number >= 34 then macd_signal end',
-    'macd_hist': 'case when bar_number >= 34 then macd_line - macd_signal end',
-    'bb_upper': 'case when bar_number >= 20 then mean_close_20 + 2 * '
-        ~ 'case when variance_close_20 <= 0 or flat_close_20 then 0::float8 else sqrt(variance_close_20) end end',
-    'bb_middle': 'case when bar_number >= 20 then mean_close_20 end',
-    'bb_lower': 'case when bar_number >= 20 then mean_close_20 - 2 * '
-        ~ 'case when variance_close_20 <= 0 or flat_close_20 then 0::float8 else sqrt(variance_close_20) end end',
-    'obv': 'obv',
-    'ad': 'ad',
-    'volatility_20': 'case when bar_number >= 21 then '
-        ~ 'sqrt(greatest(variance_return_20, 0)) * sqrt(252::float8) end',
-    'stoch_slowk': 'case when bar_number >= 18 then stoch_slowk_raw end',
-    'stoch_slowd': 'case when bar_number >= 18 then stoch_slowd_raw end',
-    'ultosc': 'case when bar_number >= 29 then 100 * (('
-        ~ 'case when true_range_7 = 0 then 0::float8 else 4 * (buying_pressure_7 / true_range_7) end'
-        ~ ' + case when true_range_14 = 0 then 0::float8 else 2 * (buying_pressure_14 / true_range_14) end'
-        ~ ' + case when true_range_28 = 0 then 0::float8 else buying_pressure_28 / true_range_28 end'
-        ~ ') / 7) end',
-    'adosc': 'case when bar_number >= 10 then adosc_fast - adosc_slow end',
-}) %}
-{%- for n in indicator_family('rsi') %}
-    {%- do exprs.update({'rsi_' ~ n: 'case when bar_number < ' ~ (n + 1) ~ ' then null'
-        ~ ' when avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ' = 0 then 0::float8'
-        ~ ' else 100 * (avg_gain_' ~ n ~ ' / (avg_gain_' ~ n ~ ' + avg_loss_' ~ n ~ ')) end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('atr') %}
-    {%- do exprs.update({'atr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then atr_' ~ n ~ ' end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('natr') %}
-    {%- do exprs.update({'natr_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then case when close_f = 0'
-        ~ ' then 0::float8 else (atr_' ~ n ~ ' / close_f) * 100 end end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('willr') %}
-    {%- do exprs.update({'willr_' ~ n: 'case when bar_number >= ' ~ n ~ ' then case when (highest_' ~ n
-        ~ ' - lowest_' ~ n ~ ') / (-100) <> 0 then (highest_' ~ n ~ ' - close_f) / ((highest_' ~ n
-        ~ ' - lowest_' ~ n ~ ') / (-100)) else 0::float8 end end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('cci') %}
-    {%- do exprs.update({'cci_' ~ n: 'case when bar_number >= ' ~ n ~ ' then case when abs(typical_price - mean_typical_price_'
-        ~ n ~ ') > 1e-14 * abs(mean_typical_price_' ~ n ~ ') and mean_deviation_' ~ n ~ ' > 1e-14 * abs(mean_typical_price_' ~ n
-        ~ ') then (typical_price - mean_typical_price_' ~ n
-        ~ ') / (0.015 * mean_deviation_' ~ n ~ ') else 0::float8 end end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('adx') %}
-    {%- do exprs.update({
-        'adx_' ~ n: 'case when bar_number >= ' ~ (2 * n) ~ ' then adx_' ~ n ~ ' end',
-        'plus_di_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then plus_di_raw_' ~ n ~ ' end',
-        'minus_di_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then minus_di_raw_' ~ n ~ ' end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('mfi') %}
-    {%- do exprs.update({'mfi_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then case when money_flow_up_' ~ n
-        ~ ' + money_flow_down_' ~ n ~ ' <= 0 then 0::float8 else 100 * (money_flow_up_' ~ n
-        ~ ' / (money_flow_up_' ~ n ~ ' + money_flow_down_' ~ n ~ ')) end end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('mom') %}
-    {%- do exprs.update({'mom_' ~ n: 'close_f - close_lag_' ~ n}) %}
-{%- endfor %}
-{%- for n in indicator_family('roc') %}
-    {%- do exprs.update({'roc_' ~ n: 'case when close_lag_' ~ n ~ ' <> 0 then ((close_f / close_lag_' ~ n
-        ~ ') - 1) * 100 when close_lag_' ~ n ~ ' = 0 then 0::float8 end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('aroon') %}
-    {%- do exprs.update({
-        'aroon_up_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then (100::float8 / ' ~ n ~ ') * ('
-            ~ n ~ ' - bars_since_high_' ~ n ~ ') end',
-        'aroon_down_' ~ n: 'case when bar_number >= ' ~ (n + 1) ~ ' then (100::float8 / ' ~ n ~ ') * ('
-            ~ n ~ ' - bars_since_low_' ~ n ~ ') end'}) %}
-{%- endfor %}
-{%- for n in indicator_family('wma') %}
-    {%- do exprs.update({'wma_' ~ n: 'case when bar_number >= ' ~ n ~ ' then wma_' ~ n ~ ' end'}) %}
-{%- endfor %}
-{%- for p in indicator_family('dema') %}
-    {%- do exprs.update({'dema_' ~ p: 'case when bar_number >= ' ~ (2 * p - 1) ~ ' then 2 * ema_' ~ p
-        ~ ' - ema_ema_' ~ p ~ ' end'}) %}
-{%- endfor %}
-{%- for p in indicator_family('tema') %}
-    {%- do exprs.update({'tema_' ~ p: 'case when bar_number >= ' ~ (3 * p - 2) ~ ' then 3 * ema_' ~ p
-        ~ ' - 3 * ema_ema_' ~ p ~ ' + ema_ema_ema_' ~ p ~ ' end'}) %}
-{%- endfor %}
-{%- do exprs.update({'sar': 'sar_state[7]'}) %}
-{%- for p in indicator_family('kama') %}
-    {%- do exprs.update({'kama_' ~ p: 'case when bar_number > ' ~ p ~ ' then kama_scanned_' ~ p ~ ' end'}) %}
-{%- endfor %}
-{%- for p in indicator_family('trix') %}
-    {%- do exprs.update({'trix_' ~ p: 'case when bar_number >= ' ~ (3 * p - 1) ~ ' then case when previous_ema_ema_ema_'
-        ~ p ~ ' <> 0 then ((ema_ema_ema_' ~ p ~ ' / previous_ema_ema_ema_' ~ p ~ ') - 1) * 100 else 0::float8 end end'}) %}
-{%- endfor %}
-
 ti_final as (
 
     select
@@ -655,7 +702,7 @@ ti_final as (
         bar_number,
         close_f as close,
         {%- for c in outputs %}
-        {{ exprs[c] }} as {{ c }},
+        {{ exprs[c] if c in recursive_outputs else c }} as {{ c }},
         {%- endfor %}
         -- what an incremental run reads back from a stored row
         high_f as high,
@@ -665,10 +712,10 @@ ti_final as (
         {{ name }},
         {%- endfor %}
         {%- if indicator_has('sar') %}
-        sar_state[1] as state_sar_is_long,
-        sar_state[2] as state_sar_value,
-        sar_state[3] as state_sar_ep,
-        sar_state[4] as state_sar_af,
+        state_sar_is_long,
+        state_sar_value,
+        state_sar_ep,
+        state_sar_af,
         {%- endif %}
         {%- for q in recursions %}
         {{ q }}_prefix as state_{{ q }}_prefix,
