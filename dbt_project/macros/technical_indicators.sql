@@ -397,7 +397,9 @@ ti_impulses as (
         {{ ti_window('low_f', n + 1, 'min') }} as aroon_lowest_{{ n }},
         {%- endfor %}
         {%- for n in indicator_family('cci') %}
-        {{ ti_window('typical_price', n) }} / {{ n }} as mean_typical_price_{{ n }},
+        -- the same additions, oldest first, as a frame sum, without a window pass of its own
+        ({% for i in range(n - 1, -1, -1) %}lag(typical_price, {{ i }}) over w_time
+            {{- " + " if not loop.last }}{% endfor %}) / {{ n }} as mean_typical_price_{{ n }},
         {%- endfor %}
         {%- for n in indicator_family('mfi') %}
         {{ ti_moving_sum('running_money_flow_up', n) }} as money_flow_up_{{ n }},
