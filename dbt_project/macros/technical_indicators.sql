@@ -271,6 +271,8 @@ ti_steps as (
         end as true_range,
         ln(close_f / lag(close_f) over w_time) as log_return,
         (high_f + low_f + close_f) / 3 as typical_price,
+        (lag(high_f) over w_time + lag(low_f) over w_time + lag(close_f) over w_time) / 3
+            as previous_typical_price,
         high_f - lag(high_f) over w_time as up_move,
         lag(low_f) over w_time - low_f as down_move,
         {%- if carried %}
@@ -311,18 +313,18 @@ ti_terms as (
         end as minus_dm,
         -- money flow of talib.MFI, by the move of the typical price; no flow when the move is
         -- within 1e-14 of the two prices' magnitude (TA_IS_ZERO_SCALED, a tie)
-        case when abs(typical_price - lag(typical_price) over w_time)
-                  > 1e-14 * (abs(typical_price) + abs(lag(typical_price) over w_time))
-                 and typical_price > lag(typical_price) over w_time
+        case when abs(typical_price - previous_typical_price)
+                  > 1e-14 * (abs(typical_price) + abs(previous_typical_price))
+                 and typical_price > previous_typical_price
             then typical_price * volume_f else 0::float8 end as money_flow_up,
-        case when abs(typical_price - lag(typical_price) over w_time)
-                  > 1e-14 * (abs(typical_price) + abs(lag(typical_price) over w_time))
-                 and typical_price < lag(typical_price) over w_time
+        case when abs(typical_price - previous_typical_price)
+                  > 1e-14 * (abs(typical_price) + abs(previous_typical_price))
+                 and typical_price < previous_typical_price
             then typical_price * volume_f else 0::float8 end as money_flow_down,
         -- buying pressure of talib.ULTOSC: close - min(low, previous close)
         close_f - least(low_f, previous_close) as buying_pressure
+    -- no window function here: PostgreSQL folds this into the next pass
     from ti_steps
-    window w_time as ({{ in_time }})
 
 ),
 
