@@ -417,9 +417,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--budget",
         type=float,
-        default=1800.0,
+        default=3600.0,
         help="seconds the whole run may take; the scale step is skipped or cancelled "
-        "when it would not fit (default 1800)",
+        "when it would not fit (default 3600)",
     )
     p.add_argument(
         "--out",
