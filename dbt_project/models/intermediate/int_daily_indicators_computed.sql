@@ -89,8 +89,13 @@ changed_bars as (
         bars.source_loaded_at,
         continuing.state_bar_number
     from continuing
-    inner join {{ ref('int_daily_bars_adjusted') }} as bars
-        on bars.symbol = continuing.symbol and bars.trade_date >= continuing.restart_date
+    -- per symbol, through the raw tables' keys (a join would compute the whole adjusted view)
+    cross join lateral (
+        select adjusted.*
+        from {{ ref('int_daily_bars_adjusted') }} as adjusted
+        where adjusted.symbol = continuing.symbol and adjusted.trade_date >= continuing.restart_date
+        offset 0  -- keeps it a per-symbol subquery (the planner would flatten it into a hash join)
+    ) as bars
 
 ),
 
@@ -115,11 +120,16 @@ changed_rows as (
         {%- endfor %}
     from changed_bars
     {%- for p in fetched_lags %}
-    -- the stored running sum {{ p }} bars back (stored rows end at the carried row)
-    left join {{ this }} as lagged_{{ p }}
-        on lagged_{{ p }}.symbol = changed_bars.symbol
-        and lagged_{{ p }}.bar_number = changed_bars.bar_number - {{ p }}
-        and lagged_{{ p }}.bar_number <= changed_bars.state_bar_number
+    -- the stored running sum {{ p }} bars back (stored rows end at the carried row): one index
+    -- probe per changed bar (a join would read the whole stored table)
+    left join lateral (
+        select stored.running_close
+        from {{ this }} as stored
+        where stored.symbol = changed_bars.symbol
+            and stored.bar_number = changed_bars.bar_number - {{ p }}
+            and stored.bar_number <= changed_bars.state_bar_number
+        limit 1  -- (symbol, bar_number) is unique; keeps it a probe, not a hash join
+    ) as lagged_{{ p }} on true
     {%- endfor %}
 
 ),
