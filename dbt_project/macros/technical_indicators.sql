@@ -70,6 +70,11 @@
     {%- endif -%}
 {%- endmacro %}
 
+{% macro ti_moving_sum(running_sum, n) -%}
+    {#- the sum of the last n terms of a running sum (short windows: n within the window reach) -#}
+    ({{ running_sum }} - lag({{ running_sum }}, {{ n }}, 0::float8) over w_time)
+{%- endmacro %}
+
 {% macro ti_mean(running_sum, n, carried=false) -%}
     {#- the mean of the last n terms of a running sum; an incremental run reads the running sum n
         bars back from its input rows when they reach that far, else from the value fetched by
@@ -78,13 +83,8 @@
     ({{ running_sum }} - coalesce(lag({{ running_sum }}, {{ n }}) over w_time,
                                   lagged_running_close_{{ n }}, 0::float8)) / {{ n }}
     {%- else -%}
-    ({{ running_sum }} - lag({{ running_sum }}, {{ n }}, 0::float8) over w_time) / {{ n }}
+    {{ ti_moving_sum(running_sum, n) }} / {{ n }}
     {%- endif -%}
-{%- endmacro %}
-
-{% macro ti_moving_sum(running_sum, n) -%}
-    {#- the sum of the last n terms of a running sum (short windows: n within the window reach) -#}
-    ({{ running_sum }} - lag({{ running_sum }}, {{ n }}, 0::float8) over w_time)
 {%- endmacro %}
 
 {% macro ti_window(expr, rows, fn='sum') -%}

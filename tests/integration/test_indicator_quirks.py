@@ -66,6 +66,11 @@ def series() -> dict[str, list[tuple[float, ...]]]:
     return {"QHALT": halted, "QFLAT": starts_flat, "QPIN": pinned}
 
 
+def arrays(bars: list[tuple[float, ...]]) -> tuple[np.ndarray, ...]:
+    """open, high, low, close, volume of a series, as float arrays."""
+    return tuple(np.array(x, dtype=float) for x in zip(*bars, strict=True))
+
+
 def write_csv(path: Path, rows: list[tuple[str, date, tuple[float, ...]]]) -> Path:
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
@@ -111,7 +116,7 @@ def test_every_column_agrees_with_talib_on_flat_stretches(quirky_warehouse):
     )
     failures = []
     for symbol, bars in series().items():
-        o, h, low, c, v = (np.array(x, dtype=float) for x in zip(*bars, strict=True))
+        _, h, low, c, v = arrays(bars)
         expected = talib_indicators(h, low, c, v)
         mine = got[got["symbol"] == symbol]
         assert len(mine) == len(bars)
@@ -134,7 +139,7 @@ def test_tiny_smoothed_sums_still_divide_as_talib_does(quirky_warehouse):
     """TA-Lib (0.8) tests for exact zero: after 520 flat bars the Wilder sums of a halted stock
     are ~1e-14 and still give RSI, +DI, -DI and ADX their frozen ratios. A fixed 1e-14 band (older
     TA-Lib, and this engine before) would have turned them into 0."""
-    o, h, low, c, v = (np.array(x, dtype=float) for x in zip(*series()["QHALT"], strict=True))
+    _, h, low, c, v = arrays(series()["QHALT"])
     expected = talib_indicators(h, low, c, v)
     got = query(
         quirky_warehouse,

@@ -60,8 +60,8 @@ look_back_rows as (
         {%- for c in stored %}
         look_back.{{ c }}{{ "," if fetched_lags or not loop.last }}
         {%- endfor %}
-        {%- for p in fetched_lags %}
-        null::float8 as lagged_running_close_{{ p }}{{ "," if not loop.last }}
+        {%- for c in indicator_fetched_columns() %}
+        null::float8 as {{ c }}{{ "," if not loop.last }}
         {%- endfor %}
     from continuing
     cross join lateral (
