@@ -147,19 +147,27 @@ recomputed_symbols as (
 whole_series as (
 
     select
-        symbol,
-        trade_date,
-        row_number() over (partition by symbol order by trade_date) as bar_number,
+        bars.symbol,
+        bars.trade_date,
+        row_number() over (partition by bars.symbol order by bars.trade_date) as bar_number,
         true as is_output,
-        high,
-        low,
-        close,
-        volume,
-        source_loaded_at,
+        bars.high,
+        bars.low,
+        bars.close,
+        bars.volume,
+        bars.source_loaded_at,
         {{ indicator_no_carried_state() }}
-    from {{ ref('int_daily_bars_adjusted') }}
-    {% if is_incremental() -%}
-    where symbol in (select symbol from recomputed_symbols)
+    {%- if is_incremental() %}
+    from recomputed_symbols
+    -- per symbol, through the raw tables' keys (a semi-join computes the whole adjusted view)
+    cross join lateral (
+        select adjusted.*
+        from {{ ref('int_daily_bars_adjusted') }} as adjusted
+        where adjusted.symbol = recomputed_symbols.symbol
+        offset 0  -- keeps it a per-symbol subquery (the planner would flatten it into a hash join)
+    ) as bars
+    {%- else %}
+    from {{ ref('int_daily_bars_adjusted') }} as bars
     {%- endif %}
 
 ),

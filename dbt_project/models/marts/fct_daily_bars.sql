@@ -33,13 +33,19 @@ adjusted_bars as (
     changed_bars as (
 
         select
-            adjusted_bars.*,
+            bars.*,
             last_stored.state_bar_number,
             last_stored.state_close
-        from adjusted_bars
-        inner join last_stored
-            on adjusted_bars.symbol = last_stored.symbol
-            and adjusted_bars.trade_date >= last_stored.restart_date
+        from last_stored
+        -- per symbol, through the raw tables' keys (a join would compute the whole adjusted view)
+        cross join lateral (
+            select adjusted_bars.*
+            from adjusted_bars
+            where adjusted_bars.symbol = last_stored.symbol
+                and adjusted_bars.trade_date >= last_stored.restart_date
+            -- keeps it a per-symbol subquery (the planner would flatten it into a join)
+            offset 0  -- noqa: AM09
+        ) as bars
 
     ),
 
