@@ -72,3 +72,19 @@ last_stored as (
 
 ),
 {% endmacro %}
+
+{#-
+  Whether an incremental run of the current model has anything to recompute: the restart points
+  (incremental_restart_points, the same filters) are not empty. Asked once, at run time, so that a
+  run with nothing new skips compiling and planning the model's statement (the engine's is
+  planned in ~0.12 s, more than it then runs). True on a full build and while parsing.
+-#}
+{% macro incremental_has_restarts(relation, events=none) %}
+    {%- if not execute or not is_incremental() -%}
+        {{ return(true) }}
+    {%- endif -%}
+    {%- set probe -%}
+        select exists ({{ incremental_restart_points(relation, this, events) }}) as has_restarts
+    {%- endset -%}
+    {{ return(run_query(probe).columns[0].values()[0]) }}
+{% endmacro %}

@@ -198,4 +198,11 @@ final as (
 
 )
 
+{% if incremental_has_restarts(ref('int_daily_bars_adjusted'),
+                               events=ref('int_corporate_actions_unioned')) -%}
 select * from final
+{%- else -%}
+-- nothing landed since the last run: the stored columns, no rows (unreferenced, the CTEs above
+-- are not planned)
+select * from {{ this }} where false
+{%- endif %}
