@@ -53,32 +53,35 @@ bar_sessions as (
         series.source,
         series.symbol,
         sessions.session_number,
-        lead(sessions.session_number) over (
-            partition by series.source, series.symbol order by sessions.session_number
-        ) as next_session_number
+        sessions.session_date,
+        lead(sessions.session_number) over by_session as next_session_number,
+        lead(sessions.session_date) over by_session as next_session_date
     from series
     inner join sessions on series.trade_date = sessions.session_date
+    window by_session as (
+        partition by series.source, series.symbol order by sessions.session_number
+    )
 
 ),
 
-gaps as (
+-- materialized: planned on its own, so that a filter on the formatted detail (a test's
+-- `detail is null`) cannot reorder the session joins into a cross product (measured: 91 M rows,
+-- 30 s on the 22k-bar sample, instead of 20 ms)
+gaps as materialized (
 
     select
         bar_sessions.source,
         bar_sessions.symbol,
         bar_sessions.next_session_number - bar_sessions.session_number - 1 as missing,
-        before_gap.session_date as bar_before,
+        bar_sessions.session_date as bar_before,
         first_missing.session_date as first_date,
         last_missing.session_date as last_date,
-        after_gap.session_date as bar_after
+        bar_sessions.next_session_date as bar_after
     from bar_sessions
-    inner join sessions as before_gap on bar_sessions.session_number = before_gap.session_number
     inner join sessions as first_missing
         on first_missing.session_number = bar_sessions.session_number + 1
     inner join sessions as last_missing
         on last_missing.session_number = bar_sessions.next_session_number - 1
-    inner join sessions as after_gap
-        on bar_sessions.next_session_number = after_gap.session_number
     where bar_sessions.next_session_number > bar_sessions.session_number + 1
 
 ),
