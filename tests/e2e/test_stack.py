@@ -329,8 +329,7 @@ def test_mdw_validate_exits_1_naming_an_unacknowledged_error_and_0_otherwise(sta
             "run",
             "dbt-build/manual",
             "--param",
-            # with its ancestors: the failed build before left views downstream of the ones it
-            # replaced dropped (dbt-postgres swaps a view in and drops the old one with cascade)
+            # with its ancestors (their views are kept: their definitions did not change)
             "select=+fct_data_quality_issues",
             "--watch",
             "--watch-timeout",
