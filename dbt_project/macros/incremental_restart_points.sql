@@ -12,24 +12,25 @@
   bars, most of an increment's fixed cost).
 -#}
 {% macro incremental_restart_points(relation, this_relation, events=none) %}
+    select symbol, min(trade_date) as restart_date
+    from ({{ incremental_changed_bars(relation, this_relation, events) }}) as changed
+    group by symbol
+{% endmacro %}
+
+{#- the (symbol, trade_date) rows behind incremental_restart_points, before grouping -#}
+{% macro incremental_changed_bars(relation, this_relation, events=none) %}
     {%- set watermark -%}
         (select coalesce(max(source_loaded_at), '-infinity'::timestamptz) from {{ this_relation }})
     {%- endset -%}
     {%- if events is none %}
-    select symbol, min(trade_date) as restart_date
-    from {{ relation }}
+    select symbol, trade_date from {{ relation }}
     where source_loaded_at > {{ watermark }}
-    group by symbol
     {%- else %}
-    select symbol, min(trade_date) as restart_date
-    from (
-        select symbol, trade_date from {{ relation }}
-        where loaded_at > {{ watermark }}
-        union all
-        select symbol, trade_date from {{ relation }}
-        where symbol in (select symbol from {{ events }} where loaded_at > {{ watermark }})
-    ) as changed
-    group by symbol
+    select symbol, trade_date from {{ relation }}
+    where loaded_at > {{ watermark }}
+    union all
+    select symbol, trade_date from {{ relation }}
+    where symbol in (select symbol from {{ events }} where loaded_at > {{ watermark }})
     {%- endif %}
 {% endmacro %}
 
@@ -75,7 +76,8 @@ last_stored as (
 
 {#-
   Whether an incremental run of the current model has anything to recompute: the restart points
-  (incremental_restart_points, the same filters) are not empty. Asked once, at run time, so that a
+  (incremental_restart_points, the same filters) are not empty - asked of the changed bars before
+  grouping, so the answer stops at the first one (grouping 5.5 M new bars took 3 s). Asked once, at run time, so that a
   run with nothing new skips compiling and planning the model's statement (the engine's is
   planned in ~0.12 s, more than it then runs). True on a full build and while parsing.
 -#}
@@ -84,7 +86,7 @@ last_stored as (
         {{ return(true) }}
     {%- endif -%}
     {%- set probe -%}
-        select exists ({{ incremental_restart_points(relation, this, events) }}) as has_restarts
+        select exists ({{ incremental_changed_bars(relation, this, events) }}) as has_restarts
     {%- endset -%}
     {{ return(run_query(probe).columns[0].values()[0]) }}
 {% endmacro %}
