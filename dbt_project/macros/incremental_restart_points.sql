@@ -77,9 +77,10 @@ last_stored as (
 {#-
   Whether an incremental run of the current model has anything to recompute: the restart points
   (incremental_restart_points, the same filters) are not empty - asked of the changed bars before
-  grouping, so the answer stops at the first one (grouping 5.5 M new bars took 3 s). Asked once, at run time, so that a
-  run with nothing new skips compiling and planning the model's statement (the engine's is
-  planned in ~0.12 s, more than it then runs). True on a full build and while parsing.
+  grouping, so the answer stops at the first one (grouping 5.5 M new bars took 3 s). Asked once,
+  at run time, so that a run with nothing new skips planning the model's statement (the
+  engine's is planned in ~0.12 s, more than it then runs). True on a full build and while
+  parsing.
 -#}
 {% macro incremental_has_restarts(relation, events=none) %}
     {%- if not execute or not is_incremental() -%}
@@ -90,3 +91,22 @@ last_stored as (
     {%- endset -%}
     {{ return(run_query(probe).columns[0].values()[0]) }}
 {% endmacro %}
+
+{#-
+  `cross join lateral (...)`: for each row of `outer` (an alias with a symbol column), the
+  symbol's rows of `relation`, from trade_date `since` on (an expression over `outer`, e.g. its
+  restart_date) when given. One subquery per symbol, so the filters reach the raw tables' keys: a
+  join would compute the whole adjusted view first, and `offset 0` keeps the planner from
+  flattening the subquery into one. The caller names it (`... as bars`).
+-#}
+{% macro per_symbol_rows(relation, outer, since=none) -%}
+cross join lateral (
+        select per_symbol.*
+        from {{ relation }} as per_symbol
+        where per_symbol.symbol = {{ outer }}.symbol
+            {%- if since is not none %}
+            and per_symbol.trade_date >= {{ since }}
+            {%- endif %}
+        offset 0  -- noqa: AM09
+    )
+{%- endmacro %}

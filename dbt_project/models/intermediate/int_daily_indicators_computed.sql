@@ -89,13 +89,8 @@ changed_bars as (
         bars.source_loaded_at,
         continuing.state_bar_number
     from continuing
-    -- per symbol, through the raw tables' keys (a join would compute the whole adjusted view)
-    cross join lateral (
-        select adjusted.*
-        from {{ ref('int_daily_bars_adjusted') }} as adjusted
-        where adjusted.symbol = continuing.symbol and adjusted.trade_date >= continuing.restart_date
-        offset 0  -- keeps it a per-symbol subquery (the planner would flatten it into a hash join)
-    ) as bars
+    {{ per_symbol_rows(ref('int_daily_bars_adjusted'), 'continuing',
+                       since='continuing.restart_date') }} as bars
 
 ),
 
@@ -159,13 +154,7 @@ whole_series as (
         {{ indicator_no_carried_state() }}
     {%- if is_incremental() %}
     from recomputed_symbols
-    -- per symbol, through the raw tables' keys (a semi-join computes the whole adjusted view)
-    cross join lateral (
-        select adjusted.*
-        from {{ ref('int_daily_bars_adjusted') }} as adjusted
-        where adjusted.symbol = recomputed_symbols.symbol
-        offset 0  -- keeps it a per-symbol subquery (the planner would flatten it into a hash join)
-    ) as bars
+    {{ per_symbol_rows(ref('int_daily_bars_adjusted'), 'recomputed_symbols') }} as bars
     {%- else %}
     from {{ ref('int_daily_bars_adjusted') }} as bars
     {%- endif %}

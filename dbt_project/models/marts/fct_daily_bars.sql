@@ -37,15 +37,8 @@ adjusted_bars as (
             last_stored.state_bar_number,
             last_stored.state_close
         from last_stored
-        -- per symbol, through the raw tables' keys (a join would compute the whole adjusted view)
-        cross join lateral (
-            select adjusted_bars.*
-            from adjusted_bars
-            where adjusted_bars.symbol = last_stored.symbol
-                and adjusted_bars.trade_date >= last_stored.restart_date
-            -- keeps it a per-symbol subquery (the planner would flatten it into a join)
-            offset 0  -- noqa: AM09
-        ) as bars
+        {{ per_symbol_rows('adjusted_bars', 'last_stored', since='last_stored.restart_date') }}
+            as bars
 
     ),
 
