@@ -170,7 +170,7 @@ def rotate_logs_task(settings: Settings) -> list[str]:
 
 @task
 def backup_task(settings: Settings):
-    from flows.backup import backup_stack
+    from lib.backup import backup_stack
 
     return backup_stack(settings)
 

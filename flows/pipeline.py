@@ -17,9 +17,8 @@ from flows.report import (
     vendor_markdown,
     warehouse_markdown,
 )
-from flows.report_site import write_report_site
 from flows.sessions import refresh_trading_sessions
-from flows.tasks import count_warehouse_rows
+from flows.tasks import count_warehouse_rows, write_report_site
 from flows.validate import ValidationOutcome, validate_warehouse
 from settings import get_settings
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 
-from flows.environment import apply_client_environment
 from ingest.db import migrate
 from ingest.landing import FileOutcome, ingest_file
+from lib.environment import apply_client_environment
+from lib.report_site import write_site
 from settings import get_settings
 
 
@@ -173,3 +174,12 @@ def count_warehouse_rows() -> dict[str, int]:
             cur.execute(f"select count(*) from {table}")  # noqa: S608 - fixed table names
             counts[table] = cur.fetchone()[0]
     return counts
+
+
+@task(name="write-report-site")
+def write_report_site(symbols: list[str] | None = None, output: str | None = None) -> str:
+    """The report site for the pipeline's summary; returns the index page's file:// URL."""
+    settings = get_settings()
+    site = write_site(settings.warehouse, Path(output) if output else settings.reports_dir, symbols)
+    get_run_logger().info("report site: %d symbol pages, %s", site.pages, site.url)
+    return site.url

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from flows.environment import stack_environment
+from lib.environment import stack_environment
 from mdw import services
 from mdw.errors import stack_down
 from settings import Settings

@@ -1,11 +1,11 @@
-"""A user's shell and the venv's activate script: the stack's exports (flows.environment)."""
+"""A user's shell and the venv's activate script: the stack's exports (lib.environment)."""
 
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
 
-from flows.environment import public_environment
+from lib.environment import public_environment
 from mdw.postgres import BIN_DIR
 from settings import Settings
 

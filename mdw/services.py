@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from flows.environment import stack_environment
+from lib.environment import stack_environment
 from settings import PROJECT_ROOT, Settings
 
 SERVER = "prefect-server"

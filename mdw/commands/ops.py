@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from flows.backup import restore
+from lib.backup import restore
 from mdw import services
 from mdw.client import require_stack
 from mdw.console import out
@@ -55,7 +55,7 @@ def cmd_backup(
     ] = None,
 ) -> None:
     """pg_dump the warehouse and, separately, the Prefect database (verified, last N kept)."""
-    from flows.backup import backup_stack
+    from lib.backup import backup_stack
 
     settings = get_settings()
     try:

@@ -24,7 +24,7 @@ def cmd_report(
     ] = None,
 ) -> None:
     """Write the report site: an index of symbols and one chart page per symbol (offline)."""
-    from flows.report_site import write_site
+    from lib.report_site import write_site
 
     settings = get_settings()
     target = output or settings.reports_dir

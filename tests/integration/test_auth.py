@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from flows.environment import public_environment
+from lib.environment import public_environment
 from mdw import postgres
 from mdw.envvars import shell_exports
 from settings import EMBEDDED_USER, Settings

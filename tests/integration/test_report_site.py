@@ -154,7 +154,7 @@ def test_a_symbol_page_renders_offline_and_its_values_are_the_marts_row(
 
 
 def test_hostile_symbols_reach_sql_only_as_parameters(built_warehouse, tmp_path):
-    from flows.report_site import write_site
+    from lib.report_site import write_site
 
     hostile = ["AAPL'); drop table marts.fct_signals; --", "x' or '1'='1", "<script>alert(1)"]
     site = write_site(built_warehouse, tmp_path / "site", hostile)

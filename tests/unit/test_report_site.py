@@ -1,6 +1,6 @@
 from datetime import UTC, date, datetime
 
-from flows.report_site import IndexRow, index_html, page_name
+from lib.report_site import IndexRow, index_html, page_name
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)
 

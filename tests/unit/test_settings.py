@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from flows.environment import public_environment, stack_environment
+from lib.environment import public_environment, stack_environment
 from mdw.envvars import ACTIVATE_BEGIN, shell_exports, with_activate_block
 from settings import Settings
 

@@ -18,11 +18,9 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from prefect import get_run_logger, task
 from sqlalchemy.engine import URL
 
 from ingest.db import transaction
-from settings import get_settings
 
 PLOTLY_JS = "plotly.min.js"
 CHART_ID = "chart"
@@ -412,12 +410,3 @@ def write_site(url: URL, output: Path, symbols: Sequence[str] | None = None) -> 
     index = output / "index.html"
     index.write_text(index_html(rows, quality, generated), encoding="utf-8")
     return Site(index, len(series))
-
-
-@task(name="write-report-site")
-def write_report_site(symbols: list[str] | None = None, output: str | None = None) -> str:
-    """The report site for the pipeline's summary; returns the index page's file:// URL."""
-    settings = get_settings()
-    site = write_site(settings.warehouse, Path(output) if output else settings.reports_dir, symbols)
-    get_run_logger().info("report site: %d symbol pages, %s", site.pages, site.url)
-    return site.url
