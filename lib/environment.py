@@ -12,6 +12,22 @@ import os
 from settings import Settings
 
 
+def prefect_client_environment(settings: Settings) -> dict[str, str]:
+    """What a Prefect client needs to talk to the stack's server, and only to it.
+
+    Prefect's own default profile allows an "ephemeral" mode: a client with no API URL starts a
+    temporary server of its own. Never for this stack: a missing URL is an error, not a second
+    server with its own database.
+    """
+    return {
+        "PREFECT_API_URL": settings.prefect_api_url,
+        "PREFECT_HOME": str(settings.prefect_home),
+        "PREFECT_SERVER_EPHEMERAL_ENABLED": "false",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",  # Prefect's SDK telemetry (and its first-run notice): off
+    }
+
+
 def public_environment(settings: Settings) -> dict[str, str]:
     """Variables safe to print: no password ever appears here."""
     wh = settings.warehouse
@@ -23,10 +39,7 @@ def public_environment(settings: Settings) -> dict[str, str]:
         "PGPORT": str(wh.port or 5432),
         "PGUSER": wh.username or "postgres",
         "PGDATABASE": wh.database or "warehouse",
-        "PREFECT_API_URL": settings.prefect_api_url,
-        "PREFECT_HOME": str(settings.prefect_home),
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",  # Prefect's SDK telemetry (and its first-run notice): off
+        **prefect_client_environment(settings),
         "PREFECT_RUNNER_POLL_FREQUENCY": "2",
         "DBT_PROFILES_DIR": str(settings.profiles_dir),
         "DBT_PROJECT_DIR": str(settings.dbt_project_dir),

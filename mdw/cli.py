@@ -30,9 +30,11 @@ from typer._click.core import Command  # noqa: E402
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 
+from mdw.client import prefect_at_stack  # noqa: E402
 from mdw.commands import GROUPS  # noqa: E402
 from mdw.console import err  # noqa: E402
 from mdw.errors import UserError  # noqa: E402
+from settings import Settings, SettingsError, get_settings  # noqa: E402
 
 PACKAGE = "market-data-warehouse"
 
@@ -102,6 +104,14 @@ def parse_args(argv: Sequence[str]) -> Invocation:
     return Invocation(tuple(path), dict(ctx.params))
 
 
+def _settings_or_none() -> Settings | None:
+    """The settings, or None when they are invalid (the command reports that in one line)."""
+    try:
+        return get_settings()
+    except SettingsError:
+        return None
+
+
 def _debug_requested(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("MDW_DEBUG", "") not in ("", "0", "false")
 
@@ -117,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = _debug_requested(args)
     command = typer.main.get_command(app)
     try:
-        code = command.main(args=args, prog_name="mdw", standalone_mode=False)
+        with prefect_at_stack(_settings_or_none()):
+            code = command.main(args=args, prog_name="mdw", standalone_mode=False)
     except NoArgsIsHelpError as exc:
         assert exc.ctx is not None
         typer.echo(exc.ctx.get_help())

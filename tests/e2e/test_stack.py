@@ -2,159 +2,26 @@
 work pool) and real deployment runs started with the `prefect` CLI, as a user would. Alerts go
 to a real local HTTP receiver and a real local SMTP server started here.
 
-One stack for the whole module (start-up is the expensive part); tests run in file order and
-the last ones restart it.
+One stack for the whole module (start-up is the expensive part; tests/e2e/conftest.py), run as a
+new user's shell has it; tests run in file order and the last ones restart it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from expectations.context import data_docs_index
 from ingest.db import transaction
 from mdw import postgres, services
-from settings import PROJECT_ROOT, Settings
-from tests.conftest import free_port
-from tests.e2e.receivers import SmtpReceiver, WebhookReceiver
+from settings import PROJECT_ROOT
+from tests.e2e.conftest import SMTP_PASSWORD, TERMINAL
 
 pytestmark = pytest.mark.e2e
-
-BIN = Path(sys.executable).parent
-# variables of an activated stack that must not leak into the test's own stack
-LEAKY = (
-    "WAREHOUSE_URL",
-    "MDW_PREFECT_DATABASE_URL",
-    "PREFECT_API_URL",
-    "PREFECT_HOME",
-    "PGHOST",
-    "PGPORT",
-    "PGUSER",
-    "PGDATABASE",
-    "PGPASSWORD",
-    "PGPASSFILE",
-)
-SMTP_PASSWORD = "smtp-s3cret"
-TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
-
-
-class Stack:
-    def __init__(self, home: Path, webhook: WebhookReceiver, smtp: SmtpReceiver) -> None:
-        self.env = {k: v for k, v in os.environ.items() if k not in LEAKY}
-        self.env.update(
-            MDW_HOME=str(home),
-            MDW_PG_PORT=str(free_port()),
-            MDW_PREFECT_PORT=str(free_port()),
-            MDW_ALERT_WEBHOOK_URL=webhook.url,
-            MDW_ALERT_EMAIL_TO="desk@example.com",
-            MDW_ALERT_SMTP_HOST="127.0.0.1",
-            MDW_ALERT_SMTP_PORT=str(smtp.port),
-            MDW_ALERT_SMTP_PASSWORD=SMTP_PASSWORD,
-        )
-        self.settings = Settings(
-            MDW_HOME=home,
-            MDW_PG_PORT=int(self.env["MDW_PG_PORT"]),
-            MDW_PREFECT_PORT=int(self.env["MDW_PREFECT_PORT"]),
-        )
-        self.env["PREFECT_API_URL"] = self.settings.prefect_api_url
-        self.env["PREFECT_HOME"] = str(self.settings.prefect_home)
-        self.env["COLUMNS"] = "250"  # rich tables of the prefect CLI truncate names otherwise
-        self.webhook, self.smtp = webhook, smtp
-
-    def run(self, *argv: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        exe = str(BIN / argv[0])
-        return subprocess.run(
-            [exe, *argv[1:]],
-            env=self.env,
-            cwd=PROJECT_ROOT,
-            text=True,
-            capture_output=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-
-    def api(self, path: str, body: dict | None = None):
-        req = urllib.request.Request(
-            f"{self.settings.prefect_api_url}{path}",
-            data=json.dumps(body or {}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def deployment(self, name: str) -> dict:
-        flow, dep = name.split("/")
-        with urllib.request.urlopen(
-            f"{self.settings.prefect_api_url}/deployments/name/{flow}/{dep}"
-        ) as resp:
-            return json.loads(resp.read())
-
-    def start_run(self, deployment: str, **parameters: object) -> dict:
-        return self.api(
-            f"/deployments/{self.deployment(deployment)['id']}/create_flow_run",
-            {"parameters": parameters},
-        )
-
-    def read_run(self, run_id: str) -> dict:
-        with urllib.request.urlopen(f"{self.settings.prefect_api_url}/flow_runs/{run_id}") as r:
-            return json.loads(r.read())
-
-    def wait_run(self, run_id: str, states: set[str], timeout: float = 600) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            run = self.read_run(run_id)
-            if run["state_type"] in states:
-                return run
-            time.sleep(1)
-        raise AssertionError(f"run {run_id} still {run['state_type']} after {timeout} s")
-
-    def wait_idle(self, timeout: float = 300) -> None:
-        """Until no run is active (a scheduled system-health run may be under way)."""
-        deadline = time.monotonic() + timeout
-        while services.active_runs(self.settings) and time.monotonic() < deadline:
-            time.sleep(1)
-
-    def latest_run(self, deployment: str) -> dict:
-        runs = self.api(
-            "/flow_runs/filter",
-            {
-                "deployments": {"id": {"any_": [self.deployment(deployment)["id"]]}},
-                "sort": "EXPECTED_START_TIME_DESC",
-                "limit": 1,
-            },
-        )
-        return runs[0]
-
-    def count(self, table: str) -> int:
-        with transaction(self.settings.warehouse) as cur:
-            cur.execute(f"select count(*) from {table}")  # noqa: S608
-            return cur.fetchone()[0]
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    # not under pytest's temp folder, which another pytest session may make 0700 (see pg_server)
-    home = Path(tempfile.mkdtemp(prefix="mdw-e2e-"))
-    webhook, smtp = WebhookReceiver(), SmtpReceiver()
-    s = Stack(home, webhook, smtp)
-    up = s.run("mdw", "up", timeout=600)
-    assert up.returncode == 0, up.stdout + up.stderr
-    yield s
-    s.run("mdw", "down", timeout=180)
-    webhook.close()
-    smtp.close()
-    shutil.rmtree(home, ignore_errors=True)
 
 
 def parts(text: str) -> list[list[str]]:  # name, state, pid of the process lines
@@ -168,7 +35,7 @@ def test_up_starts_pools_workers_and_every_deployment(stack):
         assert any(line.startswith(part) and " up " in line for line in status.stdout.splitlines())
     for pool, limit in services.POOLS.items():
         assert f"pool {pool}" in status.stdout and f"concurrency {limit}" in status.stdout
-    pools = stack.run("prefect", "work-pool", "ls")
+    pools = stack.prefect("work-pool", "ls")
     assert all(pool in pools.stdout for pool in services.POOLS), pools.stdout
     names = services.deployment_names(stack.settings)
     for name in (
@@ -196,9 +63,7 @@ def test_up_starts_pools_workers_and_every_deployment(stack):
 
 
 def test_pipeline_sample_deployment_run_completes(stack):
-    run = stack.run(
-        "prefect", "deployment", "run", "pipeline/sample", "--watch", "--watch-timeout", "600"
-    )
+    run = stack.prefect("deployment", "run", "pipeline/sample", "--watch", "--watch-timeout", "600")
     assert run.returncode == 0, run.stdout + run.stderr
     flow_run = stack.latest_run("pipeline/sample")
     assert flow_run["state"]["type"] == "COMPLETED"
@@ -266,8 +131,8 @@ def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
             (source, symbol, trade_date, open, high, low, close, volume, load_run_id)
             values ('files', 'BAD', '2020-01-02', 10, 9, 11, 10, 1, gen_random_uuid())""")
     try:
-        dbt_run = stack.run(
-            "prefect", "deployment", "run", "dbt-build/manual", "--watch", "--watch-timeout", "600"
+        dbt_run = stack.prefect(
+            "deployment", "run", "dbt-build/manual", "--watch", "--watch-timeout", "600"
         )
         assert dbt_run.returncode != 0
         failed = stack.latest_run("dbt-build/manual")
@@ -294,8 +159,7 @@ def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
         assert "s3cret-token" not in everything and SMTP_PASSWORD not in everything
         assert len([p for p in stack.webhook.posts if failed["id"] in json.dumps(p)]) == 1
 
-        gx_run = stack.run(
-            "prefect",
+        gx_run = stack.prefect(
             "deployment",
             "run",
             "validate-warehouse/manual",
@@ -323,8 +187,7 @@ def test_mdw_validate_exits_1_naming_an_unacknowledged_error_and_0_otherwise(sta
             " close = close * 1.6 where symbol = 'KO' and trade_date = '2016-03-01'"
         )
     try:
-        rebuild = stack.run(
-            "prefect",
+        rebuild = stack.prefect(
             "deployment",
             "run",
             "dbt-build/manual",
@@ -362,7 +225,7 @@ def test_two_dbt_builds_never_overlap(stack):
 
 def test_maintenance_deployments_complete(stack):
     for name in ("maintenance/nightly", "maintenance/weekly-backup"):
-        run = stack.run("prefect", "deployment", "run", name, "--watch", "--watch-timeout", "600")
+        run = stack.prefect("deployment", "run", name, "--watch", "--watch-timeout", "600")
         assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
         assert stack.latest_run(name)["state"]["type"] == "COMPLETED"
     backups = sorted(p.name for p in stack.settings.backup_dir.glob("*.dump"))
