@@ -432,7 +432,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--no-pipeline",
         action="store_true",
-        help="skip the pipeline keys (a stack by `mdw up`; `python -m bench.pipeline` alone)",
+        help="skip the pipeline keys (a stack by `mdw up`; skipped with --symbols too; "
+        "`python -m bench.pipeline` measures them alone)",
     )
     return p.parse_args(argv)
 
@@ -452,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(args.budget)
     failure: str | None = None
     info: dict[str, Any] = {}
-    pipeline_failure = None if args.no_pipeline else pipeline.step(run)
+    skip_pipeline = args.no_pipeline or args.symbols is not None  # development runs skip it
+    pipeline_failure = None if skip_pipeline else pipeline.step(run)
     with tempfile.TemporaryDirectory(prefix="mdw-bench-files-") as scratch:
         run.log(f"preparing {args.data} ...")
         started = time.perf_counter()
