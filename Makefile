@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # pip prints a warning per package for this machine's unused local indexes; keep the log readable
 QUIET  := 2>&1 | { grep -v "^WARNING: Location" || true; }
+# one progress line per install step, with the time (the venv takes minutes on a fresh clone)
+STEP   := printf '==> [%s] install: %s\n' "$$(date +%T)"
 
 .PHONY: demo test test-unit test-integration test-e2e lint lint-sql lint-dbt bench up down status install clean docs-assets
 
@@ -15,14 +17,20 @@ install: $(STAMP)
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11+ is required (PYTHON=$(PYTHON))"; exit 1; }
+	@$(STEP) "creating the virtual environment $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@$(STEP) "installing the locked dependencies (requirements.lock: 3-5 minutes on 2 cores)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
 		-r requirements.lock $(QUIET)
+	@$(STEP) "checking them (pip check)"
 	$(BIN)/python -m pip check
+	@$(STEP) "installing this project (editable)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . $(QUIET)
+	@$(STEP) "checking that everything imports"
 	cd / && $(CURDIR)/$(BIN)/python -c "import settings, mdw.cli, ingest.files, flows.pipeline, expectations.suites, talib"
 	test -x $(BIN)/mdw
 	touch $(STAMP)
+	@$(STEP) "the virtual environment is ready"
 
 demo: $(STAMP)
 	$(BIN)/mdw demo

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from bench import baselines, data, peers, report, statements, verify
+from bench import baselines, data, peers, pipeline, report, statements, verify
 from bench.statements import StatementLog
 from bench.warehouse import Dbt, DbtRun, Server, bench_server, execute, machine, scalar
 from ingest.db import connect, migrate
@@ -429,6 +429,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "bench/results/subset-N.json)",
     )
     p.add_argument("--keep", action="store_true", help="keep the temporary MDW_HOME")
+    p.add_argument(
+        "--no-pipeline",
+        action="store_true",
+        help="skip the pipeline keys (a stack by `mdw up`; skipped with --symbols too; "
+        "`python -m bench.pipeline` measures them alone)",
+    )
     return p.parse_args(argv)
 
 
@@ -447,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(args.budget)
     failure: str | None = None
     info: dict[str, Any] = {}
+    skip_pipeline = args.no_pipeline or args.symbols is not None  # development runs skip it
+    pipeline_failure = None if skip_pipeline else pipeline.step(run)
     with tempfile.TemporaryDirectory(prefix="mdw-bench-files-") as scratch:
         run.log(f"preparing {args.data} ...")
         started = time.perf_counter()
@@ -490,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # report what was measured, then fail
             failure = f"{type(exc).__name__}: {exc}"
             run.notes.append(f"the run failed: {failure}")
+    failure = failure or pipeline_failure
     run.seconds["total"] = run.elapsed()
     if info:
         info["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)

@@ -58,6 +58,16 @@ GOALS: dict[str, Goal] = {
         "signals",
         "engine",
     ),
+    "pipeline_dbt_vs_plain": Goal(
+        "pipeline's dbt step through Prefect / plain in-process dbt build",
+        "<=",
+        1.25,
+        "Prefect",
+        "plain",
+    ),
+    "pipeline_vs_parts": Goal(
+        "pipeline/sample through the server / its parts in-process", "<=", 1.3, "server", "parts"
+    ),
 }
 
 # key -> (numerator, denominator) measurements
@@ -73,6 +83,8 @@ PAIRS: dict[str, tuple[str, str]] = {
     "increment_speedup_vs_seed_style_10x": ("seed_style_increment_10x", "dbt_increment_10x"),
     "increment_noop_vs_dbt_floor": ("dbt_increment_noop", "dbt_floor"),
     "signals_vs_engine_many_symbols": ("signals_many_symbols", "engine_many_symbols"),
+    "pipeline_dbt_vs_plain": ("pipeline_dbt_step", "plain_dbt_build"),
+    "pipeline_vs_parts": ("pipeline_server_run", "pipeline_parts"),
 }
 
 

@@ -1,49 +1,25 @@
-"""`dbt-build`: build and test every dbt model (one Prefect task per node), then the docs."""
+"""`dbt-build`: build and test every dbt model, then the docs - one build at a time."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
-
-from prefect import flow, get_run_logger
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.concurrency.sync import concurrency
 
+from flows.build_slot import DBT_BUILD_LIMIT, build_slot
 from flows.report import dbt_markdown
-from flows.tasks import DbtSummary, dbt_docs_generate, dbt_invoke
+from flows.tasks import DbtSummary, dbt_invoke
 
-# A global concurrency limit of one slot (created by `mdw up`): two builds at once collide on
-# the same relations, so a second build - scheduled, manual or in-process - waits its turn.
-DBT_BUILD_LIMIT = "dbt-build"
-
-
-@contextmanager
-def one_build_at_a_time() -> Iterator[None]:
-    logger = get_run_logger()
-    started = time.monotonic()
-    logger.info("taking the %r concurrency slot (one dbt build at a time)", DBT_BUILD_LIMIT)
-    with concurrency(DBT_BUILD_LIMIT, occupy=1, strict=False):
-        waited = time.monotonic() - started
-        if waited > 2:
-            logger.warning("waited %.0f s for another dbt build to finish", waited)
-        yield
+__all__ = ["DBT_BUILD_LIMIT", "dbt_build"]  # mdw up creates the limit
 
 
 @flow(name="dbt-build", log_prints=True)
 def dbt_build(select: str | None = None, full_refresh: bool = False) -> DbtSummary:
-    args = ["build"]
+    command = "build"
     if select:
-        args += ["--select", select]
+        command += f" --select {select}"
     if full_refresh:
-        args.append("--full-refresh")
-    with one_build_at_a_time():
-        summary = replace(dbt_invoke(args), docs_index=dbt_docs_generate())
-    create_markdown_artifact(
-        key="dbt-build-summary",
-        markdown=dbt_markdown(
-            summary.command, summary.models, summary.tests, summary.other, summary.docs_index
-        ),
-    )
+        command += " --full-refresh"
+    with build_slot():  # the `dbt-build` concurrency slot (flows/build_slot.py)
+        summary = dbt_invoke(command, docs=True)
+    create_markdown_artifact(key="dbt-build-summary", markdown=dbt_markdown(summary))
     return summary

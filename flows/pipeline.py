@@ -103,9 +103,7 @@ def pipeline(
             [
                 "# Pipeline run",
                 landing.markdown,
-                dbt_markdown(
-                    built.command, built.models, built.tests, built.other, built.docs_index
-                ),
+                dbt_markdown(built),
                 _validation_markdown(validated),
                 warehouse_markdown(counts),
                 f"## Report site\n\n[{report_url}]({report_url}) (charts per symbol, offline)",

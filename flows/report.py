@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ingest.landing import FileOutcome
+
+if TYPE_CHECKING:
+    from flows.tasks import DbtSummary
+
+NODES_ARTIFACT = "dbt-nodes"  # flows/tasks.py creates it
 
 
 def landing_markdown(outcomes: Sequence[FileOutcome]) -> str:
@@ -30,15 +36,19 @@ def landing_markdown(outcomes: Sequence[FileOutcome]) -> str:
     return "\n".join(lines)
 
 
-def dbt_markdown(command: str, models: int, tests: int, other: int, docs: str | None) -> str:
+def dbt_markdown(summary: DbtSummary) -> str:
     lines = [
         "## dbt",
         "",
-        f"`dbt {command}`: {models} models built, {tests} tests passed, "
-        f"{other} other nodes (hooks, seeds).",
+        f"`dbt {summary.command}`: {summary.models} models built, {summary.tests} tests passed, "
+        f"{summary.other} other nodes (hooks, seeds) in {summary.seconds:.1f} s. Every node, "
+        f"its status and seconds: the run's `{NODES_ARTIFACT}` artifact.",
     ]
-    if docs:
-        lines.append(f"dbt docs: `{docs}` (browse with `dbt docs serve`).")
+    if summary.slowest:
+        slowest = ", ".join(f"{name} {seconds:.1f} s" for _, name, seconds in summary.slowest)
+        lines.append(f"Slowest: {slowest}.")
+    if summary.docs_index:
+        lines.append(f"dbt docs: `{summary.docs_index}` (browse with `dbt docs serve`).")
     return "\n".join(lines)
 
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.artifacts import (
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
 from prefect.runtime import flow_run
 
+from flows.build_runner import DbtOutcome, NodeLedger, NodeResult, progress_reporter, run_dbt
+from flows.report import NODES_ARTIFACT
 from ingest.db import migrate
 from ingest.landing import FileOutcome, ingest_file
 from lib.environment import apply_client_environment
@@ -56,55 +64,111 @@ class DbtSummary:
     other: int
     failures: list[str] = field(default_factory=list)
     docs_index: str | None = None
+    seconds: float = 0.0
+    # the slowest nodes: (resource type, name, seconds)
+    slowest: list[tuple[str, str, float]] = field(default_factory=list)
 
 
-@task(name="dbt-invoke", task_run_name="dbt {args}")
-def dbt_invoke(args: list[str]) -> DbtSummary:
-    """Run dbt through prefect-dbt's runner: one Prefect task per dbt node, failures raise."""
-    from prefect_dbt import PrefectDbtRunner, PrefectDbtSettings
+class DbtFailed(RuntimeError):
+    """A dbt node failed (or dbt itself did); the message names every failed node."""
 
-    settings = get_settings()
-    apply_client_environment(settings)
-    runner = PrefectDbtRunner(
-        settings=PrefectDbtSettings(
-            project_dir=settings.dbt_project_dir, profiles_dir=settings.profiles_dir
-        ),
-        raise_on_failure=True,
+
+PROGRESS_ARTIFACT = "dbt-progress"
+
+
+def _nodes_table(outcome: DbtOutcome) -> list[dict]:
+    return [
+        {
+            "node": n.name,
+            "type": n.resource_type,
+            "status": n.status,
+            "seconds": n.seconds,
+            "message": n.message[:200] if n.failed else "",
+        }
+        for n in outcome.nodes
+    ]
+
+
+def _summary(outcome: DbtOutcome) -> DbtSummary:
+    tests = outcome.count("test") + outcome.count("unit_test")
+    models = outcome.count("model")
+    slowest = sorted(outcome.nodes, key=lambda n: -n.seconds)[:5]
+    return DbtSummary(
+        outcome.command,
+        models=models,
+        tests=tests,
+        other=len(outcome.nodes) - models - tests,
+        docs_index=outcome.docs_index,
+        seconds=round(outcome.seconds, 2),
+        slowest=[(n.resource_type, n.name, n.seconds) for n in slowest],
     )
-    result = runner.invoke(args)
-    counts = {"model": 0, "test": 0, "other": 0}
-    for node_result in getattr(result.result, "results", []) or []:
-        kind = str(node_result.node.resource_type)
-        counts[kind if kind in counts else "other"] += 1
-    return DbtSummary(" ".join(args), counts["model"], counts["test"], counts["other"])
 
 
-@task(name="dbt-docs-generate")
-def dbt_docs_generate() -> str:
-    """Build the dbt docs site; returns target/static_index.html's file:// URL.
+@task(name="dbt", task_run_name="dbt {command}")
+def dbt_invoke(command: str, docs: bool = False) -> DbtSummary:
+    """dbt in this process (flows/build_runner.py), then (`docs`) its static docs site.
 
-    `--static` inlines the manifest and catalog: that page opens from file:// (index.html
-    cannot load manifest.json there). `dbt docs serve` serves index.html over HTTP.
+    What the UI shows: a log line per node as it finishes (failures at ERROR with dbt's
+    message), the `dbt-progress` artifact (share of nodes done), and the `dbt-nodes` table
+    (every node, its status and seconds). A failed node fails the task; its message (the
+    run's state message) names every failed node.
     """
-    from dbt.cli.main import dbtRunner
-
     settings = get_settings()
     apply_client_environment(settings)
-    res = dbtRunner().invoke(
-        [
-            "docs",
-            "generate",
-            "--static",
-            "--quiet",
-            "--project-dir",
-            str(settings.dbt_project_dir),
-            "--profiles-dir",
-            str(settings.profiles_dir),
-        ]
+    logger = get_run_logger()
+
+    def on_node(node: NodeResult, index: int, total: int) -> None:
+        line = f"{index}/{total} {node.status.upper()} {node.resource_type} {node.name}"
+        line += f" ({node.seconds:.2f} s)"
+        if node.failed:
+            logger.error("%s: %s", line, node.message)
+        else:
+            logger.info(line)
+
+    progress = create_progress_artifact(
+        0.0, key=PROGRESS_ARTIFACT, description=f"dbt {command}: starting"
     )
-    if not res.success:
-        raise RuntimeError(f"dbt docs generate failed: {res.exception}")
-    return (settings.dbt_project_dir / "target" / "static_index.html").as_uri()
+
+    def report(done: int, total: int, failed: int) -> None:
+        update_progress_artifact(
+            progress,
+            100.0 * done / total if total else 0.0,
+            description=f"dbt {command}: {done} of {total} nodes done"
+            + (f", {failed} failed" if failed else ""),
+        )
+
+    ledger = NodeLedger()
+    with progress_reporter(ledger, report):
+        outcome = run_dbt(
+            shlex.split(command),
+            settings.dbt_project_dir,
+            settings.profiles_dir,
+            on_node,
+            ledger,
+            docs=docs,
+        )
+    create_table_artifact(
+        key=NODES_ARTIFACT,
+        table=_nodes_table(outcome),
+        description=f"dbt {command}: every node, its status and seconds "
+        f"({len(outcome.nodes)} nodes in {outcome.seconds:.1f} s)",
+    )
+    if ledger.callback_errors:
+        logger.warning(
+            "%d node line(s) could not be logged (first: %s); the node table is complete",
+            ledger.callback_errors,
+            ledger.first_callback_error,
+        )
+    if not outcome.success:
+        raise DbtFailed(outcome.failure_message())
+    logger.info(
+        "dbt %s: %d nodes in %.1f s%s",
+        command,
+        len(outcome.nodes),
+        outcome.seconds,
+        f"; docs in {outcome.docs_seconds:.1f} s: {outcome.docs_index}" if docs else "",
+    )
+    return _summary(outcome)
 
 
 @dataclass(frozen=True)
