@@ -258,15 +258,20 @@ def deadman_automation(
 
 
 def alert_block_ids(settings: Settings) -> list[str]:
-    """The stack's notification blocks (saved by mdw.alerts at `mdw up`)."""
+    """The notification blocks of the channels the settings configure (mdw.alerts saves them
+    at `mdw up`); a channel since removed from the settings is not used."""
     from mdw.alerts import EMAIL_BLOCK, WEBHOOK_BLOCK
 
+    names = [WEBHOOK_BLOCK] if settings.alert_webhook_url is not None else []
+    names += [EMAIL_BLOCK] if settings.alert_email_to else []
+    if not names:
+        return []
     docs = _api(
         settings,
         "POST",
         "/block_documents/filter",
         {
-            "block_documents": {"name": {"any_": [WEBHOOK_BLOCK, EMAIL_BLOCK]}},
+            "block_documents": {"name": {"any_": names}},
             "block_types": {"slug": {"any_": list(CHANNEL_BLOCK_TYPES)}},
         },
     )
