@@ -210,14 +210,18 @@ def start(settings: Settings) -> PgStatus:
     return status(settings)
 
 
+# What a failed start writes besides its FATAL line: the cause, logged at LOG level before it
+_CAUSES = ("could not", "invalid", "denied", "No such", "already in use", "out of memory")
+
+
 def log_problems(text: str, limit: int = 3) -> list[str]:
     """The lines of a PostgreSQL log that say what went wrong (FATAL, PANIC, ERROR, and the
-    `could not ...` lines before them), without their timestamp and pid prefix."""
+    lines naming a cause before them), without their timestamp and pid prefix."""
     wanted = []
     for line in text.splitlines():
         _, sep, message = line.partition("] ")
         message = message if sep else line
-        if message.startswith(("FATAL:", "PANIC:", "ERROR:")) or "could not" in message:
+        if message.startswith(("FATAL:", "PANIC:", "ERROR:")) or any(c in message for c in _CAUSES):
             wanted.append(" ".join(message.split()))
     return wanted[-limit:]
 

@@ -29,10 +29,13 @@ from mdw import services
 from settings import Settings
 
 DEADMAN_PREFIX = "mdw dead-man: "
-# The grace on top of a schedule's period: a quarter of the period, at least ten minutes
-# (runs take time; a worker may be busy with another run of its pool).
+# The grace on top of a schedule's period: a quarter of the period, at least 20 minutes. Runs
+# take time and a worker may be busy with another run of its pool; and Prefect 3.8.8's triggers
+# hold the state events of a run for up to 15 minutes when it starts within 5 minutes of being
+# scheduled (its Pending event `follows` a Scheduled event the scheduler service never emits),
+# so a shorter window could miss a completion that did happen.
 GRACE_FRACTION = 0.25
-GRACE_MIN = timedelta(minutes=10)
+GRACE_MIN = timedelta(minutes=20)
 # A schedule changed this recently may have no run yet: Prefect's recent-deployments scheduler
 # creates the first ones within seconds, its main loop every 60 s.
 SETTLE = timedelta(minutes=2)
@@ -64,7 +67,8 @@ def describe(spec: dict) -> str:
         return f"every {_duration(timedelta(seconds=float(spec['interval'])))} ({zone})"
     if spec.get("cron"):
         return f"cron '{spec['cron']}' ({zone})"
-    return f"rrule '{spec.get('rrule', '?')}' ({zone})"
+    rule = " ".join(str(spec.get("rrule", "?")).split())  # one line, whatever it spans
+    return f"rrule '{rule}' ({zone})"
 
 
 def _duration(span: timedelta) -> str:
@@ -129,6 +133,24 @@ def active_schedules(settings: Settings, now: datetime | None = None) -> list[Ac
     return sorted(found, key=lambda s: s.deployment)
 
 
+def has_future(spec: dict, now: datetime) -> bool:
+    """Whether the schedule fires again: intervals and crons always; an rrule with COUNT or
+    UNTIL may be exhausted (then no upcoming run is no fault of the scheduler)."""
+    if not spec.get("rrule"):
+        return True
+    from zoneinfo import ZoneInfo
+
+    from dateutil.rrule import rrulestr
+
+    rule = rrulestr(spec["rrule"], forceset=True)
+    first = next(iter(rule), None)
+    if first is None:
+        return False
+    if first.tzinfo is None:  # a naive DTSTART is in the schedule's time zone
+        now = now.astimezone(ZoneInfo(spec.get("timezone") or "UTC")).replace(tzinfo=None)
+    return rule.after(now) is not None
+
+
 @dataclass(frozen=True)
 class Verdict:
     ok: bool
@@ -143,7 +165,8 @@ def verdict(
     schedules = list(schedules)
     if not schedules:
         return Verdict(True, "scheduler: ok (no active schedule)")
-    missing = [s for s in schedules if s.next_run is None]
+    # a finite rule whose last runs are due now may have them fetched early by a worker
+    missing = [s for s in schedules if s.next_run is None and has_future(s.spec, now + SETTLE)]
     settling = server_started is not None and now - server_started < SETTLE
     late = [s for s in missing if now - s.updated >= SETTLE]
     if late and not settling:
@@ -205,7 +228,9 @@ def period(spec: dict, now: datetime | None = None) -> timedelta:
 
     fields = {k: v for k, v in spec.items() if v is not None}
     model = CronSchedule(**fields) if "cron" in fields else RRuleSchedule(**fields)
-    dates = asyncio.run(model.get_dates(n=60, start=now or datetime.now(UTC)))
+    # from a week back: every gap of a weekly pattern, and the whole of a finite rule
+    since = (now or datetime.now(UTC)) - timedelta(days=8)
+    dates = asyncio.run(model.get_dates(n=60, start=since))
     gaps = [b - a for a, b in zip(dates, dates[1:], strict=False)]
     return max(gaps) if gaps else timedelta(days=1)
 
