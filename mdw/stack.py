@@ -123,16 +123,11 @@ def _up(settings: Settings, say: Say) -> int:
         )
     )
     watched = schedules.sync_deadman(settings)
-    say(
-        _row(
-            "dead-man's switch",
-            "ok" if watched or not channels else "none",
-            None,
-            f"alerts when no run completes within period + grace: {', '.join(watched)}"
-            if watched
-            else "none (no alert channel)",
-        )
-    )
+    if watched:
+        detail = f"alerts when no run completes within period + grace: {', '.join(watched)}"
+    else:
+        detail = "no alert channel (set MDW_ALERT_WEBHOOK_URL)" if not channels else "no schedule"
+    say(_row("dead-man's switch", "ok" if watched else "off", None, detail))
     crashed = services.crash_orphaned_runs(
         settings, "Crashed: no live process when `mdw up` ran (worker or process killed)"
     )
