@@ -14,6 +14,7 @@ from great_expectations.data_context import FileDataContext
 
 from expectations.offline_docs import localize_data_docs
 from expectations.suites import CHECKS, SUITES, TableCheck
+from expectations.warning_docs import mark_warnings
 
 GX_ROOT = Path(__file__).resolve().parent
 DATASOURCE = "warehouse"
@@ -147,7 +148,9 @@ def run_checkpoints(
         context = get_context(root)
         ensure_context(context)
         results = [run_checkpoint(context, check, run_name) for check in CHECKS]
-        localize_data_docs(data_docs_index(root).parent)
+        site = data_docs_index(root).parent
+        localize_data_docs(site)
+        mark_warnings(site, [check.name for check in CHECKS if not check.gate])
         return results
     finally:
         if saved is None:

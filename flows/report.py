@@ -53,6 +53,8 @@ def dbt_markdown(summary: DbtSummary) -> str:
 
 
 def validation_markdown(checks: Sequence[dict], data_docs: str) -> str:
+    """Checkpoint results; a non-gating checkpoint's failures are listed as warnings, never
+    under "Failed expectations" (they do not fail validation)."""
     lines = [
         "## Validation (Great Expectations)",
         "",
@@ -60,13 +62,22 @@ def validation_markdown(checks: Sequence[dict], data_docs: str) -> str:
         "|---|---|---:|---:|",
     ]
     for c in checks:
-        result = "passed" if c["success"] else "**FAILED**"
-        if not c.get("gate", True):
-            result = ("passed" if c["success"] else "findings listed") + " (not gating)"
-        lines.append(f"| {c['name']} | {result} | {c['evaluated']} | {len(c['failed'])} |")
-    failures = [f"- {c['name']}: {f}" for c in checks for f in c["failed"]]
-    if failures:
-        lines += ["", "Failed expectations:", *failures]
+        gate = c.get("gate", True)
+        if gate:
+            result, failed = ("passed" if c["success"] else "**FAILED**"), len(c["failed"])
+        else:
+            result = "passed" if c["success"] else f"{len(c['failed'])} warning(s)"
+            result, failed = f"{result} (not gating)", 0
+        lines.append(f"| {c['name']} | {result} | {c['evaluated']} | {failed} |")
+    for title, gating in (("Failed expectations", True), ("Warnings (not gating)", False)):
+        listed = [
+            f"- {c['name']}: {f}"
+            for c in checks
+            if c.get("gate", True) == gating
+            for f in c["failed"]
+        ]
+        if listed:
+            lines += ["", f"{title}:", *listed]
     lines += ["", f"Data docs: [{data_docs}](file://{data_docs}) (open offline in a browser)"]
     return "\n".join(lines)
 

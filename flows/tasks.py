@@ -191,11 +191,11 @@ def run_gx_checkpoints(run_name: str | None = None) -> ValidationSummary:
         settings.warehouse.render_as_string(hide_password=False), run_name=run_name
     )
     logger = get_run_logger()
-    for r in results:
-        (logger.info if r.success else logger.error)(
+    for r in results:  # a non-gating checkpoint's failures are warnings (issue 16, defect 8)
+        (logger.info if r.success else logger.error if r.gate else logger.warning)(
             "%s: %s (%d expectations, %d failed)%s",
             r.name,
-            "passed" if r.success else "FAILED",
+            "passed" if r.success else "FAILED" if r.gate else "warnings (not gating)",
             r.evaluated,
             len(r.failed),
             "".join(f"\n  - {f}" for f in r.failed),

@@ -25,15 +25,18 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
 import typer  # noqa: E402
 
-# typer 0.29 vendors click; its exceptions and command classes are only here (typer is pinned).
-from typer._click.core import Command  # noqa: E402
+# typer 0.29 vendors click as its private `typer._click` and exports no usage-error type:
+# the missing public API is `typer.UsageError` / `typer.NoArgsIsHelpError` (what a command line
+# that does not parse raises with standalone_mode=False). These two names are the only private
+# ones mdw uses; typer is pinned (pyproject.toml: typer==0.29.2) and tests/unit/test_cli.py
+# fails loudly if they move.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError  # noqa: E402
 from typer.core import TyperGroup  # noqa: E402
 
 from mdw.client import prefect_at_stack  # noqa: E402
 from mdw.commands import GROUPS  # noqa: E402
 from mdw.console import err  # noqa: E402
-from mdw.errors import UserError  # noqa: E402
+from mdw.errors import FAILED, INTERRUPTED, UserError  # noqa: E402
 from settings import Settings, SettingsError, get_settings  # noqa: E402
 
 PACKAGE = "market-data-warehouse"
@@ -92,15 +95,20 @@ class Invocation:
 
 def parse_args(argv: Sequence[str]) -> Invocation:
     """Parse without running (for tests and tools): ("ingest", "yahoo"), {"symbols": [...]}."""
-    cmd: Command = typer.main.get_command(app)
-    ctx = cmd.make_context("mdw", list(argv))
+    cmd = typer.main.get_command(app)
+    args = list(argv)
+    ctx = cmd.make_context("mdw", args)
     path: list[str] = []
     while isinstance(cmd, TyperGroup):
-        name, sub, rest = cmd.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
-        assert name is not None and sub is not None
+        # A group parses its own options and keeps the rest: the sub-command's name, then
+        # `ctx.args` (public) - so the name is the argument just before them.
+        name = args[len(args) - len(ctx.args) - 1]
+        sub = cmd.get_command(ctx, name)
+        if sub is None:
+            raise UsageError(f"No such command '{name}'.", ctx)
         path.append(name)
-        cmd = sub
-        ctx = cmd.make_context(name, rest, parent=ctx)
+        cmd, args = sub, list(ctx.args)
+        ctx = cmd.make_context(name, args, parent=ctx)
     return Invocation(tuple(path), dict(ctx.params))
 
 
@@ -140,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
         err.print("mdw: interrupted", markup=False)
-        return 130
+        return INTERRUPTED
     except UserError as exc:
         if debug:
             raise
@@ -154,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"mdw: {type(exc).__name__}: {first} (rerun with `mdw --debug ...` for the traceback)",
             markup=False,
         )
-        return 1
+        return FAILED
     return code if isinstance(code, int) else 0
 
 

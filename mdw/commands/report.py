@@ -9,7 +9,7 @@ import psycopg2
 import typer
 
 from mdw.console import out
-from mdw.errors import UserError
+from mdw.errors import STACK_DOWN, UserError
 from mdw.options import Symbols
 from settings import get_settings
 
@@ -33,7 +33,7 @@ def cmd_report(
     except psycopg2.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(
-            "cannot reach the warehouse", first, "is the stack up? (`mdw up`)"
+            "cannot reach the warehouse", first, "is the stack up? (`mdw up`)", STACK_DOWN
         ) from None
     except psycopg2.errors.UndefinedTable as exc:
         first = str(exc).strip().splitlines()[0]

@@ -34,9 +34,12 @@ def cmd_down() -> None:
 
 
 def cmd_status() -> None:
-    """Show the stack's parts, pools, workers, active and crashed runs (exit 1: a part is down)."""
-    if stack.status(get_settings(), _say):
-        raise typer.Exit(1)
+    """Show the stack's parts, pools, workers, schedules (next and last completed run), active
+    and crashed runs. Exit 1: a part is down or the scheduler is failing; 3: the stack is not
+    running."""
+    code = stack.status(get_settings(), _say)
+    if code:
+        raise typer.Exit(code)
 
 
 def cmd_env(

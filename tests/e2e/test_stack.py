@@ -2,8 +2,11 @@
 work pool) and real deployment runs started with the `prefect` CLI, as a user would. Alerts go
 to a real local HTTP receiver and a real local SMTP server started here.
 
-One stack for the whole module (start-up is the expensive part; tests/e2e/conftest.py), run as a
-new user's shell has it; tests run in file order and the last ones restart it.
+The session's one stack (tests/e2e/conftest.py), run as a new user's shell has it. No test
+depends on another's order: a test that needs the sample warehouse asks for `demo` (built
+once), one that changes data puts it back, one that stops or kills a part brings the stack up
+again before it ends (inside `stack.noisy`, so what it breaks on purpose is not held against
+the server's logs).
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ import time
 
 import pytest
 
-from expectations.context import data_docs_index
 from ingest.db import transaction
 from mdw import postgres, services
-from settings import PROJECT_ROOT
+from mdw.errors import STACK_DOWN
 from tests.e2e.conftest import SMTP_PASSWORD, TERMINAL
 
 pytestmark = pytest.mark.e2e
@@ -62,53 +64,6 @@ def test_up_starts_pools_workers_and_every_deployment(stack):
     assert parts(stack.run("mdw", "status").stdout) == parts(status.stdout)
 
 
-def test_pipeline_sample_deployment_run_completes(stack):
-    run = stack.prefect("deployment", "run", "pipeline/sample", "--watch", "--watch-timeout", "600")
-    assert run.returncode == 0, run.stdout + run.stderr
-    flow_run = stack.latest_run("pipeline/sample")
-    assert flow_run["state"]["type"] == "COMPLETED"
-    assert stack.count("marts.fct_daily_indicators") == 22202
-    assert stack.count("marts.fct_daily_bars") == 22202
-    assert stack.count("raw.rejected_bars") == 11
-    assert data_docs_index().exists()
-    assert (PROJECT_ROOT / "dbt_project" / "target" / "index.html").exists()
-    artifacts = stack.api(
-        "/artifacts/filter",
-        {
-            "artifacts": {
-                "key": {"any_": ["pipeline-summary"]},
-                "flow_run_id": {"any_": [flow_run["id"]]},
-            }
-        },
-    )
-    assert len(artifacts) == 1
-    summary = artifacts[0]["data"]
-    assert "| raw_daily_bars | passed |" in summary and "22213" in summary
-    # the dbt flow ran one Prefect task per dbt node
-    children = stack.api(
-        "/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [flow_run["id"]]}}}
-    )
-    tasks = stack.api(
-        "/task_runs/filter",
-        {"limit": 200, "flow_runs": {"id": {"any_": [r["id"] for r in children]}}},
-    )
-    names = {t["name"] for t in tasks}
-    assert any("fct_daily_indicators" in n for n in names), sorted(names)[:20]
-
-
-def test_demo_twice_changes_no_row_counts(stack):
-    tables = ("raw.daily_bars", "raw.rejected_bars", "marts.fct_daily_indicators")
-    before = {t: stack.count(t) for t in tables}
-    demo = stack.run("mdw", "demo")
-    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-    assert "pipeline/sample: Completed" in demo.stdout
-    assert "| raw_daily_bars | passed |" in demo.stdout
-    assert "psql" in demo.stdout and "data_docs" in demo.stdout
-    report = stack.settings.reports_dir / "index.html"
-    assert f"Report site    {report.as_uri()}" in demo.stdout and report.exists()
-    assert {t: stack.count(t) for t in tables} == before
-
-
 def test_ingest_files_command_lands_into_the_running_stack(stack, tmp_path):
     path = tmp_path / "extra.csv"
     path.write_text(
@@ -125,7 +80,7 @@ def test_ingest_files_command_lands_into_the_running_stack(stack, tmp_path):
         assert cur.fetchall() == [(True,)]
 
 
-def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
+def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack, demo):
     with transaction(stack.settings.warehouse) as cur:  # bypass landing checks on purpose
         cur.execute("""insert into raw.daily_bars
             (source, symbol, trade_date, open, high, low, close, volume, load_run_id)
@@ -176,7 +131,7 @@ def test_a_failing_run_fails_names_the_node_and_alerts_within_a_minute(stack):
             cur.execute("delete from raw.daily_bars where symbol = 'BAD'")
 
 
-def test_mdw_validate_exits_1_naming_an_unacknowledged_error_and_0_otherwise(stack):
+def test_mdw_validate_exits_1_naming_an_unacknowledged_error_and_0_otherwise(stack, demo):
     passing = stack.run("mdw", "validate")
     assert passing.returncode == 0, passing.stdout[-3000:] + passing.stderr[-3000:]
     assert "validate-warehouse/manual: Completed" in passing.stdout
@@ -233,11 +188,17 @@ def test_maintenance_deployments_complete(stack):
     assert any(b.startswith("prefect-") for b in backups)
 
 
-def test_backup_then_restore_round_trips_through_the_cli(stack, tmp_path):
+def test_backup_restore_undo_through_the_cli(stack, demo, tmp_path):
+    """A restore checks its archive (issue 16, defect 7: the Prefect archive replaced the
+    warehouse), keeps the database it replaced, and an undo puts that one back."""
     backup = stack.run("mdw", "backup", "--output", str(tmp_path))
     assert backup.returncode == 0, backup.stdout + backup.stderr
     archive = next(tmp_path.glob("warehouse-*.dump"))
-    before = stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")
+    full = stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")
+    stack.wait_idle()
+    wrong = stack.run("mdw", "restore", str(next(tmp_path.glob("prefect-*.dump"))), "--yes")
+    assert wrong.returncode == 1 and "not a warehouse archive" in wrong.stderr, wrong.stderr
+    assert (stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")) == full
     with transaction(stack.settings.warehouse) as cur:
         cur.execute("delete from raw.daily_bars where symbol = 'AAPL'")
     refused = stack.run("mdw", "restore", str(archive))
@@ -245,7 +206,19 @@ def test_backup_then_restore_round_trips_through_the_cli(stack, tmp_path):
     stack.wait_idle()
     restored = stack.run("mdw", "restore", str(archive), "--yes")
     assert restored.returncode == 0, restored.stdout + restored.stderr
-    assert (stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")) == before
+    assert (stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")) == full
+    assert "kept as warehouse_replaced_" in restored.stdout
+    # the wrong restore is undone: the replaced database (without AAPL) comes back ...
+    undo = stack.run("mdw", "restore", "--undo", "--yes")
+    assert undo.returncode == 0, undo.stdout + undo.stderr
+    assert stack.count("raw.daily_bars") < full[0]
+    # ... and undone again (an undo keeps what it replaced too)
+    assert stack.run("mdw", "restore", "--undo", "--yes").returncode == 0
+    assert (stack.count("raw.daily_bars"), stack.count("marts.fct_daily_indicators")) == full
+    # the next verified backup drops the kept databases
+    again = stack.run("mdw", "backup", "--output", str(tmp_path))
+    assert again.returncode == 0 and "dropped (replaced by earlier restores)" in again.stdout
+    assert stack.run("mdw", "restore", "--drop-replaced").stdout.strip() == "nothing to drop"
 
 
 def test_a_killed_worker_leaves_no_run_running_after_up(stack):
@@ -254,13 +227,14 @@ def test_a_killed_worker_leaves_no_run_running_after_up(stack):
     stack.wait_run(run["id"], {"RUNNING"}, timeout=300)
     refused = stack.run("mdw", "restore", str(stack.settings.backup_dir / "x.dump"), "--yes")
     assert refused.returncode != 0 and "active" in refused.stderr
-    worker = services.read_pid(stack.settings, services.worker_name("analytics"))
-    os.killpg(worker, signal.SIGKILL)
-    for pid, run_id in services.flow_processes(stack.settings).items():
-        if run_id == run["id"]:
-            os.kill(pid, signal.SIGKILL)
-    up = stack.run("mdw", "up", timeout=300)
-    assert up.returncode == 0, up.stdout + up.stderr
+    with stack.noisy("the analytics worker and its flow process are killed on purpose"):
+        worker = services.read_pid(stack.settings, services.worker_name("analytics"))
+        os.killpg(worker, signal.SIGKILL)
+        for pid, run_id in services.flow_processes(stack.settings).items():
+            if run_id == run["id"]:
+                os.kill(pid, signal.SIGKILL)
+        up = stack.run("mdw", "up", timeout=300)
+        assert up.returncode == 0, up.stdout + up.stderr
     assert stack.read_run(run["id"])["state_type"] == "CRASHED"
     status = stack.run("mdw", "status")
     assert status.returncode == 0, status.stdout
@@ -269,13 +243,14 @@ def test_a_killed_worker_leaves_no_run_running_after_up(stack):
 
 def test_status_reports_the_server_unhealthy_when_its_database_is_down(stack):
     """Regression (issue 8): status said healthy while the Prefect database was down."""
-    postgres.stop(stack.settings)
-    status = stack.run("mdw", "status")
-    assert status.returncode == 1
-    server_line = next(line for line in status.stdout.splitlines() if line.startswith("prefect"))
-    assert " down " in server_line and "database" in server_line
-    up = stack.run("mdw", "up", timeout=300)
-    assert up.returncode == 0, up.stdout + up.stderr
+    with stack.noisy("PostgreSQL is stopped under the running server on purpose"):
+        postgres.stop(stack.settings)
+        status = stack.run("mdw", "status")
+        assert status.returncode == 1  # a part is down; the API answers (not STACK_DOWN)
+        server_line = next(x for x in status.stdout.splitlines() if x.startswith("prefect"))
+        assert " down " in server_line and "database" in server_line
+        up = stack.run("mdw", "up", timeout=300)
+        assert up.returncode == 0, up.stdout + up.stderr
     assert stack.run("mdw", "status").returncode == 0
 
 
@@ -284,16 +259,23 @@ def test_an_enabled_schedule_and_the_data_survive_down_and_up(stack):
     enable = stack.run("mdw", "schedule", "enable", "pipeline/daily")
     assert enable.returncode == 0, enable.stdout + enable.stderr
     assert "active" in enable.stdout and "inactive" not in enable.stdout
-    names = services.deployment_names(stack.settings)
-    before = stack.count("raw.daily_bars")
-    down = stack.run("mdw", "down", timeout=180)
-    assert down.returncode == 0, down.stdout + down.stderr
-    status = stack.run("mdw", "status")
-    assert status.returncode == 1 and status.stdout.count(" down ") == 2 + len(services.WORKERS)
-    assert services.flow_processes(stack.settings) == {}
-    up = stack.run("mdw", "up", timeout=300)
-    assert up.returncode == 0, up.stdout + up.stderr
-    assert stack.count("raw.daily_bars") == before
-    assert services.deployment_names(stack.settings) == names
-    daily = stack.deployment("pipeline/daily")
-    assert not daily["paused"] and all(s["active"] for s in daily["schedules"])
+    assert "dead-man's switch: alerts when no run of pipeline/daily completes" in enable.stdout
+    try:
+        names = services.deployment_names(stack.settings)
+        before = stack.count("raw.daily_bars")
+        with stack.noisy("the whole stack is stopped and started again"):
+            down = stack.run("mdw", "down", timeout=180)
+            assert down.returncode == 0, down.stdout + down.stderr
+            status = stack.run("mdw", "status")
+            assert status.returncode == STACK_DOWN
+            assert status.stdout.count(" down ") == 2 + len(services.WORKERS)
+            assert services.flow_processes(stack.settings) == {}
+            up = stack.run("mdw", "up", timeout=300)
+            assert up.returncode == 0, up.stdout + up.stderr
+        assert stack.count("raw.daily_bars") == before
+        assert services.deployment_names(stack.settings) == names
+        daily = stack.deployment("pipeline/daily")
+        assert not daily["paused"] and all(s["active"] for s in daily["schedules"])
+    finally:
+        disable = stack.run("mdw", "schedule", "disable", "pipeline/daily")
+        assert disable.returncode == 0, disable.stdout + disable.stderr

@@ -1,5 +1,5 @@
-"""Backups and restores against a real PostgreSQL (issue 8): pg_dump / pg_restore from the
-embedded wheel, a real landed warehouse."""
+"""Backups and restores against a real PostgreSQL (issues 8 and 16): pg_dump / pg_restore from
+the embedded wheel, a real landed warehouse."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import URL
 
-from flows import backup
 from ingest.db import migrate, transaction
 from ingest.landing import ingest_file
+from lib import backup
 from mdw.commands.ops import restore_stack
 from settings import Settings
 from tests.conftest import SAMPLE
@@ -57,29 +57,35 @@ def test_backup_delete_restore_round_trips_every_table(landed, tmp_path):
         cur.execute("delete from raw.load_runs")
     assert fingerprint(landed) != before
 
-    backup.restore(landed, archive.path)
+    changed = fingerprint(landed)
+    restored = backup.restore(landed, archive.path)
 
     assert fingerprint(landed) == before
+    # the replaced database is kept, and an undo puts it back (and keeps the restored one)
+    assert backup.replaced_databases(landed) == [restored.kept]
+    undone = backup.undo_restore(landed)
+    assert fingerprint(landed) == changed
+    assert backup.replaced_databases(landed) == [undone.kept] != [restored.kept]
+    assert backup.drop_replaced(landed) and backup.replaced_databases(landed) == []
 
 
-def test_a_corrupt_archive_fails_cleanly_and_changes_nothing(landed, tmp_path, pg_server):
+def test_an_archive_that_is_not_the_warehouses_is_refused_and_changes_nothing(
+    landed, tmp_path, pg_server
+):
+    """Regression (issue 16, defect 7): the Prefect archive replaced the warehouse."""
     before = fingerprint(landed)
-    good = backup.dump(landed, tmp_path, "warehouse")
-    corrupt = tmp_path / "corrupt.dump"
-    data = good.path.read_bytes()
-    corrupt.write_bytes(data[: len(data) // 2])  # a truncated file: header fine, data cut
-    garbage = tmp_path / "garbage.dump"
-    garbage.write_bytes(b"not an archive at all\n" * 100)
-
-    for bad in (garbage, corrupt):
-        with pytest.raises(RuntimeError, match="pg_restore|not a readable"):
-            backup.restore(landed, bad)
-        assert fingerprint(landed) == before
-    with transaction(landed) as cur:  # no scratch database left behind
-        cur.execute(
-            "select datname from pg_database where datname like %s", (f"{landed.database}_%",)
-        )
-        assert cur.fetchall() == []
+    prefect_like = create_database(pg_server)
+    with transaction(prefect_like) as cur:  # what Prefect's database has: alembic, no raw
+        cur.execute("create table alembic_version (version_num varchar(32) primary key)")
+        cur.execute("create table flow_run (id uuid primary key)")
+    try:
+        archive = backup.dump(prefect_like, tmp_path, "prefect")
+    finally:
+        drop_database(pg_server, prefect_like)
+    with pytest.raises(backup.NotAWarehouseArchive, match="Prefect database's archive"):
+        backup.restore(landed, archive.path)
+    assert fingerprint(landed) == before
+    assert backup.replaced_databases(landed) == []
 
 
 def test_backups_keep_the_last_n(landed, tmp_path):

@@ -34,6 +34,11 @@ def test_checkpoints_pass_on_the_built_sample_and_write_data_docs(built_warehous
     index = data_docs_index(gx_root)
     assert index.exists() and "raw_daily_bars" in index.read_text()
     assert "validate-warehouse-manual run raw_daily_bars" in index.read_text()
+    # the non-gating suite is shown as warnings, never as failed (issue 16, defect 8)
+    pages = list((index.parent / "validations" / "data_quality_warnings").rglob("*.html"))
+    assert pages and all("Warnings (not gating" in p.read_text() for p in pages)
+    assert not any("fa-times" in p.read_text() for p in pages)
+    assert "ge-failed-icon" not in index.read_text()
 
 
 def test_broken_invariants_fail_and_are_named(warehouse_copy, gx_root):

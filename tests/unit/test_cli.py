@@ -9,6 +9,7 @@ import typer
 
 from mdw.cli import app, main, parse_args
 from mdw.commands.ingest import vendor_flow
+from mdw.errors import STACK_DOWN
 
 VENDOR_COMMANDS = [
     "polygon-daily",
@@ -119,10 +120,39 @@ def test_dates_are_documented_and_asked_as_yyyy_mm_dd(capsys):
     assert "YYYY-MM-DD" in line
 
 
-def test_a_stack_that_is_down_is_one_line_with_what_to_do(capsys, monkeypatch):
+STACK_COMMANDS = [
+    ["ingest", "yahoo", "--symbols", "AAPL"],
+    ["ingest", "polygon-daily"],
+    ["validate"],
+    ["schedule", "enable", "pipeline/daily"],
+    ["backup"],
+    ["restore", "--drop-replaced"],
+    ["report"],
+    ["analyst", "add", "alice"],
+]
+
+
+@pytest.mark.parametrize("argv", STACK_COMMANDS, ids=lambda a: " ".join(a[:2]))
+def test_a_stack_that_is_down_is_one_line_and_one_exit_code(capsys, monkeypatch, argv, tmp_path):
+    """Every command that needs the stack: exit code 3 (README, "Exit codes") and `mdw up`."""
+    monkeypatch.setenv("MDW_HOME", str(tmp_path))
     monkeypatch.setenv("MDW_PREFECT_PORT", "9")  # nothing listens on the discard port
-    line = one_line_error(capsys, ["ingest", "yahoo", "--symbols", "AAPL"], 2)
-    assert "not running" in line and "mdw up" in line
+    monkeypatch.setenv("MDW_PG_PORT", "9")
+    line = one_line_error(capsys, argv, STACK_DOWN)
+    assert "mdw up" in line, line
+
+
+def test_status_of_a_stack_that_is_down_exits_with_the_same_code(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MDW_HOME", str(tmp_path))
+    monkeypatch.setenv("MDW_PREFECT_PORT", "9")
+    monkeypatch.setenv("MDW_PG_PORT", "9")
+    assert main(["status"]) == STACK_DOWN
+    assert "prefect-server           down" in capsys.readouterr().out
+
+
+def test_restore_needs_one_of_an_archive_undo_or_drop(capsys):
+    line = one_line_error(capsys, ["restore"], 2)
+    assert "--undo" in line and "--drop-replaced" in line
 
 
 def test_debug_shows_the_traceback(monkeypatch):
@@ -142,7 +172,7 @@ def test_ordinary_commands_print_no_warning_noise(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "mdw.cli", "status"], env=env, capture_output=True, text=True
     )
-    assert done.returncode == 1  # nothing is up
+    assert done.returncode == STACK_DOWN  # nothing is up
     assert done.stderr == ""
     assert "postgres" in done.stdout
 

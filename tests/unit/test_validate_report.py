@@ -85,5 +85,5 @@ def test_mdw_validate_parses_and_needs_the_stack(monkeypatch, tmp_path, capsys):
     assert parse_args(["validate", "--timeout", "5"]).params == {"timeout": 5.0}
     monkeypatch.setenv("MDW_HOME", str(tmp_path))
     monkeypatch.setenv("MDW_PREFECT_PORT", "9")  # nothing listens there
-    assert main(["validate"]) == 2
+    assert main(["validate"]) == 3  # STACK_DOWN (mdw.errors)
     assert capsys.readouterr().err.startswith("mdw: the stack is not running")
