@@ -8,6 +8,7 @@ The commands come from README.md itself (`readme_blocks`), so they cannot drift 
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -93,13 +94,23 @@ def test_the_readme_second_block_in_a_clean_shell(stack, demo):
     assert len(artifacts) == 1
     summary = artifacts[0]["data"]
     assert "| raw_daily_bars | passed |" in summary and "Failed expectations" not in summary
-    # the dbt flow ran one Prefect task per dbt node
+    # the dbt step left every node with its status and seconds (the `dbt-nodes` artifact)
     children = stack.api(
         "/flow_runs/filter", {"flow_runs": {"parent_flow_run_id": {"any_": [flow_run["id"]]}}}
     )
-    tasks = stack.api(
-        "/task_runs/filter",
-        {"limit": 200, "flow_runs": {"id": {"any_": [r["id"] for r in children]}}},
+    tables = stack.api(
+        "/artifacts/filter",
+        {
+            "artifacts": {
+                "key": {"any_": ["dbt-nodes"]},
+                "flow_run_id": {"any_": [r["id"] for r in children]},
+            }
+        },
     )
-    names = {t["name"] for t in tasks}
-    assert any("fct_daily_indicators" in n for n in names), sorted(names)[:20]
+    assert len(tables) == 1, tables
+    nodes = (
+        json.loads(tables[0]["data"]) if isinstance(tables[0]["data"], str) else tables[0]["data"]
+    )
+    by_name = {n["node"]: n for n in nodes}
+    assert by_name["fct_daily_indicators"]["status"] == "success", sorted(by_name)[:20]
+    assert all(isinstance(n["seconds"], int | float) for n in nodes)
