@@ -1,12 +1,15 @@
 """The analyst-facing marts on the built sample: who a symbol is (dim_symbols, dim_symbol_history)
-from Yahoo, Polygon and the bundled S&P 500 list, the latest complete session (dim_sessions), and
-the documentation inside the database (persist_docs)."""
+from what the Yahoo and Polygon reference flows land (answered by their stand-ins), the latest
+complete session (dim_sessions), and the documentation inside the database (persist_docs)."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import URL
@@ -26,7 +29,7 @@ from tests.support.polygon_server import (
     recorded_json,
     tickers_body,
 )
-from tests.support.yahoo_server import YahooServer
+from tests.support.yahoo_server import Recordings, YahooServer
 
 pytestmark = pytest.mark.integration
 
@@ -84,32 +87,82 @@ def polygon_listing_of_aapl() -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def reference_data(pg_server, built_warehouse, tmp_path_factory) -> Iterator[URL]:
-    """A copy of the sample plus: Yahoo's recorded AAPL company data (and an older, crafted
-    snapshot), Polygon's AAPL listing and KO's delisting (crafted: KO was never delisted), and a
-    symbol landed only from a file (ZZZ); shared by the tests that read it."""
-    url = create_database(pg_server, template=built_warehouse.database)
-    tmp_path = tmp_path_factory.mktemp("yahoo")
+def with_profile(recordings: Recordings, symbol: str, **changes: str) -> Recordings:
+    """The stand-in's recordings with fields of `symbol`'s recorded assetProfile answer changed:
+    a test's model of Yahoo changing its answer (the recordings hold one answer per symbol)."""
+    status, body = recordings.summary_module[("assetProfile", symbol)]
+    body = copy.deepcopy(body)
+    body["quoteSummary"]["result"][0]["assetProfile"].update(changes)
+    return dataclasses.replace(
+        recordings,
+        summary_module=recordings.summary_module | {("assetProfile", symbol): (status, body)},
+    )
+
+
+def land_company_data(
+    url: URL,
+    symbols: list[str],
+    cache_dir: Path,
+    *,
+    as_of: date | None = None,
+    profile_changes: dict[str, dict[str, str]] | None = None,
+) -> None:
+    """Yahoo company data of `symbols` landed as the yahoo-company flow lands it
+    (land_symbol_company_data through yfinance), answered by the Yahoo stand-in from the
+    recorded answers (early 2025), with `profile_changes` applied to them. The stand-in answers
+    today: `as_of` re-dates the landed snapshots to an earlier day (a landing made then)."""
     with YahooServer() as server, use_endpoint(server.endpoint):
+        for symbol, changes in (profile_changes or {}).items():
+            server.recordings = with_profile(server.recordings, symbol, **changes)
         client = YahooClient(
             YahooSession(),
             retry=RetryPolicy(max_retries=1, backoff_base=0.01),
             timeout=5.0,
-            cache_dir=tmp_path / "yfinance",
+            cache_dir=cache_dir,
         )
-        landed = land_symbol_company_data(url, client, "AAPL", load_run_id=uuid.uuid4())
-    assert landed.status == "success", landed
-    rows(
-        url,
-        """insert into raw.yahoo_company_data
-               (symbol, dataset, as_of_date, payload, fetched_at, load_run_id)
-           select symbol, dataset, date '2020-06-01',
-                  jsonb_set(payload, '{assetProfile,sector}', '"Electronic Technology"'),
-                  timestamptz '2020-06-01 12:00+00', load_run_id
-           from raw.yahoo_company_data where dataset = 'company_profile'
-           returning 1""",
-    )
+        for symbol in symbols:
+            landed = land_symbol_company_data(url, client, symbol, load_run_id=uuid.uuid4())
+            # what the symbol dimension reads (AMZN's recordings have no statements or holders)
+            assert {"company_profile", "key_statistics"} <= set(landed.inserted), landed
+            if as_of is not None:
+                rows(
+                    url,
+                    """update raw.yahoo_company_data
+                       set as_of_date = %s, fetched_at = %s::date + time '12:00'
+                       where symbol = %s and as_of_date = %s returning 1""",
+                    as_of,
+                    as_of,
+                    symbol,
+                    landed.as_of_date,
+                )
+
+
+SYMBOL_MODELS = (
+    "snapshot_polygon_tickers",
+    "snapshot_reference_symbols",
+    "int_symbol_attributes_observed+",
+)
+
+
+@pytest.fixture(scope="module")
+def reference_data(pg_server, built_warehouse, tmp_path_factory) -> Iterator[URL]:
+    """A copy of the sample plus what the reference flows land: Yahoo's company data of AMZN on
+    three days and of AAPL today, Polygon's AAPL listing and KO's delisting (crafted: KO was
+    never delisted), and a symbol landed only from a file (ZZZ); shared by the tests that read
+    it."""
+    url = create_database(pg_server, template=built_warehouse.database)
+    # AMZN: on 2015-01-02 and 2016-01-04 Yahoo's recorded answer with another sector and
+    # industry - altered by this test to model a reclassification -, on 2017-03-01 as recorded
+    older = {"AMZN": {"sector": "Services", "industry": "Catalog & Mail Order Houses"}}
+    for day, changes in (
+        (date(2015, 1, 2), older),
+        (date(2016, 1, 4), older),
+        (date(2017, 3, 1), None),
+    ):
+        land_company_data(
+            url, ["AMZN"], tmp_path_factory.mktemp("yf"), as_of=day, profile_changes=changes
+        )
+    land_company_data(url, ["AAPL"], tmp_path_factory.mktemp("yf"))
     with PolygonServer(POLYGON_KEY) as server:
         server.route("/v3/reference/tickers", json_reply(tickers_body([polygon_listing_of_aapl()])))
         server.route(
@@ -135,13 +188,7 @@ def reference_data(pg_server, built_warehouse, tmp_path_factory) -> Iterator[URL
            returning 1""",
     )
     # the snapshots take the new reference rows, fct_daily_bars ZZZ's bars
-    build(
-        url,
-        "snapshot_polygon_tickers",
-        "snapshot_reference_symbols",
-        "fct_daily_bars",
-        "int_symbol_attributes_observed+",
-    )
+    build(url, "fct_daily_bars", *SYMBOL_MODELS)
     yield url
     drop_database(pg_server, url)
 
@@ -166,20 +213,37 @@ def test_dim_symbols_says_who_each_symbol_is_and_where_each_fact_comes_from(refe
     assert (aapl.listed_on, aapl.listed_on_source) == (date(1980, 12, 12), "yahoo_profile")
     assert aapl.market_cap == pytest.approx(3688676720640.0, rel=1e-12)
     assert aapl.shares_outstanding == pytest.approx(15022100480, rel=1e-12)
-    assert aapl.market_cap_source == "yahoo_profile" and aapl.market_cap_as_of == date.today()
+    assert aapl.market_cap_source == "yahoo_profile"
+    assert aapl.market_cap_as_of == datetime.now(UTC).date()  # the landing's day
     assert (aapl.first_trade_date, aapl.last_trade_date) == (date(2013, 2, 8), date(2018, 2, 7))
 
-    ko = symbols.loc["KO"]  # named by its Polygon listing, classified by the bundled list
+    amzn = symbols.loc["AMZN"]  # Yahoo only: its latest snapshot, every fact from the profile
+    assert (amzn.security_name, amzn.exchange_mic, amzn.asset_type, amzn.currency) == (
+        "Amazon.com, Inc.",
+        "XNAS",
+        "stock",
+        "USD",
+    )
+    assert {amzn.name_source, amzn.exchange_source, amzn.currency_source} == {"yahoo_profile"}
+    assert (amzn.sector, amzn.industry) == ("Consumer Cyclical", "Internet Retail")
+    assert amzn.market_cap == pytest.approx(2295249764352.0, rel=1e-12)
+    assert amzn.market_cap_as_of == date(2017, 3, 1)
+
+    ko = symbols.loc["KO"]  # named by its Polygon listing; no company data, so no sector
     assert (ko.security_name, ko.name_source) == ("Coca-Cola", "polygon_reference")
-    assert (ko.sector, ko.sector_source) == ("Consumer Staples", "sp500_constituents")
+    assert ko[["sector", "sector_source", "industry", "market_cap"]].isna().all()
     assert (bool(ko.is_active), ko.delisted_on, ko.status_source) == (
         False,
         date(2017, 12, 29),
         "polygon_reference",
     )
 
+    # no reference flow has covered the other 17 nor ZZZ: their facts come from the bars only
+    uncovered = symbols.drop(["AAPL", "AMZN", "KO"])
+    assert len(uncovered) == 18
+    assert uncovered[["security_name", "sector", "name_source", "sector_source"]].isna().all().all()
+    assert set(uncovered.status_source) == set(uncovered.listed_on_source) == {"bars"}
     zzz = symbols.loc["ZZZ"]  # landed from a file only: a row, its facts derived from bars
-    assert zzz[["security_name", "exchange_mic", "sector", "sector_source"]].isna().all()
     assert (bool(zzz.is_active), zzz.status_source) == (True, "bars")
     assert (zzz.listed_on, zzz.listed_on_source) == (date(2018, 1, 2), "bars")
     assert zzz.bar_count == len(
@@ -188,7 +252,7 @@ def test_dim_symbols_says_who_each_symbol_is_and_where_each_fact_comes_from(refe
 
 
 def test_history_gives_a_backtest_the_sector_of_its_day(reference_data):
-    def sector_on(symbol: str, day: str) -> list[tuple]:
+    def sector_on(symbol: str, day: date) -> list[tuple]:
         return rows(
             reference_data,
             "select sector, sector_source from marts.dim_symbol_history"
@@ -198,23 +262,62 @@ def test_history_gives_a_backtest_the_sector_of_its_day(reference_data):
             day,
         )
 
-    # real reclassifications, as the bundled list recorded them
-    assert sector_on("DHR", "2015-06-01") == [("Industrials", "sp500_constituents")]
-    assert sector_on("DHR", "2017-06-01") == [("Health Care", "sp500_constituents")]
-    assert sector_on("O", "2015-06-01") == [("Financials", "sp500_constituents")]
-    assert sector_on("O", "2017-06-01") == [("Real Estate", "sp500_constituents")]
-    # Yahoo takes over from its first snapshot on (the 2020 one crafted with another sector)
-    assert sector_on("AAPL", "2015-06-01") == [("Information Technology", "sp500_constituents")]
-    assert sector_on("AAPL", "2021-01-04") == [("Electronic Technology", "yahoo_profile")]
-    assert sector_on("AAPL", date.today().isoformat()) == [("Technology", "yahoo_profile")]
-    # the delisting takes effect on its date (no reference flow said anything before it)
+    # AMZN's three Yahoo snapshots: two alike (one version), then the reclassification
+    assert rows(
+        reference_data,
+        "select valid_from, valid_to, observed_on, sector, industry from marts.dim_symbol_history"
+        " where symbol = 'AMZN' order by valid_from",
+    ) == [
+        (
+            date(2013, 2, 8),
+            date(2017, 3, 1),
+            date(2015, 1, 2),
+            "Services",
+            "Catalog & Mail Order Houses",
+        ),
+        (
+            date(2017, 3, 1),
+            date(9999, 12, 31),
+            date(2017, 3, 1),
+            "Consumer Cyclical",
+            "Internet Retail",
+        ),
+    ]
+    assert sector_on("AMZN", date(2016, 6, 1)) == [("Services", "yahoo_profile")]
+    assert sector_on("AMZN", date(2017, 6, 1)) == [("Consumer Cyclical", "yahoo_profile")]
+    # a backtest over the bars sees each day's sector
+    assert rows(
+        reference_data,
+        """select h.sector, min(b.trade_date), max(b.trade_date)
+           from marts.fct_daily_bars as b
+           join marts.dim_symbol_history as h on h.symbol = b.symbol
+               and b.trade_date >= h.valid_from and b.trade_date < h.valid_to
+           where b.symbol = 'AMZN' group by h.sector order by 2""",
+    ) == [
+        ("Services", date(2013, 2, 8), date(2017, 2, 28)),
+        ("Consumer Cyclical", date(2017, 3, 1), date(2018, 2, 7)),
+    ]
+    # a symbol no reference flow covered: one version of nulls from its first bar
+    assert rows(
+        reference_data,
+        "select valid_from, valid_to, sector, name_source from marts.dim_symbol_history"
+        " where symbol = 'MSFT'",
+    ) == [(date(2013, 2, 8), date(9999, 12, 31), None, None)]
+    # the delisting takes effect on its date (no reference flow said anything before it), while
+    # the name Polygon reported today reaches back to KO's first bar
     status = (
-        "select is_active, delisted_on, status_source from marts.dim_symbol_history"
+        "select security_name, is_active, delisted_on, status_source"
+        " from marts.dim_symbol_history"
         " where symbol = 'KO' and %s::date >= valid_from and %s::date < valid_to"
     )
-    assert rows(reference_data, status, "2017-12-28", "2017-12-28") == [(None, None, None)]
+    assert rows(reference_data, status, "2013-02-08", "2013-02-08") == [
+        ("Coca-Cola", None, None, None)
+    ]
+    assert rows(reference_data, status, "2017-12-28", "2017-12-28") == [
+        ("Coca-Cola", None, None, None)
+    ]
     assert rows(reference_data, status, "2017-12-29", "2017-12-29") == [
-        (False, date(2017, 12, 29), "polygon_reference")
+        ("Coca-Cola", False, date(2017, 12, 29), "polygon_reference")
     ]
     # every bar finds exactly one version (the first reaches back to the first bar)
     assert rows(

@@ -3,10 +3,10 @@
   attributes (name, exchange, asset type, currency, sector, industry, country, listing date,
   active flag, delisting date, each with its source), collapsed from the change points of
   int_symbol_attributes_resolved. A version holds from valid_from to the day before valid_to;
-  the current one has valid_to 9999-12-31. The first version reaches back to the symbol's first
-  bar when that is older than the first observation (observed_on says when the values were first
-  seen), and a symbol with bars but no reference data has one version of nulls, so that every
-  bar finds exactly one version: join on the symbol and
+  the current one has valid_to 9999-12-31. A symbol's first version starts on its first bar: the
+  vendors' first observations reach back to it (observed_on says when a version's values were
+  reported; a delisting holds from its own date), and a symbol with bars but no reference data
+  has one version of nulls, so that every bar finds exactly one version: join on the symbol and
   `trade_date >= valid_from and trade_date < valid_to`.
 -#}
 {{
@@ -51,8 +51,7 @@ versions as (
 
     select
         *,
-        lead(changed_on) over by_day as next_changed_on,
-        row_number() over by_day as version_number
+        lead(changed_on) over by_day as next_changed_on
     from flagged
     where starts_version
     window by_day as (partition by symbol order by changed_on)
@@ -63,13 +62,10 @@ final as (
 
     select
         symbol,
-        case
-            when version_number = 1 then least(changed_on, first_bar)
-            else changed_on
-        end as valid_from,
+        changed_on as valid_from,
         coalesce(next_changed_on, date '9999-12-31') as valid_to,
         next_changed_on is null as is_current,
-        changed_on as observed_on,
+        observed_on,
         security_name,
         exchange_mic,
         asset_type,

@@ -12,8 +12,7 @@
     yahoo_profile       Yahoo's company profile and key statistics of the day: name, exchange,
                         type, currency, sector, industry, country, first trade date, shares
                         outstanding and market cap
-    sp500_constituents  the bundled S&P 500 list (seed): name and GICS sector on each of its
-                        dates; membership of the index implies a US-listed stock in USD
+  Only what the vendors' flows land: a symbol no reference flow has covered has no row here.
 -#}
 with
 
@@ -142,29 +141,6 @@ yahoo as (
 
 ),
 
-constituents as (
-
-    select
-        symbol,
-        'sp500_constituents' as feed,
-        'sp500_constituents' as source_label,
-        as_of_date as observed_on,
-        symbol_name as security_name,
-        null::text as exchange_mic,
-        'stock' as asset_type,
-        'USD' as currency,
-        sector,
-        null::text as industry,
-        null::text as country,
-        null::date as listed_on,
-        null::boolean as is_active,
-        null::date as delisted_on,
-        null::float8 as shares_outstanding,
-        null::float8 as market_cap
-    from {{ ref('stg_reference__sp500_constituents') }}
-
-),
-
 final as (
 
     select * from polygon
@@ -172,8 +148,6 @@ final as (
     select * from symbol_status
     union all
     select * from yahoo
-    union all
-    select * from constituents
 
 )
 

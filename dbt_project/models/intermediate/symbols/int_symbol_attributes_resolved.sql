@@ -1,17 +1,18 @@
 {#-
   Who each symbol was from each day some feed observed it (a change point): every attribute from
-  the first feed in its precedence that has observed the symbol by that day (that feed's latest
-  observation counts whole: an attribute it left empty falls to the next feed), with the feed as
-  the attribute's source.
-    name                      Polygon > Yahoo > S&P 500 list
-    exchange_mic              Polygon > Yahoo
-    asset_type, currency      Polygon > Yahoo > S&P 500 list
-    sector                    Yahoo > S&P 500 list
-    industry, country, listed_on   Yahoo
-    is_active, delisted_on    raw.symbols (the universe the reference flows keep)
-  A symbol with bars but no observation at all gets one change point of nulls on its first bar;
-  first_bar is each symbol's first landed bar (any source).
-  Change points where nothing changes are collapsed in dim_symbol_history.
+  the first feed in its precedence that has observed the symbol (that feed's latest observation
+  so far counts whole: an attribute it left empty falls to the next feed), with the feed as the
+  attribute's source.
+    name, exchange_mic, asset_type, currency   Polygon > Yahoo
+    sector, industry, country, listed_on       Yahoo
+    is_active, delisted_on                     raw.symbols (the universe the reference flows keep)
+  Polygon's and Yahoo's first observation of a symbol also holds before it, back to the symbol's
+  first bar (the reference flows start when first run while the bars reach years back, and a
+  delisted symbol's bars end before any flow saw it); a status does not: a delisting holds from
+  its own date, and before the first status report the status is unknown (null). Each symbol
+  with bars has a change point on its first bar (all nulls for a symbol no feed has observed);
+  observed_on is the day of the newest observation a change point uses. Change points where
+  nothing changes are collapsed in dim_symbol_history.
 -#}
 with
 
@@ -31,6 +32,16 @@ landed_symbols as (
 
 ),
 
+first_observations as (
+
+    select
+        symbol,
+        min(observed_on) as first_observed_on
+    from observations
+    group by symbol
+
+),
+
 observation_days as (
 
     select
@@ -38,35 +49,44 @@ observation_days as (
         observed_on,
         bool_or(feed = 'polygon_tickers') as from_polygon,
         bool_or(feed = 'yahoo_profile') as from_yahoo,
-        bool_or(feed = 'sp500_constituents') as from_constituents,
         bool_or(feed = 'symbol_status') as from_status
     from observations
     group by symbol, observed_on
     union all
     select
-        symbol,
-        first_bar as observed_on,
+        landed_symbols.symbol,
+        landed_symbols.first_bar as observed_on,
         false as from_polygon,
         false as from_yahoo,
-        false as from_constituents,
         false as from_status
     from landed_symbols
-    where symbol not in (select observations.symbol from observations)
+    left join first_observations on landed_symbols.symbol = first_observations.symbol
+    where
+        first_observations.first_observed_on is null
+        or landed_symbols.first_bar < first_observations.first_observed_on
 
 ),
 
 latest_observations as (
 
-    -- per change point, the day of each feed's latest observation so far
+    -- per change point, the day of each feed's observation it takes: the latest so far, else
+    -- (Polygon, Yahoo) the feed's first one
     select
         symbol,
         observed_on as changed_on,
-        max(observed_on) filter (where from_polygon) over so_far as polygon_on,
-        max(observed_on) filter (where from_yahoo) over so_far as yahoo_on,
-        max(observed_on) filter (where from_constituents) over so_far as constituents_on,
+        coalesce(
+            max(observed_on) filter (where from_polygon) over so_far,
+            min(observed_on) filter (where from_polygon) over whole_symbol
+        ) as polygon_on,
+        coalesce(
+            max(observed_on) filter (where from_yahoo) over so_far,
+            min(observed_on) filter (where from_yahoo) over whole_symbol
+        ) as yahoo_on,
         max(observed_on) filter (where from_status) over so_far as status_on
     from observation_days
-    window so_far as (partition by symbol order by observed_on)
+    window
+        so_far as (partition by symbol order by observed_on),
+        whole_symbol as (partition by symbol)
 
 ),
 
@@ -75,12 +95,20 @@ resolved as (
     select
         latest_observations.symbol,
         latest_observations.changed_on,
+        coalesce(
+            greatest(
+                latest_observations.polygon_on,
+                latest_observations.yahoo_on,
+                latest_observations.status_on
+            ),
+            latest_observations.changed_on
+        ) as observed_on,
         landed_symbols.first_bar,
-        {{ attribute_by_precedence('security_name', ['polygon_feed', 'yahoo_feed', 'list_feed']) }},
+        {{ attribute_by_precedence('security_name', ['polygon_feed', 'yahoo_feed']) }},
         {{ attribute_by_precedence('exchange_mic', ['polygon_feed', 'yahoo_feed']) }},
-        {{ attribute_by_precedence('asset_type', ['polygon_feed', 'yahoo_feed', 'list_feed']) }},
-        {{ attribute_by_precedence('currency', ['polygon_feed', 'yahoo_feed', 'list_feed']) }},
-        {{ attribute_by_precedence('sector', ['yahoo_feed', 'list_feed']) }},
+        {{ attribute_by_precedence('asset_type', ['polygon_feed', 'yahoo_feed']) }},
+        {{ attribute_by_precedence('currency', ['polygon_feed', 'yahoo_feed']) }},
+        {{ attribute_by_precedence('sector', ['yahoo_feed']) }},
         {{ attribute_by_precedence('industry', ['yahoo_feed']) }},
         {{ attribute_by_precedence('country', ['yahoo_feed']) }},
         {{ attribute_by_precedence('listed_on', ['yahoo_feed']) }},
@@ -96,10 +124,6 @@ resolved as (
         on latest_observations.symbol = yahoo_feed.symbol
         and latest_observations.yahoo_on = yahoo_feed.observed_on
         and yahoo_feed.feed = 'yahoo_profile'
-    left join observations as list_feed
-        on latest_observations.symbol = list_feed.symbol
-        and latest_observations.constituents_on = list_feed.observed_on
-        and list_feed.feed = 'sp500_constituents'
     left join observations as status_feed
         on latest_observations.symbol = status_feed.symbol
         and latest_observations.status_on = status_feed.observed_on
