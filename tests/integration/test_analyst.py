@@ -16,6 +16,7 @@ from mdw import analysts
 from mdw.cli import main
 from settings import PROJECT_ROOT, pgpass_password
 from tests.integration.conftest import create_database, drop_database
+from tests.integration.test_marts import SYMBOL_MODELS, build, land_company_data
 
 pytestmark = pytest.mark.integration
 
@@ -38,8 +39,13 @@ def refused(conn, statement: str) -> str:
 
 @pytest.fixture(scope="module")
 def analyst_warehouse(pg_server, built_warehouse, tmp_path_factory):
-    """One copy of the built sample with one analyst, shared by the read-only tests here."""
+    """One copy of the built sample with one analyst, shared by the read-only tests here: the
+    README's "Asking questions in SQL" world - the sample after `make demo`, then `mdw ingest
+    yahoo-company --symbols AAPL,AMZN` (answered by the Yahoo stand-in from the recorded
+    answers) and a build of the symbol dimension."""
     url = create_database(pg_server, template=built_warehouse.database)
+    land_company_data(url, ["AAPL", "AMZN"], tmp_path_factory.mktemp("yfinance"))
+    build(url, *SYMBOL_MODELS)
     analyst = analysts.add(url, "ana_reader", tmp_path_factory.mktemp("analysts"))
     yield url, analyst
     analysts.remove(url, "ana_reader", analyst.pgpass_file.parent)
