@@ -1,9 +1,6 @@
--- Symbols whose close crossed above their 200-day SMA on the latest trading day.
-with latest as (
-    select max(trade_date) as trade_date from {{ ref('fct_daily_indicators') }}
-),
-
-with_previous as (
+-- Symbols whose close crossed above their 200-day SMA on the latest complete session
+-- (dim_sessions: not max(trade_date), which one stray row dated far ahead would move).
+with with_previous as (
     select
         indicators.symbol,
         indicators.trade_date,
@@ -12,8 +9,14 @@ with_previous as (
         lag(indicators.close) over by_date as previous_close,
         lag(indicators.sma_200) over by_date as previous_sma_200
     from {{ ref('fct_daily_indicators') }} as indicators
-    where indicators.trade_date >= (select latest.trade_date - 10 from latest)
-    window by_date as (partition by symbol order by trade_date)
+    where indicators.trade_date between (
+            select sessions.session_date from {{ ref('dim_sessions') }} as sessions
+            where sessions.sessions_ago = 1
+        ) and (
+            select sessions.session_date from {{ ref('dim_sessions') }} as sessions
+            where sessions.is_latest_complete
+        )
+    window by_date as (partition by indicators.symbol order by indicators.trade_date)
 )
 
 select
@@ -24,7 +27,10 @@ select
     with_previous.close / with_previous.sma_200 - 1 as distance_above
 from with_previous
 where
-    with_previous.trade_date = (select latest.trade_date from latest)
+    with_previous.trade_date = (
+        select sessions.session_date from {{ ref('dim_sessions') }} as sessions
+        where sessions.is_latest_complete
+    )
     and with_previous.previous_close <= with_previous.previous_sma_200
     and with_previous.close > with_previous.sma_200
 order by distance_above desc

@@ -19,6 +19,13 @@ app = typer.Typer(
 )
 
 Name = Annotated[str, typer.Argument(help="role name: lower-case letters, digits and _")]
+ConnectionLimit = Annotated[
+    int, typer.Option(help="most sessions the analyst may hold at once (PostgreSQL enforces it)")
+]
+StatementTimeout = Annotated[
+    str,
+    typer.Option(help="the analyst's sessions cancel a statement after this long, e.g. 30s, 2h"),
+]
 
 
 def register(root: typer.Typer) -> None:
@@ -36,16 +43,32 @@ def _unreachable(exc: Exception) -> UserError:
 
 
 @app.command("add")
-def cmd_add(name: Name) -> None:
-    """Create login role NAME (select on marts only) and print how to connect."""
+def cmd_add(
+    name: Name,
+    connection_limit: ConnectionLimit = analysts.DEFAULT_CONNECTION_LIMIT,
+    statement_timeout: StatementTimeout = analysts.DEFAULT_STATEMENT_TIMEOUT,
+) -> None:
+    """Create login role NAME (select on marts only) and print how to connect. Run it again
+    to reset the password or change the limits."""
     settings, admin = _admin()
     try:
-        analyst = analysts.add(admin, name, settings.mdw_home / "analysts")
+        analyst = analysts.add(
+            admin,
+            name,
+            settings.mdw_home / "analysts",
+            connection_limit=connection_limit,
+            statement_timeout=statement_timeout,
+        )
     except analysts.AnalystError as exc:
         raise UserError(str(exc)) from None
     except psycopg2.OperationalError as exc:
         raise _unreachable(exc) from None
     out.print(f"analyst {name}: can read schema marts; raw, staging, writes and DDL are refused")
+    out.print(
+        f"limits    {analyst.connection_limit} connections, statements cancelled after "
+        f"{analyst.statement_timeout} (a session default), idle transactions ended after "
+        f"{analysts.IDLE_IN_TRANSACTION_TIMEOUT}"
+    )
     out.print(f"password  in {analyst.pgpass_file} (mode 0600): hand it over safely")
     out.print(f'connect   PGPASSFILE={analyst.pgpass_file} psql "{analyst.url}"')
     out.print(f"remove    mdw analyst remove {name}")

@@ -28,7 +28,7 @@ from tests.integration.test_indicators import assert_matches_talib
 
 pytestmark = pytest.mark.integration
 
-RUN = ("run", "--exclude", "path:models/marts/quality")
+RUN = ("run", "--exclude", "resource_type:seed+", "resource_type:snapshot+")
 MOVING, FLAT = 60, 520
 # the last bars arrive in a second file: the incremental run continues a frozen ADX
 LATE_BARS = 10

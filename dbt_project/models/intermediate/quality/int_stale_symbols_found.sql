@@ -1,7 +1,8 @@
 {#-
   stale_symbol (warn): an active symbol (not marked inactive in raw.symbols) whose last bar is
-  more than var `stale_after_sessions` sessions older than the newest session landed for any
-  symbol.
+  more than var `stale_after_sessions` sessions older than the latest complete session (the
+  newest one most symbols have reached: int_latest_complete_sessions, source `all`; a stray row
+  dated far ahead does not make every other symbol stale).
 -#}
 with
 
@@ -24,16 +25,14 @@ inactive_symbols as (
 
 ),
 
-newest_session as (
+latest_session as (
 
     select
         sessions.session_date,
         sessions.session_number
-    from sessions
-    where sessions.session_date = (
-            select max(bars.trade_date) from bars
-            inner join sessions as landed on bars.trade_date = landed.session_date
-        )
+    from {{ ref('int_latest_complete_sessions') }} as latest_complete
+    inner join sessions on latest_complete.latest_complete_session = sessions.session_date
+    where latest_complete.source = 'all'
 
 ),
 
@@ -53,11 +52,11 @@ behind as (
     select
         last_bars.symbol,
         last_bars.last_bar,
-        newest_session.session_date as newest_date,
-        newest_session.session_number - last_session.session_number as sessions_behind,
+        latest_session.session_date as latest_date,
+        latest_session.session_number - last_session.session_number as sessions_behind,
         next_session.session_date as first_date
     from last_bars
-    cross join newest_session
+    cross join latest_session
     cross join
         lateral (
             select max(sessions.session_number) as session_number
@@ -77,10 +76,10 @@ final as (
         symbol,
         null::text as source,
         first_date,
-        newest_date as last_date,
+        latest_date as last_date,
         format(
-            'last bar %s, %s sessions before the newest landed session %s (threshold %s)',
-            last_bar, sessions_behind, newest_date, {{ var('stale_after_sessions') }}
+            'last bar %s, %s sessions before the latest complete session %s (threshold %s)',
+            last_bar, sessions_behind, latest_date, {{ var('stale_after_sessions') }}
         ) as detail
     from behind
     where sessions_behind > {{ var('stale_after_sessions') }}
