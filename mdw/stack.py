@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mdw import alerts, postgres, services
+from mdw import alerts, orphans, postgres, services, supervisor
 from settings import Settings
 
 Say = Callable[[str], None]
@@ -15,6 +15,11 @@ def _row(name: str, state: str, pid: object, detail: str) -> str:
 
 
 def up(settings: Settings, say: Say = print) -> int:
+    with supervisor.stack_lock(settings):  # the supervisor waits while `mdw up` works
+        return _up(settings, say)
+
+
+def _up(settings: Settings, say: Say) -> int:
     from ingest.db import migrate
 
     if settings.embedded:
@@ -24,6 +29,10 @@ def up(settings: Settings, say: Say = print) -> int:
         say(_row("postgres", "ext", None, "your own server (WAREHOUSE_URL)"))
     applied = migrate(settings.warehouse)
     say(_row("raw schema", "ok", None, f"migrated ({', '.join(applied) or 'up to date'})"))
+    if services.server_unlocked(settings):  # started before the API had credentials
+        for name in [*services.WORKERS, services.SERVER]:
+            services.stop(settings, name)
+        say(_row(services.SERVER, "stop", None, "it ran without API credentials: restarting"))
     server = services.start_server(settings)
     say(_row(services.SERVER, "up", server.pid, server.detail))
     pools = services.ensure_pools(settings)
@@ -54,30 +63,49 @@ def up(settings: Settings, say: Say = print) -> int:
             f"to {', '.join(channels)}" if channels else "none (set MDW_ALERT_WEBHOOK_URL)",
         )
     )
-    crashed = services.crash_orphaned_runs(
-        settings, "Crashed: no live process when `mdw up` ran (worker or process killed)"
+    took = alerts.wait_triggers_live(settings)
+    say(_row("triggers", "ok", None, f"live (answered a probe in {took:.1f} s)"))
+    # only now: a run marked Crashed before the triggers listen would never alert
+    ended = orphans.end_orphan_processes(settings)
+    crashed = orphans.crash_runs_without_process(
+        settings,
+        "Crashed: no live process when `mdw up` ran (the machine, a worker or the process died)",
+        reasons=dict.fromkeys(ended.values(), "Crashed: its worker died; `mdw up` ended it")
+        | orphans.stopped_by_down(settings),
     )
+    orphans.forget_stopped(settings)
     if crashed:
         names = ", ".join(r["name"] for r in crashed)
         say(_row("orphaned runs", "fixed", None, f"{len(crashed)} marked Crashed: {names}"))
     for worker in services.start_workers(settings):
         say(_row(worker.name, "up", worker.pid, f"process worker of pool {worker.detail}"))
+    sup = supervisor.start(settings)
+    say(_row(sup.name, "up", sup.pid, sup.detail))
     say(_row("logs", "", None, str(settings.log_dir)))
     return 0
 
 
 def down(settings: Settings, say: Say = print) -> int:
-    # Workers first: a worker whose server has gone may ignore the first SIGTERM.
-    for name in services.WORKERS:
-        say(_row(name, "down", None, "stopped" if services.stop(settings, name) else "not running"))
-    flows = services.stop_flow_processes(settings)
-    say(_row("flow processes", "down", None, f"{len(flows)} stopped"))
-    if services.server_healthy(settings) and services.server_database_ok(settings):
-        crashed = services.crash_orphaned_runs(
-            settings, "Crashed: stopped by `mdw down`", all_active=True
-        )
-        if crashed:
-            say(_row("active runs", "ended", None, f"{len(crashed)} marked Crashed"))
+    with supervisor.stack_lock(settings):
+        return _down(settings, say)
+
+
+def _down(settings: Settings, say: Say) -> int:
+    # The supervisor first: it would restart what is stopped.
+    stopped = supervisor.stop(settings)
+    say(_row(supervisor.NAME, "down", None, "stopped" if stopped else "not running"))
+    flows = services.flow_processes(settings)
+    workers = {name: services.read_pid(settings, name) for name in services.WORKERS}
+    if flows:
+        # Runs in flight end with their workers, at once (SIGKILL): no worker reports a state
+        # now, whose alert the server might not send before it stops; the next `mdw up` marks
+        # them Crashed once its triggers listen, and they alert then.
+        orphans.note_stopped(settings, flows.values())
+        services.terminate([*filter(None, workers.values()), *flows], 15.0, gentle=False)
+    for name, pid in workers.items():
+        services.stop(settings, name)  # a worker whose server has gone may ignore a SIGTERM
+        say(_row(name, "down", None, "stopped" if pid else "not running"))
+    say(_row("flow processes", "down", None, f"{len(flows)} stopped (Crashed at `mdw up`)"))
     stopped = services.stop(settings, services.SERVER)
     say(_row(services.SERVER, "down", None, "stopped" if stopped else "not running"))
     if settings.embedded:
@@ -101,6 +129,10 @@ def status(settings: Settings, say: Say = print) -> int:
         st = services.proc_status(settings, name)
         healthy &= st.running
         say(_row(name, "up" if st.running else "down", st.pid, st.detail))
+    sup, restarts = supervisor.status(settings)
+    healthy &= sup.running
+    say(_row(sup.name, "up" if sup.running else "down", sup.pid, sup.detail))
+    say(_row("restarts (24 h)", "", None, restarts))
     if not server.running:
         return 1
     for pool, detail in services.pools_status(settings):
