@@ -19,7 +19,7 @@ it), and its state is re-read before it is changed, so the same death is never r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -85,21 +85,22 @@ def _age(run: dict) -> float:
     return (datetime.now(UTC) - datetime.fromisoformat(stamp)).total_seconds()
 
 
-class _Judge:
-    """Which active runs have no live process (their own, or their root's for a sub-flow)."""
+class Judge:
+    """Which active runs have no live process (their own, or their root's for a sub-flow).
 
-    def __init__(self, settings: Settings, live: set[str]) -> None:
-        self.settings, self.live = settings, live
-        self.pools_with_worker = {
-            pool
-            for pool in services.POOLS
-            if services.read_pid(settings, services.worker_name(pool))
-        }
+    `live`: ids of the runs whose process runs; `pools_with_worker`: pools whose worker runs;
+    `read`: GET of an API path (runs and task runs are read only to find a sub-flow's root).
+    """
+
+    def __init__(
+        self, live: set[str], pools_with_worker: set[str], read: Callable[[str], dict]
+    ) -> None:
+        self.live, self.pools_with_worker, self.read = live, pools_with_worker, read
         self.runs: dict[str, dict] = {}
 
     def run(self, run_id: str) -> dict:
         if run_id not in self.runs:
-            self.runs[run_id] = api(self.settings, "GET", f"/flow_runs/{run_id}")
+            self.runs[run_id] = self.read(f"/flow_runs/{run_id}")
         return self.runs[run_id]
 
     def root(self, run: dict) -> dict | None:
@@ -109,8 +110,7 @@ class _Judge:
             parent_task = run.get("parent_task_run_id")
             if parent_task is None:
                 return None
-            task = api(self.settings, "GET", f"/task_runs/{parent_task}")
-            run = self.run(task["flow_run_id"])
+            run = self.run(self.read(f"/task_runs/{parent_task}")["flow_run_id"])
         return run
 
     def dead(self, run: dict) -> bool:
@@ -139,7 +139,10 @@ def crash_runs_without_process(
     active = services.active_runs(settings)
     # a run that went Running after the first scan has its process in the second
     live = before | set(services.flow_processes(settings).values())
-    judge = _Judge(settings, live)
+    pools_with_worker = {
+        pool for pool in services.POOLS if services.read_pid(settings, services.worker_name(pool))
+    }
+    judge = Judge(live, pools_with_worker, lambda path: api(settings, "GET", path))
     judge.runs.update({r["id"]: r for r in active})
     ended = []
     for run in active:

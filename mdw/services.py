@@ -166,14 +166,17 @@ def flow_processes(settings: Settings) -> dict[int, str]:
     its environment (its own children inherit both: they are not counted)."""
     home = str(settings.mdw_home)
     found: dict[int, tuple[str, int]] = {}
-    for proc in psutil.process_iter(["pid", "ppid", "environ"]):
-        env = proc.info["environ"] or {}
+    for proc in psutil.process_iter(["pid", "ppid", "name"]):
+        if not (proc.info["name"] or "").startswith("python") or proc.info["pid"] == os.getpid():
+            continue
+        try:
+            env = proc.environ()
+        except psutil.Error:
+            continue
         if env.get("MDW_HOME") == home and "PREFECT__FLOW_RUN_ID" in env:
             found[proc.info["pid"]] = (env["PREFECT__FLOW_RUN_ID"], proc.info["ppid"])
     return {
-        pid: run_id
-        for pid, (run_id, ppid) in found.items()
-        if pid != os.getpid() and found.get(ppid, ("",))[0] != run_id
+        pid: run_id for pid, (run_id, ppid) in found.items() if found.get(ppid, ("",))[0] != run_id
     }
 
 

@@ -40,7 +40,7 @@ from mdw.prefect_api import ApiError, ApiUnavailable
 from settings import Settings, get_settings
 
 NAME = "supervisor"
-TICK_SECONDS = 2.0
+TICK_SECONDS = 3.0
 # the wait before restarting a part again, by how often it was restarted in STABLE_SECONDS
 BACKOFF_SECONDS = (0, 2, 5, 15, 30, 60)
 STABLE_SECONDS = 600.0
@@ -87,6 +87,7 @@ class Part:
     name: str
     problem: Callable[[], str | None]  # why it needs a restart, None while healthy
     restart: Callable[[], int | None]  # its new PID
+    needed_by_the_rest: bool = False  # PostgreSQL, the server: nothing else works without it
     restarted: list[float] = field(default_factory=list)  # monotonic times of attempts
     next_try: float = 0.0
     alerted: float = float("-inf")
@@ -97,13 +98,16 @@ class Part:
 
 
 class Supervisor:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, parts: list[Part] | None = None) -> None:
         self.settings = settings
         self.triggers_live = False
         self.api_silent_since: float | None = None
         self.orphaned_runs: dict[str, str] = {}
-        self.parts = ([self._postgres()] if settings.embedded else []) + [self._server()]
-        self.parts += [self._worker(pool) for pool in services.POOLS]
+        self.parts = parts if parts is not None else self._stack_parts()
+
+    def _stack_parts(self) -> list[Part]:
+        parts = [self._postgres()] if self.settings.embedded else []
+        return parts + [self._server(), *(self._worker(pool) for pool in services.POOLS)]
 
     # --- the parts ---------------------------------------------------------------------------
 
@@ -115,7 +119,7 @@ class Supervisor:
         def restart() -> int | None:
             return postgres.start(self.settings).pid
 
-        return Part("postgres", problem, restart)
+        return Part("postgres", problem, restart, needed_by_the_rest=True)
 
     def _server(self) -> Part:
         def problem() -> str | None:
@@ -136,7 +140,7 @@ class Supervisor:
             services.stop(self.settings, services.SERVER)
             return services.start_server(self.settings).pid
 
-        return Part(services.SERVER, problem, restart)
+        return Part(services.SERVER, problem, restart, needed_by_the_rest=True)
 
     def _worker(self, pool: str) -> Part:
         name = services.worker_name(pool)
@@ -157,11 +161,12 @@ class Supervisor:
             if why is None:
                 continue
             self._restart(part, why)
-            return  # the next parts depend on this one: look again next tick
+            if part.needed_by_the_rest:
+                return  # the parts after it (and the sweep) wait for the next tick
         self._sweep()
 
-    def _restart(self, part: Part, why: str) -> None:
-        now = time.monotonic()
+    def _restart(self, part: Part, why: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
         if now < part.next_try:
             return
         part.restarted.append(now)
