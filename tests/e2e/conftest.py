@@ -9,7 +9,6 @@ README tells users to run it, in a shell where `source .venv/bin/activate` added
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import shutil
@@ -17,14 +16,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ingest.db import transaction
-from mdw import services
+from mdw import prefect_api, services
 from settings import PROJECT_ROOT, Settings
 from tests.conftest import free_port
 from tests.e2e.receivers import SmtpReceiver, WebhookReceiver
@@ -87,9 +85,17 @@ class Stack:
         """`prefect ...` as the README has users run it: after `source .venv/bin/activate`,
         i.e. with the exports of `mdw env` (read from the command itself)."""
         if self.activated is None:
-            printed = self.run("mdw", "env")
+            # evaluated by a shell, as activate does: the API's credentials are read from
+            # their file by the export line itself
+            printed = subprocess.run(
+                ["bash", "-c", f'eval "$({BIN / "mdw"} env)" && env -0'],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert printed.returncode == 0, printed.stdout + printed.stderr
-            self.activated = {**self.env, **exports(printed.stdout)}
+            self.activated = dict(v.split("=", 1) for v in printed.stdout.split("\0") if "=" in v)
             # rich tables of the prefect CLI truncate names when not at a terminal
             self.activated["COLUMNS"] = "250"
         return self._run(self.activated, ("prefect", *argv), timeout)
@@ -107,20 +113,11 @@ class Stack:
         )
 
     def api(self, path: str, body: dict | None = None):
-        req = urllib.request.Request(
-            f"{self.settings.prefect_api_url}{path}",
-            data=json.dumps(body or {}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
+        return prefect_api.api(self.settings, "POST", path, body or {})
 
     def deployment(self, name: str) -> dict:
         flow, dep = name.split("/")
-        with urllib.request.urlopen(
-            f"{self.settings.prefect_api_url}/deployments/name/{flow}/{dep}"
-        ) as resp:
-            return json.loads(resp.read())
+        return prefect_api.api(self.settings, "GET", f"/deployments/name/{flow}/{dep}")
 
     def start_run(self, deployment: str, **parameters: object) -> dict:
         return self.api(
@@ -129,8 +126,7 @@ class Stack:
         )
 
     def read_run(self, run_id: str) -> dict:
-        with urllib.request.urlopen(f"{self.settings.prefect_api_url}/flow_runs/{run_id}") as r:
-            return json.loads(r.read())
+        return prefect_api.api(self.settings, "GET", f"/flow_runs/{run_id}")
 
     def wait_run(self, run_id: str, states: set[str], timeout: float = 600) -> dict:
         deadline = time.monotonic() + timeout
