@@ -10,6 +10,8 @@ start-up.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import anyio.to_thread
 from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.blocks.abstract import NotificationBlock
@@ -62,12 +64,6 @@ class SmtpEmail(_SendsInAThread, NotificationBlock):
     secrets_file: str = Field(description="JSON file (0600) holding `smtp_password`, if any")
 
     def _send(self, body: str, subject: str | None) -> None:
-        Mail(
-            smtp_host=self.smtp_host,
-            smtp_port=self.smtp_port,
-            username=self.username,
-            password=read_secret(self.secrets_file, "smtp_password"),
-            starttls=self.starttls,
-            from_address=self.from_address,
-            to=self.to,
-        ).send(subject or "mdw alert", body)
+        public = self.model_dump(include={f.name for f in fields(Mail)} - {"password"})
+        password = read_secret(self.secrets_file, "smtp_password")
+        Mail(**public, password=password).send(subject or "mdw alert", body)

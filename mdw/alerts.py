@@ -73,15 +73,7 @@ def _save_blocks(settings: Settings) -> dict[str, str]:
         ids["webhook"] = str(Webhook(secrets_file=path).save(WEBHOOK_BLOCK, overwrite=True))
     mail = mail_of(settings)
     if mail is not None:
-        email = SmtpEmail(
-            smtp_host=mail.smtp_host,
-            smtp_port=mail.smtp_port,
-            username=mail.username,
-            starttls=mail.starttls,
-            from_address=mail.from_address,
-            to=mail.to,
-            secrets_file=path,
-        )
+        email = SmtpEmail(**mail.public_fields(), secrets_file=path)
         ids["email"] = str(email.save(EMAIL_BLOCK, overwrite=True))
     return ids
 

@@ -14,7 +14,7 @@ import json
 import os
 import smtplib
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -70,6 +70,10 @@ class Mail:
     starttls: bool
     from_address: str
     to: list[str]
+
+    def public_fields(self) -> dict:
+        """Everything but the password (what a block document may hold)."""
+        return {k: v for k, v in asdict(self).items() if k != "password"}
 
     def send(self, subject: str, body: str) -> None:
         msg = EmailMessage()

@@ -13,6 +13,7 @@ from mdw import alerts, notify, services
 from mdw.alert_blocks import SmtpEmail, Webhook
 from mdw.envvars import shell_exports
 from settings import Settings
+from tests.e2e.receivers import SmtpReceiver, WebhookReceiver
 
 
 def test_the_credentials_are_generated_once_0600_and_exported_by_reading_the_file(tmp_path):
@@ -82,3 +83,22 @@ def test_automations_carry_a_fingerprint_of_their_definition():
     probe = alerts.probe_automation()
     assert probe["trigger"]["expect"] == [alerts.PROBE_EVENT]
     assert probe["actions"] == [{"type": "do-nothing"}]
+
+
+def test_the_blocks_send_with_the_secrets_read_at_send_time(tmp_path):
+    hook, smtp = WebhookReceiver(), SmtpReceiver()
+    try:
+        settings = Settings(MDW_HOME=tmp_path, MDW_ALERT_WEBHOOK_URL=hook.url)
+        path = str(notify.write_secrets(settings))
+        Webhook(secrets_file=path)._send("body text", "the subject")
+        post = hook.wait_for(lambda p: p["json"]["subject"] == "the subject", timeout=10)
+        assert post is not None and post["json"]["text"] == "body text"
+        mail = SmtpEmail(
+            smtp_host="127.0.0.1", smtp_port=smtp.port, to=["desk@example.com"], secrets_file=path
+        )
+        mail._send("mail body", "mail subject")
+        msg = smtp.wait_for(lambda m: m["Subject"] == "mail subject", timeout=10)
+        assert msg is not None and msg["To"] == "desk@example.com"
+    finally:
+        hook.close()
+        smtp.close()
