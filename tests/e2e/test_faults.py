@@ -2,31 +2,36 @@
 dbt build runs, `mdw down` with runs in flight, a part that keeps dying, and the API's lock.
 
 Each kill lands in the middle of a short build - `dbt-build/manual` of `fct_daily_bars` with a
-full refresh, killed while its model's task runs (PostgreSQL rolls the half-built table back) -
+full refresh, killed while dbt runs its SQL (PostgreSQL rolls the half-built table back) -
 and the test reads the run's state, the alert receiver and the rows, and checks that the
 supervisor brought the killed part back without a command. It prints the time from the kill to
-Crashed, to the alert and to a completed rerun (`pytest -s`: lines starting `fault timings`).
+Crashed, to the alert and to a completed rerun (`pytest -s`: lines starting `fault timings`;
+also appended to $TMPDIR/mdw-fault-timings.jsonl).
 The rerun is a plain (incremental) build of the same model: its rows must equal the clean
 build's. Every test leaves the stack healthy (`mdw status` exit 0) for the next one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import stat
+import tempfile
 import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
 from ingest.db import connect, transaction
 from lib.environment import prefect_auth_file, read_prefect_auth
 from mdw import postgres, services, supervisor
-from mdw.prefect_api import api
+from mdw.prefect_api import ApiUnavailable, api
 from settings import pgpass_password
 from tests.e2e.conftest import SMTP_PASSWORD, TERMINAL
 
@@ -98,6 +103,19 @@ def start_mid_dbt(stack) -> dict:
     return run
 
 
+def ended(stack, run_id: str, timeout: float) -> dict:
+    """The run once it is final; the API may be away meanwhile (its server or database killed)."""
+
+    def final() -> dict | None:
+        try:
+            run = stack.read_run(run_id)
+        except ApiUnavailable:
+            return None
+        return run if run["state_type"] in TERMINAL else None
+
+    return wait_until(final, timeout, f"run {run_id} to end")
+
+
 def alerts_for(stack, run_id: str) -> list[dict]:
     return [p for p in stack.webhook.posts if run_id in json.dumps(p["json"])]
 
@@ -110,7 +128,7 @@ def seconds_since(t0: float, iso: str) -> float:
 
 def crashed_and_alerted(stack, run: dict, killed_at: float) -> dict[str, float]:
     """The run ends Crashed within CRASHED_WITHIN, its alert comes: seconds from the kill."""
-    done = stack.wait_run(run["id"], TERMINAL, timeout=CRASHED_WITHIN)
+    done = ended(stack, run["id"], CRASHED_WITHIN)
     assert done["state_type"] == "CRASHED", done["state"]
     to_crashed = seconds_since(killed_at, done["state"]["timestamp"])
     assert to_crashed < CRASHED_WITHIN
@@ -136,7 +154,7 @@ def restarted(stack, part: str, old_pid: int | None, killed_at: float) -> None:
         lambda: [
             r
             for r in supervisor.recent_restarts(stack.settings)
-            if r["part"] == part and seconds_since(killed_at, r["at"]) > -1 and "pid" in r
+            if r["part"] == part and seconds_since(killed_at, r["at"]) >= 0 and "pid" in r
         ],
         180,
         f"the supervisor's restart of {part}",
@@ -144,8 +162,21 @@ def restarted(stack, part: str, old_pid: int | None, killed_at: float) -> None:
     assert records[-1]["pid"] != old_pid
 
 
+TIMINGS = Path(tempfile.gettempdir()) / "mdw-fault-timings.jsonl"
+
+
+def noisy(stack, reason: str):
+    """What the logs say while a part is killed on purpose is not held against the server: the
+    shared stack's `Stack.noisy` window, where the conftest has it (issue 16's quiet-log check)."""
+    return stack.noisy(reason) if hasattr(stack, "noisy") else contextlib.nullcontext()
+
+
 def report(name: str, timings: dict[str, float]) -> None:
-    print(f"\nfault timings {name}: {json.dumps(timings)}")
+    """Printed (`pytest -s`) and appended to TIMINGS: the figures issue 20's closing note needs."""
+    line = json.dumps({"fault": name, "at": time.strftime("%Y-%m-%d %H:%M:%S"), **timings})
+    print(f"\nfault timings {line}")
+    with open(TIMINGS, "a") as fh:
+        fh.write(line + "\n")
 
 
 def test_the_api_refuses_strangers_and_no_secret_is_shown(stack):
@@ -221,24 +252,26 @@ def test_a_killed_worker_crashes_its_run_alerts_once_and_comes_back(stack, built
     run = start_mid_dbt(stack)
     name = services.worker_name("analytics")
     worker = services.read_pid(stack.settings, name)
-    killed_at = time.time()
-    os.kill(worker, signal.SIGKILL)
-    timings = crashed_and_alerted(stack, run, killed_at)
-    assert "worker died" in stack.read_run(run["id"])["state"]["message"]
-    restarted(stack, name, worker, killed_at)
+    with noisy(stack, "the analytics worker is killed"):
+        killed_at = time.time()
+        os.kill(worker, signal.SIGKILL)
+        timings = crashed_and_alerted(stack, run, killed_at)
+        assert "worker died" in stack.read_run(run["id"])["state"]["message"]
+        restarted(stack, name, worker, killed_at)
+        healthy(stack)
     timings["to_rerun_completed"] = rerun_completes(stack, built, killed_at)
     assert len(alerts_for(stack, run["id"])) == 1
     assert run["id"] not in services.flow_processes(stack.settings).values()
-    healthy(stack)
     report("worker", timings)
 
 
 def test_a_killed_flow_process_crashes_its_run_and_alerts_once(stack, built):
     run = start_mid_dbt(stack)
     (pid,) = [p for p, r in services.flow_processes(stack.settings).items() if r == run["id"]]
-    killed_at = time.time()
-    os.kill(pid, signal.SIGKILL)
-    timings = crashed_and_alerted(stack, run, killed_at)
+    with noisy(stack, "a flow-run process is killed"):
+        killed_at = time.time()
+        os.kill(pid, signal.SIGKILL)
+        timings = crashed_and_alerted(stack, run, killed_at)
     timings["to_rerun_completed"] = rerun_completes(stack, built, killed_at)
     assert len(alerts_for(stack, run["id"])) == 1
     healthy(stack)
@@ -249,17 +282,19 @@ def test_a_killed_postmaster_ends_the_run_alerts_once_and_comes_back(stack, buil
     """Defect 3: the data-ingestion worker exited and nothing restarted anything."""
     run = start_mid_dbt(stack)
     postmaster = postgres.status(stack.settings).pid
-    killed_at = time.time()
-    os.kill(postmaster, signal.SIGKILL)
-    # the build loses its connection: the run ends Failed (dbt's error) or Crashed
-    done = stack.wait_run(run["id"], TERMINAL, timeout=CRASHED_WITHIN)
-    assert done["state_type"] in {"FAILED", "CRASHED"}, done["state"]
-    timings = {"to_failed": round(seconds_since(killed_at, done["state"]["timestamp"]), 1)}
-    restarted(stack, "postgres", postmaster, killed_at)
-    timings["to_postgres_back"] = round(time.time() - killed_at, 1)
-    wait_until(lambda: alerts_for(stack, run["id"]), 120, f"the alert of run {run['name']}")
-    timings["to_alert"] = round(time.time() - killed_at, 1)
-    healthy(stack)
+    with noisy(stack, "PostgreSQL's postmaster is killed"):
+        killed_at = time.time()
+        os.kill(postmaster, signal.SIGKILL)
+        # the build loses its connection: the run ends Failed (dbt's error) or Crashed
+        done = ended(stack, run["id"], CRASHED_WITHIN)
+        assert done["state_type"] in {"FAILED", "CRASHED"}, done["state"]
+        state = done["state_type"].lower()
+        timings = {f"to_{state}": round(seconds_since(killed_at, done["state"]["timestamp"]), 1)}
+        restarted(stack, "postgres", postmaster, killed_at)
+        timings["to_postgres_back"] = round(time.time() - killed_at, 1)
+        wait_until(lambda: alerts_for(stack, run["id"]), 120, f"the alert of run {run['name']}")
+        timings["to_alert"] = round(time.time() - killed_at, 1)
+        healthy(stack)
     timings["to_rerun_completed"] = rerun_completes(stack, built, killed_at)
     assert len(alerts_for(stack, run["id"])) == 1
     report("postmaster", timings)
@@ -268,12 +303,14 @@ def test_a_killed_postmaster_ends_the_run_alerts_once_and_comes_back(stack, buil
 def test_a_killed_prefect_server_comes_back_and_no_run_is_left_running(stack, built):
     run = start_mid_dbt(stack)
     server = services.read_pid(stack.settings, services.SERVER)
-    killed_at = time.time()
-    os.kill(server, signal.SIGKILL)
-    restarted(stack, services.SERVER, server, killed_at)
-    timings = {"to_server_back": round(time.time() - killed_at, 1)}
-    # the run's client retries while the server is away: the run may well complete
-    done = stack.wait_run(run["id"], TERMINAL, timeout=CRASHED_WITHIN + 120)
+    with noisy(stack, "the Prefect server is killed"):
+        killed_at = time.time()
+        os.kill(server, signal.SIGKILL)
+        restarted(stack, services.SERVER, server, killed_at)
+        timings = {"to_server_back": round(time.time() - killed_at, 1)}
+        # the run's client retries while the server is away: the run may well complete
+        done = ended(stack, run["id"], CRASHED_WITHIN + 120)
+        healthy(stack)
     timings[f"to_{done['state_type'].lower()}"] = round(
         seconds_since(killed_at, done["state"]["timestamp"]), 1
     )
@@ -286,7 +323,6 @@ def test_a_killed_prefect_server_comes_back_and_no_run_is_left_running(stack, bu
         timings["to_alert"] = round(time.time() - killed_at, 1)
         timings["to_rerun_completed"] = rerun_completes(stack, built, killed_at)
         assert len(alerts_for(stack, run["id"])) == 1
-    healthy(stack)
     report("prefect server", timings)
 
 
@@ -303,19 +339,20 @@ def test_down_with_runs_in_flight_then_up_crashes_and_alerts_every_orphan(stack,
         return [c for c in children if c["state_type"] == "RUNNING"]
 
     children = wait_until(child_running, 600, "a sub-flow of the pipeline to run")
-    down = stack.run("mdw", "down", timeout=300)
-    assert down.returncode == 0, down.stdout + down.stderr
-    assert "1 stopped" in down.stdout
-    stopped_at = time.time()
-    up = stack.run("mdw", "up", timeout=600)
-    assert up.returncode == 0, up.stdout + up.stderr
+    with noisy(stack, "`mdw down` with runs in flight"):
+        down = stack.run("mdw", "down", timeout=300)
+        stopped_at = time.time()
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert re.search(r"flow processes .* [1-9]\d* stopped", down.stdout), down.stdout
+        up = stack.run("mdw", "up", timeout=600)
+        assert up.returncode == 0, up.stdout + up.stderr
     assert "orphaned runs" in up.stdout and run["name"] in up.stdout
     for r in (run, *children):
         done = stack.read_run(r["id"])
         assert done["state_type"] == "CRASHED", (r["name"], done["state"])
     assert "stopped by `mdw down`" in stack.read_run(run["id"])["state"]["message"]
     wait_until(lambda: alerts_for(stack, run["id"]), 120, "the alert of the stopped pipeline")
-    timings = {"up_to_alert": round(time.time() - stopped_at, 1)}
+    timings = {"down_to_alert": round(time.time() - stopped_at, 1)}
     assert len(alerts_for(stack, run["id"])) == 1
     assert all(not alerts_for(stack, c["id"]) for c in children)
     healthy(stack)
@@ -324,12 +361,13 @@ def test_down_with_runs_in_flight_then_up_crashes_and_alerts_every_orphan(stack,
 
 def test_a_part_that_keeps_dying_is_restarted_with_back_off_and_alerts(stack):
     name = services.worker_name("maintenance")
-    deaths = []
-    for _ in range(supervisor.KEEPS_DYING):
-        pid = wait_until(lambda: services.read_pid(stack.settings, name), 120, f"{name} up")
-        deaths.append(time.time())
-        os.kill(pid, signal.SIGKILL)
-        restarted(stack, name, pid, deaths[-1])
+    with noisy(stack, f"{name} is killed {supervisor.KEEPS_DYING} times"):
+        for _ in range(supervisor.KEEPS_DYING):
+            pid = wait_until(lambda: services.read_pid(stack.settings, name), 120, f"{name} up")
+            killed_at = time.time()
+            os.kill(pid, signal.SIGKILL)
+            restarted(stack, name, pid, killed_at)
+        healthy(stack)
     post = stack.webhook.wait_for(lambda p: f"{name} keeps dying" in p["json"]["subject"], 60)
     assert post is not None, "no alert for a part that keeps dying"
     assert "see `mdw status`" in post["json"]["text"]
@@ -337,4 +375,3 @@ def test_a_part_that_keeps_dying_is_restarted_with_back_off_and_alerts(stack):
     (line,) = [x for x in status.stdout.splitlines() if x.startswith("restarts (24 h)")]
     count = int(line.split(f"{name} ", 1)[1].split()[0])
     assert count >= supervisor.KEEPS_DYING, line
-    healthy(stack)
