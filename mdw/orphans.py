@@ -1,7 +1,8 @@
 """Runs left without a live process: found, ended and marked Crashed (which alerts).
 
-`mdw up`, `mdw down` and the supervisor (every few seconds) judge each active run by the process
-that runs it:
+`mdw up` and the supervisor (every few seconds) judge each active run by the process that runs
+it (`mdw down` stops the runs in flight and leaves them to the next `mdw up`, whose triggers
+will listen):
 - A deployment run of one of the stack's pools runs in one process, started by the pool's
   worker (mdw.flow_process, then prefect.engine, with PREFECT__FLOW_RUN_ID in its environment).
   It is alive while that process is. Its sub-flows run in the same process: a sub-flow (no
@@ -13,7 +14,8 @@ that runs it:
 
 The worker reports the death of its own flow process at once; a run is judged dead only after
 its process has been missing for GRACE_SECONDS (PENDING_GRACE_SECONDS while its worker starts
-it), and its state is re-read before it is changed, so the same death is never reported twice.
+it), and its state is re-read before it is changed (the server also refuses Crashed for a run
+already final), so the same death is never reported twice.
 """
 
 from __future__ import annotations
@@ -34,15 +36,20 @@ PENDING_GRACE_SECONDS = 120.0
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-def _worker_pids(settings: Settings) -> set[int]:
-    return {pid for name in services.WORKERS if (pid := services.read_pid(settings, name))}
+def _live_workers(settings: Settings) -> dict[str, int]:
+    """{pool: PID} of the workers that run."""
+    return {
+        pool: pid
+        for pool in services.POOLS
+        if (pid := services.read_pid(settings, services.worker_name(pool)))
+    }
 
 
 def end_orphan_processes(settings: Settings, timeout: float = 15.0) -> dict[int, str]:
     """Kill (SIGKILL) the flow processes whose worker is gone; {pid: flow run id} of those.
     Not SIGTERM: Prefect turns it into an exception inside the running task (dbt reported it
     as "Failed to invoke dbt command"), the run would end Failed for the wrong reason."""
-    workers = _worker_pids(settings)
+    workers = set(_live_workers(settings).values())
     orphans = {}
     for pid, run_id in services.flow_processes(settings).items():
         try:
@@ -135,14 +142,13 @@ def crash_runs_without_process(
     """Mark Crashed every active run without a live process (Cancelled if it was being
     cancelled). Returns the runs whose state changed. `reasons`: a message per run id, instead
     of `why`."""
+    if not services.active_runs(settings):
+        return []  # (most of the time: no process scan needed)
     before = set(services.flow_processes(settings).values())
     active = services.active_runs(settings)
     # a run that went Running after the first scan has its process in the second
     live = before | set(services.flow_processes(settings).values())
-    pools_with_worker = {
-        pool for pool in services.POOLS if services.read_pid(settings, services.worker_name(pool))
-    }
-    judge = Judge(live, pools_with_worker, lambda path: api(settings, "GET", path))
+    judge = Judge(live, set(_live_workers(settings)), lambda path: api(settings, "GET", path))
     judge.runs.update({r["id"]: r for r in active})
     ended = []
     for run in active:
