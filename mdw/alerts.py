@@ -38,6 +38,7 @@ from settings import Settings
 PREFIX = "mdw: "
 WEBHOOK_BLOCK = "mdw-alert-webhook"
 EMAIL_BLOCK = "mdw-alert-email"
+BLOCK_TYPES = ("mdw-webhook", "mdw-smtp-email")  # the slugs of mdw.alert_blocks' two blocks
 HEARTBEAT_SECONDS = 30
 HEARTBEAT_GRACE_SECONDS = 90
 PROBE_EVENT = "mdw.stack.probe"

@@ -102,3 +102,7 @@ def test_the_blocks_send_with_the_secrets_read_at_send_time(tmp_path):
     finally:
         hook.close()
         smtp.close()
+
+
+def test_the_block_type_slugs_others_read_are_the_blocks_own():
+    assert (Webhook._block_type_slug, SmtpEmail._block_type_slug) == alerts.BLOCK_TYPES
