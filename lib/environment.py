@@ -2,12 +2,15 @@
 
 `mdw` starts the server and workers with `stack_environment`; flows point their own dbt and
 Prefect clients at the stack with `apply_client_environment`; `mdw env` prints
-`public_environment` (never a password).
+`public_environment` (never a password) and `prefect_auth_export` (a line that reads the
+API's credentials from their 0600 file).
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+from pathlib import Path
 
 from settings import Settings
 
@@ -26,6 +29,30 @@ def prefect_client_environment(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",  # Prefect's SDK telemetry (and its first-run notice): off
     }
+
+
+def prefect_auth_file(settings: Settings) -> Path:
+    """The Prefect API's credentials (`user:password`, 0600, made by the first `mdw up`)."""
+    return settings.mdw_home / "prefect-auth"
+
+
+def read_prefect_auth(settings: Settings) -> str | None:
+    try:
+        return prefect_auth_file(settings).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def prefect_auth_environment(settings: Settings) -> dict[str, str]:
+    """The client side of the API's credentials: never printed (see `prefect_auth_export`)."""
+    auth = read_prefect_auth(settings)
+    return {"PREFECT_API_AUTH_STRING": auth} if auth else {}
+
+
+def prefect_auth_export(settings: Settings) -> str:
+    """A shell line that exports the credentials by reading their file, not by quoting them."""
+    path = shlex.quote(str(prefect_auth_file(settings)))
+    return f'export PREFECT_API_AUTH_STRING="$(cat {path} 2>/dev/null)"'
 
 
 def public_environment(settings: Settings) -> dict[str, str]:
@@ -54,7 +81,7 @@ def public_environment(settings: Settings) -> dict[str, str]:
 
 def stack_environment(settings: Settings) -> dict[str, str]:
     """What child processes get: the public set plus connection secrets, never printed."""
-    env = public_environment(settings)
+    env = public_environment(settings) | prefect_auth_environment(settings)
     env["PREFECT_API_DATABASE_CONNECTION_URL"] = settings.prefect_database.render_as_string(
         hide_password=False
     )

@@ -1,22 +1,55 @@
-"""A Prefect notification block that sends e-mail through an SMTP server.
+"""The stack's notification blocks: a webhook POST and an SMTP e-mail (mdw.notify sends).
 
-Prefect ships webhook blocks but no plain-SMTP one. The Prefect server loads this module
-through the `prefect.collections` entry point (pyproject.toml), so automations can use it.
-Light on purpose: the server imports it at start-up.
+Prefect ships no plain-SMTP block, and its webhook block keeps the URL in the block document,
+where the API returns it with `include_secrets`. These keep no secret at all: the document
+holds where the secrets are (`$MDW_HOME/alert-secrets.json`, 0600), read when a message is sent.
+The Prefect server loads this module through the `prefect.collections` entry point
+(pyproject.toml), so automations can use the blocks. Light on purpose: the server imports it at
+start-up.
 """
 
 from __future__ import annotations
 
-import smtplib
-from email.message import EmailMessage
+from dataclasses import fields
 
 import anyio.to_thread
 from prefect._internal.compatibility.async_dispatch import async_dispatch
 from prefect.blocks.abstract import NotificationBlock
-from pydantic import Field, SecretStr
+from pydantic import Field
+
+from mdw.notify import Mail, post_webhook, read_secret
 
 
-class SmtpEmail(NotificationBlock):
+class _SendsInAThread:
+    """notify() / anotify() around a blocking `_send` (smtplib, urllib)."""
+
+    def _send(self, body: str, subject: str | None) -> None:
+        raise NotImplementedError
+
+    async def anotify(self, body: str, subject: str | None = None) -> None:
+        await anyio.to_thread.run_sync(self._send, body, subject)
+
+    @async_dispatch(anotify)
+    def notify(self, body: str, subject: str | None = None) -> None:
+        self._send(body, subject)
+
+
+class Webhook(_SendsInAThread, NotificationBlock):
+    """POST {"subject": ..., "text": ...} as JSON to the URL kept in the secrets file."""
+
+    _block_type_name = "mdw Webhook"
+    _block_type_slug = "mdw-webhook"
+
+    secrets_file: str = Field(description="JSON file (0600) holding `webhook_url`")
+
+    def _send(self, body: str, subject: str | None) -> None:
+        url = read_secret(self.secrets_file, "webhook_url")
+        if not url:
+            raise RuntimeError(f"no webhook_url in {self.secrets_file}: run `mdw up`")
+        post_webhook(url, subject or "mdw alert", body)
+
+
+class SmtpEmail(_SendsInAThread, NotificationBlock):
     """Send a notification as one e-mail (plain text) through an SMTP server."""
 
     _block_type_name = "mdw SMTP Email"
@@ -25,28 +58,12 @@ class SmtpEmail(NotificationBlock):
     smtp_host: str = Field(default="localhost")
     smtp_port: int = Field(default=25)
     username: str | None = Field(default=None)
-    password: SecretStr | None = Field(default=None)
     starttls: bool = Field(default=False)
     from_address: str = Field(default="mdw@localhost")
     to: list[str] = Field(default_factory=list)
-    timeout: float = Field(default=15.0)
+    secrets_file: str = Field(description="JSON file (0600) holding `smtp_password`, if any")
 
     def _send(self, body: str, subject: str | None) -> None:
-        msg = EmailMessage()
-        msg["Subject"] = subject or "mdw alert"
-        msg["From"] = self.from_address
-        msg["To"] = ", ".join(self.to)
-        msg.set_content(body)
-        with smtplib.SMTP(self.smtp_host, self.smtp_port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls()
-            if self.username:
-                smtp.login(self.username, self.password.get_secret_value() if self.password else "")
-            smtp.send_message(msg)
-
-    async def anotify(self, body: str, subject: str | None = None) -> None:
-        await anyio.to_thread.run_sync(self._send, body, subject)
-
-    @async_dispatch(anotify)
-    def notify(self, body: str, subject: str | None = None) -> None:  # type: ignore[override]
-        self._send(body, subject)
+        public = self.model_dump(include={f.name for f in fields(Mail)} - {"password"})
+        password = read_secret(self.secrets_file, "smtp_password")
+        Mail(**public, password=password).send(subject or "mdw alert", body)

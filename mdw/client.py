@@ -17,7 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lib.environment import prefect_client_environment, stack_environment
+from lib.environment import (
+    prefect_auth_environment,
+    prefect_client_environment,
+    stack_environment,
+)
 from mdw import services
 from mdw.errors import stack_down
 from settings import Settings
@@ -27,6 +31,7 @@ PREFECT_SETTING_PATHS = {
     "PREFECT_API_URL": "api.url",
     "PREFECT_HOME": "home",
     "PREFECT_SERVER_EPHEMERAL_ENABLED": "server.ephemeral.enabled",
+    "PREFECT_API_AUTH_STRING": "api.auth_string",
 }
 
 
@@ -38,7 +43,7 @@ def prefect_at_stack(settings: Settings | None) -> Iterator[None]:
     its own one-line error, and no Prefect client may start a temporary server meanwhile.
     """
     env = (
-        prefect_client_environment(settings)
+        prefect_client_environment(settings) | prefect_auth_environment(settings)
         if settings is not None
         else {"PREFECT_SERVER_EPHEMERAL_ENABLED": "false"}
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from lib.environment import public_environment
+from lib.environment import prefect_auth_export, public_environment
 from mdw.postgres import BIN_DIR
 from settings import Settings
 
@@ -16,6 +16,8 @@ ACTIVATE_END = "# <<< mdw stack environment <<<"
 def shell_exports(settings: Settings) -> str:
     lines = [f"export {k}={shlex.quote(v)}" for k, v in public_environment(settings).items()]
     lines.append(f'export PATH={shlex.quote(str(BIN_DIR))}:"$PATH"')
+    # the Prefect API's credentials are read from their 0600 file, never printed
+    lines.append(prefect_auth_export(settings))
     if not settings.embedded:
         lines.append("# WAREHOUSE_URL is yours; set PGPASSWORD or ~/.pgpass for psql and dbt")
     else:

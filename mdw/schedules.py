@@ -20,12 +20,11 @@ Read through the REST API, like the rest of `mdw status` (no `prefect` import th
 
 from __future__ import annotations
 
-import urllib.error
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from mdw import services
+from mdw import prefect_api
 from settings import Settings
 
 DEADMAN_PREFIX = "mdw dead-man: "
@@ -39,12 +38,10 @@ GRACE_MIN = timedelta(minutes=20)
 # A schedule changed this recently may have no run yet: Prefect's recent-deployments scheduler
 # creates the first ones within seconds, its main loop every 60 s.
 SETTLE = timedelta(minutes=2)
-# Block types of the alert channels (mdw.alerts saves one block of each that is configured).
-CHANNEL_BLOCK_TYPES = ("custom-webhook", "mdw-smtp-email")
 
 
 def _api(settings: Settings, method: str, path: str, body: object = None):
-    return services._request(settings, method, path, body)
+    return prefect_api.api(settings, method, path, body, missing_ok=method == "DELETE")
 
 
 @dataclass(frozen=True)
@@ -198,7 +195,7 @@ def status_lines(
     now = datetime.now(UTC)
     try:
         schedules = active_schedules(settings, now)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (prefect_api.ApiUnavailable, prefect_api.ApiError, ValueError) as exc:
         return False, [f"scheduler: unknown (the API did not answer: {exc})"]
     lines = [
         row(
@@ -285,7 +282,7 @@ def deadman_automation(
 def alert_block_ids(settings: Settings) -> list[str]:
     """The notification blocks of the channels the settings configure (mdw.alerts saves them
     at `mdw up`); a channel since removed from the settings is not used."""
-    from mdw.alerts import EMAIL_BLOCK, WEBHOOK_BLOCK
+    from mdw.alerts import BLOCK_TYPES, EMAIL_BLOCK, WEBHOOK_BLOCK
 
     names = [WEBHOOK_BLOCK] if settings.alert_webhook_url is not None else []
     names += [EMAIL_BLOCK] if settings.alert_email_to else []
@@ -297,7 +294,7 @@ def alert_block_ids(settings: Settings) -> list[str]:
         "/block_documents/filter",
         {
             "block_documents": {"name": {"any_": names}},
-            "block_types": {"slug": {"any_": list(CHANNEL_BLOCK_TYPES)}},
+            "block_types": {"slug": {"any_": list(BLOCK_TYPES)}},
         },
     )
     return sorted(d["id"] for d in docs)
@@ -352,11 +349,7 @@ def sync_deadman(
         if target is not None and deployment not in kept and _same(automation, target):
             kept.add(deployment)
             continue
-        try:
-            _api(settings, "DELETE", f"/automations/{automation['id']}")
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
+        _api(settings, "DELETE", f"/automations/{automation['id']}")  # gone already: fine
     for deployment, automation in wanted.items():
         if deployment not in kept:
             _api(settings, "POST", "/automations/", automation)

@@ -4,27 +4,32 @@ Each is started detached (its own session), logs to `$MDW_HOME/logs/<name>.log` 
 its PID in `$MDW_HOME/run/<name>.pid`; `stop` ends it by that PID. Deployments come from the
 committed `prefect.yaml` (`prefect deploy --all`) and live in the Prefect database, so they
 survive `mdw down` / `mdw up`; they are registered again only when `prefect.yaml` changes.
+
+The API requires credentials: `mdw up` generates them once (`$MDW_HOME/prefect-auth`, 0600, as
+mdw/postgres.py does for PostgreSQL's password); the server checks them, every client of the
+stack (this CLI, the workers, their flow runs, `prefect deploy`) sends them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import signal
+import secrets
+import shlex
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
+import psutil
 
-from lib.environment import stack_environment
+from lib.environment import prefect_auth_environment, prefect_auth_file, stack_environment
+from mdw.prefect_api import ApiError, ApiUnavailable, api, api_or
 from settings import PROJECT_ROOT, Settings
 
 SERVER = "prefect-server"
@@ -46,6 +51,22 @@ SERVICE_ENV = {
 }
 
 
+def server_environment(settings: Settings) -> dict[str, str]:
+    """The server's side of the lock: credentials, CSRF protection, CORS for its own UI only."""
+    ui = settings.prefect_api_url.removesuffix("/api")
+    env = {
+        "PREFECT_UI_URL": ui,  # links in alerts
+        "PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED": "true",
+        "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": ui,
+        # no 15-minute hold on the alerts of runs in flight across a restart (its docstring)
+        "PREFECT_SERVER_EVENTS_CAUSAL_ORDERING": "mdw.event_ordering",
+    }
+    auth = prefect_auth_environment(settings)
+    if auth:
+        env["PREFECT_SERVER_API_AUTH_STRING"] = auth["PREFECT_API_AUTH_STRING"]
+    return env
+
+
 def worker_name(pool: str) -> str:
     return f"worker-{pool}"
 
@@ -61,149 +82,102 @@ class ProcStatus:
     detail: str
 
 
+# --- processes ----------------------------------------------------------------------------------
+
+
 def pid_file(settings: Settings, name: str) -> Path:
     return settings.run_dir / f"{name}.pid"
 
 
-def read_pid(settings: Settings, name: str) -> int | None:
-    path = pid_file(settings, name)
+def live_process(pid: int, created: float | None = None) -> psutil.Process | None:
+    """The process `pid` if it runs (a zombie does not), and is the one created at `created`
+    (a PID reused by another program is not ours)."""
     try:
-        pid = int(path.read_text().strip())
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        if created is not None and abs(proc.create_time() - created) > 0.01:
+            return None
+        return proc
+    except psutil.Error:
+        return None
+
+
+def read_pid(settings: Settings, name: str) -> int | None:
+    """The PID of the stack's process `name` while it runs (pid file: PID, creation time)."""
+    try:
+        pid, *created = pid_file(settings, name).read_text().split()
+        return int(pid) if live_process(int(pid), float(created[0]) if created else None) else None
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); treat it as gone.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _spawn(settings: Settings, name: str, argv: list[str]) -> int:
+def spawn(settings: Settings, name: str, argv: list[str], env: dict[str, str]) -> int:
+    """Start `argv` detached (own session, stdin closed, output appended to its log)."""
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child
-    env = {**os.environ, **stack_environment(settings), **SERVICE_ENV}
-    env["PREFECT_UI_URL"] = settings.prefect_api_url.removesuffix("/api")  # links in alerts
-    proc = subprocess.Popen(
-        argv,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        cwd=PROJECT_ROOT,
-        start_new_session=True,
-    )
-    log.close()
-    pid_file(settings, name).write_text(str(proc.pid))
+    with open(settings.log_dir / f"{name}.log", "ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **stack_environment(settings), **env},
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+        )
+    created = psutil.Process(proc.pid).create_time()
+    pid_file(settings, name).write_text(f"{proc.pid} {created}\n")
     return proc.pid
 
 
-def _terminate(pid: int, timeout: float, group: bool = True) -> None:
-    kill = os.killpg if group else os.kill
-    for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
-        try:
-            kill(pid, sig)
-        except ProcessLookupError:
+def terminate(pids: Iterable[int], timeout: float, tree: bool = True, gentle: bool = True) -> None:
+    """End the processes (and, with `tree`, their descendants): SIGTERM, again (a worker whose
+    server has gone may ignore the first), then SIGKILL, each step waiting a third of `timeout`;
+    without `gentle`, SIGKILL at once."""
+    procs: list[psutil.Process] = []
+    for pid in pids:
+        if (proc := live_process(pid)) is not None:
+            procs.append(proc)
+            with contextlib.suppress(psutil.Error):
+                procs += proc.children(recursive=True) if tree else []
+    steps = [psutil.Process.terminate] * 2 * gentle + [psutil.Process.kill]
+    for kill in steps:
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                kill(proc)
+        _, procs = psutil.wait_procs(procs, timeout=timeout / len(steps))
+        if not procs:
             return
-        deadline = time.monotonic() + timeout / 2
-        while time.monotonic() < deadline:
-            if not _alive(pid):
-                return
-            time.sleep(0.2)
 
 
-def stop(settings: Settings, name: str, timeout: float = 20.0) -> bool:
+def stop(settings: Settings, name: str, timeout: float = 20.0, tree: bool = True) -> bool:
     pid = read_pid(settings, name)
     pid_file(settings, name).unlink(missing_ok=True)
     if pid is None:
         return False
-    _terminate(pid, timeout)
+    terminate([pid], timeout, tree)
     return True
 
 
 def flow_processes(settings: Settings) -> dict[int, str]:
-    """{pid: flow run id} of this stack's flow-run subprocesses (workers start them in their
-    own session). Found by their environment: a flow run id and this stack's MDW_HOME."""
-    home = f"MDW_HOME={settings.mdw_home}".encode()
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    """{pid: flow run id} of the processes running this stack's deployment runs: the topmost
+    process with the run's id (PREFECT__FLOW_RUN_ID, set by the worker) and this MDW_HOME in
+    its environment (its own children inherit both: they are not counted)."""
+    home = str(settings.mdw_home)
+    found: dict[int, tuple[str, int]] = {}
+    for proc in psutil.process_iter(["pid", "ppid", "name"]):
+        if not (proc.info["name"] or "").startswith("python") or proc.info["pid"] == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except OSError:
+            env = proc.environ()
+        except psutil.Error:
             continue
-        if home not in environ:
-            continue
-        for var in environ:
-            if var.startswith(b"PREFECT__FLOW_RUN_ID=") and _alive(int(entry.name)):
-                found[int(entry.name)] = var.split(b"=", 1)[1].decode()
-    return found
-
-
-def stop_flow_processes(settings: Settings, timeout: float = 10.0) -> list[int]:
-    pids = list(flow_processes(settings))
-    for pid in pids:
-        _terminate(pid, timeout, group=False)
-    return pids
-
-
-# --- the Prefect REST API (urllib: `mdw status` should not pay for importing prefect) --------
-
-
-def _request(settings: Settings, method: str, path: str, body: object = None, timeout=5.0):
-    req = urllib.request.Request(
-        f"{settings.prefect_api_url}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method=method,
-    )
-    with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback only
-        raw = resp.read()
-        return json.loads(raw) if raw else None
-
-
-def _post_json(settings: Settings, path: str, body: dict) -> object:
-    return _request(settings, "POST", path, body)
-
-
-def server_healthy(settings: Settings) -> bool:
-    """The API answers (it may still have lost its database: see `server_database_ok`)."""
-    try:
-        return _request(settings, "GET", "/health", timeout=3.0) is True
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def server_database_ok(settings: Settings) -> bool:
-    """Prefect's readiness check: the server can reach its database."""
-    try:
-        _request(settings, "GET", "/ready", timeout=5.0)
-        return True
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def deployment_names(settings: Settings) -> list[str]:
-    """`flow/deployment` names the server knows (REST, since `prefect deployment ls` truncates)."""
-    try:
-        flows = _post_json(settings, "/flows/filter", {"limit": 200})
-        deps = _post_json(settings, "/deployments/filter", {"limit": 200})
-    except (urllib.error.URLError, OSError, ValueError):
-        return []
-    flow_names = {f["id"]: f["name"] for f in flows}  # type: ignore[union-attr]
-    return sorted(f"{flow_names.get(d['flow_id'], '?')}/{d['name']}" for d in deps)  # type: ignore[union-attr]
+        if env.get("MDW_HOME") == home and "PREFECT__FLOW_RUN_ID" in env:
+            found[proc.info["pid"]] = (env["PREFECT__FLOW_RUN_ID"], proc.info["ppid"])
+    return {
+        pid: run_id for pid, (run_id, ppid) in found.items() if found.get(ppid, ("",))[0] != run_id
+    }
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
@@ -216,7 +190,46 @@ def _wait(predicate: Callable[[], bool], timeout: float, what: str, log: Path) -
     raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}; log {log}:\n{tail}")
 
 
+# --- the server -----------------------------------------------------------------------------
+
+
+def ensure_prefect_auth(settings: Settings) -> None:
+    """The API's credentials: kept in $MDW_HOME/prefect-auth, generated there (0600) if missing.
+    This process's Prefect client uses them from here on (mdw imports prefect only later)."""
+    path = prefect_auth_file(settings)
+    if not path.exists():
+        settings.mdw_home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"mdw:{secrets.token_urlsafe(32)}\n")
+    os.chmod(path, 0o600)
+    os.environ.update(prefect_auth_environment(settings))
+
+
+def server_healthy(settings: Settings) -> bool:
+    """The API answers (it may still have lost its database: see `server_database_ok`)."""
+    return api_or(False, settings, "GET", "/health") is True
+
+
+def server_database_ok(settings: Settings) -> bool:
+    """Prefect's readiness check: the server can reach its database."""
+    return api_or(False, settings, "GET", "/ready") is not False
+
+
+def server_unlocked(settings: Settings) -> bool:
+    """The stack's server runs and serves anonymous requests: it was started before the API
+    had credentials (an upgraded stack), and must be restarted with them."""
+    if read_pid(settings, SERVER) is None or not server_healthy(settings):
+        return False
+    try:
+        api(settings, "GET", "/admin/version", anonymous=True, timeout=5.0)
+    except ApiError as exc:
+        return exc.status != 401
+    return True
+
+
 def start_server(settings: Settings, timeout: float = 120.0) -> ProcStatus:
+    ensure_prefect_auth(settings)
     pid = read_pid(settings, SERVER)
     if pid is None:
         if server_healthy(settings):
@@ -224,7 +237,7 @@ def start_server(settings: Settings, timeout: float = 120.0) -> ProcStatus:
                 f"port {settings.prefect_port} already serves a Prefect API that this stack did "
                 "not start; set MDW_PREFECT_PORT to another port"
             )
-        pid = _spawn(
+        pid = spawn(
             settings,
             SERVER,
             [
@@ -239,6 +252,7 @@ def start_server(settings: Settings, timeout: float = 120.0) -> ProcStatus:
                 str(settings.prefect_port),
                 "--analytics-off",
             ],
+            SERVICE_ENV | server_environment(settings),
         )
     _wait(
         lambda: server_healthy(settings) and server_database_ok(settings),
@@ -252,54 +266,52 @@ def start_server(settings: Settings, timeout: float = 120.0) -> ProcStatus:
 # --- work pools, deployments, workers ---------------------------------------------------------
 
 
-def ensure_pools(settings: Settings) -> dict[str, int]:
-    """Create the process work pools (with Prefect's default process job template) and set
-    their concurrency limits; also the dbt-build global concurrency limit. Idempotent."""
+def job_template(pool: str) -> dict:
+    """Prefect's process job template, with two defaults changed: a flow run's process is
+    started by mdw.flow_process (own session, output to `$MDW_HOME/logs/flow-runs-<pool>.log`)
+    and the worker does not stream its output. So a flow run never writes to a pipe that leads
+    to its worker: a killed worker cannot leave it blocked (issue 20, defect 1)."""
     from prefect.workers.process import ProcessWorker
 
+    template = ProcessWorker.get_default_base_job_template()
+    variables = template["variables"]["properties"]
+    variables["command"]["default"] = shlex.join([sys.executable, "-m", "mdw.flow_process", pool])
+    variables["stream_output"]["default"] = False
+    return template
+
+
+def ensure_pools(settings: Settings) -> dict[str, int]:
+    """Create the process work pools (or bring their job template and concurrency limit up to
+    date); also the dbt-build global concurrency limit. Idempotent."""
     from flows.dbt_build import DBT_BUILD_LIMIT
 
-    template = ProcessWorker.get_default_base_job_template()
     for name, limit in POOLS.items():
-        try:
-            _request(settings, "GET", f"/work_pools/{name}")
-            _request(settings, "PATCH", f"/work_pools/{name}", {"concurrency_limit": limit})
-        except urllib.error.HTTPError as exc:
-            if exc.code != 404:
-                raise
-            _post_json(
+        pool = {"base_job_template": job_template(name), "concurrency_limit": limit}
+        if api(settings, "GET", f"/work_pools/{name}", missing_ok=True) is None:
+            api(
                 settings,
+                "POST",
                 "/work_pools/",
                 {
                     "name": name,
                     "type": "process",
-                    "base_job_template": template,
-                    "concurrency_limit": limit,
                     "description": f"mdw {name} pool (process worker started by `mdw up`)",
+                    **pool,
                 },
             )
-    try:
-        _request(settings, "GET", f"/v2/concurrency_limits/{DBT_BUILD_LIMIT}")
-    except urllib.error.HTTPError as exc:
-        if exc.code != 404:
-            raise
-        _post_json(settings, "/v2/concurrency_limits/", {"name": DBT_BUILD_LIMIT, "limit": 1})
+        else:
+            api(settings, "PATCH", f"/work_pools/{name}", pool)
+    if api(settings, "GET", f"/v2/concurrency_limits/{DBT_BUILD_LIMIT}", missing_ok=True) is None:
+        api(settings, "POST", "/v2/concurrency_limits/", {"name": DBT_BUILD_LIMIT, "limit": 1})
     return dict(POOLS)
 
 
-def declared_deployments() -> list[str]:
-    """`flow/deployment` names of prefect.yaml (flow names from the flows' decorators)."""
-    from prefect.flows import load_flow_from_entrypoint
-
-    config = yaml.safe_load(PREFECT_YAML.read_text())
-    names = set()
-    cache: dict[str, str] = {}
-    for d in config["deployments"]:
-        entry = d["entrypoint"]
-        if entry not in cache:
-            cache[entry] = load_flow_from_entrypoint(str(PROJECT_ROOT / entry)).name
-        names.add(f"{cache[entry]}/{d['name']}")
-    return sorted(names)
+def deployment_names(settings: Settings) -> list[str]:
+    """`flow/deployment` names the server knows (REST, since `prefect deployment ls` truncates)."""
+    flows = api_or([], settings, "POST", "/flows/filter", {"limit": 200})
+    deps = api_or([], settings, "POST", "/deployments/filter", {"limit": 200})
+    flow_names = {f["id"]: f["name"] for f in flows}
+    return sorted(f"{flow_names.get(d['flow_id'], '?')}/{d['name']}" for d in deps)
 
 
 def _yaml_digest() -> str:
@@ -346,12 +358,10 @@ def schedule_overrides(settings: Settings) -> dict[str, bool]:
 
 def read_deployment(settings: Settings, name: str) -> dict:
     flow, _, dep = name.partition("/")
-    try:
-        return _request(settings, "GET", f"/deployments/name/{flow}/{dep}")
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            raise RuntimeError(f"no deployment {name!r}: see `mdw status`") from exc
-        raise
+    found = api(settings, "GET", f"/deployments/name/{flow}/{dep}", missing_ok=True)
+    if found is None:
+        raise RuntimeError(f"no deployment {name!r}: see `mdw status`")
+    return found
 
 
 def set_schedule_active(
@@ -363,13 +373,13 @@ def set_schedule_active(
     if not dep["schedules"]:
         raise RuntimeError(f"deployment {name} has no schedule")
     for sched in dep["schedules"]:
-        _request(
+        api(
             settings,
             "PATCH",
             f"/deployments/{dep['id']}/schedules/{sched['id']}",
             {"active": active},
         )
-    _request(settings, "PATCH", f"/deployments/{dep['id']}", {"paused": not active})
+    api(settings, "PATCH", f"/deployments/{dep['id']}", {"paused": not active})
     if remember:
         overrides = schedule_overrides(settings)
         overrides[name] = active
@@ -377,106 +387,69 @@ def set_schedule_active(
     return read_deployment(settings, name)["schedules"]
 
 
+def start_worker(settings: Settings, pool: str) -> ProcStatus:
+    """The pool's process worker (started unless it runs); does not wait for it to poll."""
+    name = worker_name(pool)
+    pid = read_pid(settings, name)
+    if pid is None:
+        argv = [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool]
+        argv += ["--type", "process", "--name", f"mdw-{pool}", "--no-create-pool-if-not-found"]
+        pid = spawn(settings, name, [*argv, "--install-policy", "never"], SERVICE_ENV)
+    return ProcStatus(name, pid, True, pool)
+
+
+def wait_worker_online(settings: Settings, pool: str, timeout: float = 120.0) -> None:
+    _wait(
+        lambda: _worker_online(settings, pool),
+        timeout,
+        f"the worker of pool {pool}",
+        settings.log_dir / f"{worker_name(pool)}.log",
+    )
+
+
 def start_workers(settings: Settings, timeout: float = 120.0) -> list[ProcStatus]:
-    started = []
-    for pool in POOLS:
-        name = worker_name(pool)
-        pid = read_pid(settings, name)
-        if pid is None:
-            pid = _spawn(
-                settings,
-                name,
-                [
-                    sys.executable,
-                    "-m",
-                    "prefect",
-                    "worker",
-                    "start",
-                    "--pool",
-                    pool,
-                    "--type",
-                    "process",
-                    "--name",
-                    f"mdw-{pool}",
-                    "--no-create-pool-if-not-found",
-                    "--install-policy",
-                    "never",
-                ],
-            )
-        started.append(ProcStatus(name, pid, True, pool))
+    started = [start_worker(settings, pool) for pool in POOLS]
     for st in started:
-        _wait(
-            lambda st=st: _worker_online(settings, st.detail),
-            timeout,
-            f"the worker of pool {st.detail}",
-            settings.log_dir / f"{st.name}.log",
-        )
+        wait_worker_online(settings, st.detail, timeout)
     return started
 
 
 def pool_workers(settings: Settings, pool: str) -> list[dict]:
-    try:
-        return _post_json(settings, f"/work_pools/{pool}/workers/filter", {})  # type: ignore[return-value]
-    except (urllib.error.URLError, OSError, ValueError):
-        return []
+    return api_or([], settings, "POST", f"/work_pools/{pool}/workers/filter", {})
 
 
 def _worker_online(settings: Settings, pool: str) -> bool:
     return any(w.get("status") == "ONLINE" for w in pool_workers(settings, pool))
 
 
-# --- runs left without a process ----------------------------------------------------------------
+# --- runs ---------------------------------------------------------------------------------------
 
 
 def active_runs(settings: Settings) -> list[dict]:
-    return _post_json(  # type: ignore[return-value]
+    return api(
         settings,
+        "POST",
         "/flow_runs/filter",
         {"flow_runs": {"state": {"type": {"any_": ACTIVE_STATES}}}, "limit": 200},
     )
 
 
-def crash_orphaned_runs(settings: Settings, why: str, all_active: bool = False) -> list[dict]:
-    """Mark Crashed every Running/Cancelling run of the stack without a live flow process
-    (and Pending ones too when no worker is alive, or every active run with `all_active`)."""
-    live = set(flow_processes(settings).values())
-    no_worker = not any(read_pid(settings, w) for w in WORKERS)
-    crashed = []
-    for run in active_runs(settings):
-        if not all_active:
-            if run["id"] in live:
-                continue
-            if run["state_type"] == "PENDING" and not no_worker:
-                continue  # a live worker is starting it
-        _post_json(
-            settings,
-            f"/flow_runs/{run['id']}/set_state",
-            {
-                "state": {"type": "CRASHED", "name": "Crashed", "message": why},
-                "force": True,
-            },
-        )
-        crashed.append(run)
-    return crashed
-
-
 def recent_crashes(settings: Settings, hours: int = 24) -> list[dict]:
     since = (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
-    try:
-        return _post_json(  # type: ignore[return-value]
-            settings,
-            "/flow_runs/filter",
-            {
-                "flow_runs": {
-                    "state": {"type": {"any_": ["CRASHED"]}},
-                    "start_time": {"after_": since},
-                },
-                "sort": "START_TIME_DESC",
-                "limit": 20,
+    return api_or(
+        [],
+        settings,
+        "POST",
+        "/flow_runs/filter",
+        {
+            "flow_runs": {
+                "state": {"type": {"any_": ["CRASHED"]}},
+                "start_time": {"after_": since},
             },
-        )
-    except (urllib.error.URLError, OSError, ValueError):
-        return []
+            "sort": "START_TIME_DESC",
+            "limit": 20,
+        },
+    )
 
 
 # --- status -------------------------------------------------------------------------------------
@@ -493,8 +466,7 @@ def proc_status(settings: Settings, name: str) -> ProcStatus:
             return ProcStatus(name, pid, False, "API up but its database is unreachable")
         return ProcStatus(name, pid, True, f"healthy at {settings.prefect_api_url}")
     pool = name.removeprefix("worker-")
-    workers = pool_workers(settings, pool)
-    online = [w for w in workers if w.get("status") == "ONLINE"]
+    online = [w for w in pool_workers(settings, pool) if w.get("status") == "ONLINE"]
     if not online:
         return ProcStatus(name, pid, False, f"process up, not polling pool {pool}")
     beat = online[0].get("last_heartbeat_time", "")[:19]
@@ -504,8 +476,8 @@ def proc_status(settings: Settings, name: str) -> ProcStatus:
 def pools_status(settings: Settings) -> Iterator[tuple[str, str]]:
     for pool in POOLS:
         try:
-            wp = _request(settings, "GET", f"/work_pools/{pool}")
-        except (urllib.error.URLError, OSError, ValueError):
+            wp = api(settings, "GET", f"/work_pools/{pool}", timeout=5.0)
+        except (ApiUnavailable, ApiError):
             yield pool, "missing"
             continue
         online = sum(w.get("status") == "ONLINE" for w in pool_workers(settings, pool))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 
-from mdw import alerts, ports, postgres, schedules, services
+from mdw import alerts, orphans, ports, postgres, schedules, services, supervisor
 from mdw.errors import FAILED, STACK_DOWN, UserError, port_taken
 from settings import Settings
 
@@ -53,6 +53,11 @@ def log_problems(log: Path, offset: int, limit: int = 3) -> str:
 def up(settings: Settings, say: Say = print) -> int:
     """Start what is not running. When a step fails, what this call started is stopped again
     and the failure is one line quoting the failing server's own log."""
+    with supervisor.stack_lock(settings):  # the supervisor waits while `mdw up` works
+        return _up_or_undo(settings, say)
+
+
+def _up_or_undo(settings: Settings, say: Say) -> int:
     _check_prefect_port(settings)
     pg_was_up = settings.embedded and postgres.status(settings).running
     server_was_up = services.read_pid(settings, services.SERVER) is not None
@@ -92,6 +97,10 @@ def _up(settings: Settings, say: Say) -> int:
         say(_row("postgres", "ext", None, "your own server (WAREHOUSE_URL)"))
     applied = migrate(settings.warehouse)
     say(_row("raw schema", "ok", None, f"migrated ({', '.join(applied) or 'up to date'})"))
+    if services.server_unlocked(settings):  # started before the API had credentials
+        for name in [*services.WORKERS, services.SERVER]:
+            services.stop(settings, name)
+        say(_row(services.SERVER, "stop", None, "it ran without API credentials: restarting"))
     server = _start_server(settings)
     say(_row(services.SERVER, "up", server.pid, server.detail))
     pools = services.ensure_pools(settings)
@@ -128,30 +137,49 @@ def _up(settings: Settings, say: Say) -> int:
     else:
         detail = "no alert channel (set MDW_ALERT_WEBHOOK_URL)" if not channels else "no schedule"
     say(_row("dead-man's switch", "ok" if watched else "off", None, detail))
-    crashed = services.crash_orphaned_runs(
-        settings, "Crashed: no live process when `mdw up` ran (worker or process killed)"
+    took = alerts.wait_triggers_live(settings)
+    say(_row("triggers", "ok", None, f"live (answered a probe in {took:.1f} s)"))
+    # only now: a run marked Crashed before the triggers listen would never alert
+    ended = orphans.end_orphan_processes(settings)
+    crashed = orphans.crash_runs_without_process(
+        settings,
+        "Crashed: no live process when `mdw up` ran (the machine, a worker or the process died)",
+        reasons=dict.fromkeys(ended.values(), "Crashed: its worker died; `mdw up` ended it")
+        | orphans.stopped_by_down(settings),
     )
+    orphans.forget_stopped(settings)
     if crashed:
         names = ", ".join(r["name"] for r in crashed)
         say(_row("orphaned runs", "fixed", None, f"{len(crashed)} marked Crashed: {names}"))
     for worker in services.start_workers(settings):
         say(_row(worker.name, "up", worker.pid, f"process worker of pool {worker.detail}"))
+    sup = supervisor.start(settings)
+    say(_row(sup.name, "up", sup.pid, sup.detail))
     say(_row("logs", "", None, str(settings.log_dir)))
     return 0
 
 
 def down(settings: Settings, say: Say = print) -> int:
-    # Workers first: a worker whose server has gone may ignore the first SIGTERM.
-    for name in services.WORKERS:
-        say(_row(name, "down", None, "stopped" if services.stop(settings, name) else "not running"))
-    flows = services.stop_flow_processes(settings)
-    say(_row("flow processes", "down", None, f"{len(flows)} stopped"))
-    if services.server_healthy(settings) and services.server_database_ok(settings):
-        crashed = services.crash_orphaned_runs(
-            settings, "Crashed: stopped by `mdw down`", all_active=True
-        )
-        if crashed:
-            say(_row("active runs", "ended", None, f"{len(crashed)} marked Crashed"))
+    with supervisor.stack_lock(settings):
+        return _down(settings, say)
+
+
+def _down(settings: Settings, say: Say) -> int:
+    # The supervisor first: it would restart what is stopped.
+    stopped = supervisor.stop(settings)
+    say(_row(supervisor.NAME, "down", None, "stopped" if stopped else "not running"))
+    flows = services.flow_processes(settings)
+    workers = {name: services.read_pid(settings, name) for name in services.WORKERS}
+    if flows:
+        # Runs in flight end with their workers, at once (SIGKILL): no worker reports a state
+        # now, whose alert the server might not send before it stops; the next `mdw up` marks
+        # them Crashed once its triggers listen, and they alert then.
+        orphans.note_stopped(settings, flows.values())
+        services.terminate([*filter(None, workers.values()), *flows], 15.0, gentle=False)
+    for name, pid in workers.items():
+        services.stop(settings, name)  # a worker whose server has gone may ignore a SIGTERM
+        say(_row(name, "down", None, "stopped" if pid else "not running"))
+    say(_row("flow processes", "down", None, f"{len(flows)} stopped (Crashed at `mdw up`)"))
     stopped = services.stop(settings, services.SERVER)
     say(_row(services.SERVER, "down", None, "stopped" if stopped else "not running"))
     if settings.embedded:
@@ -184,6 +212,10 @@ def status(settings: Settings, say: Say = print) -> int:
         st = services.proc_status(settings, name)
         healthy &= st.running
         say(_row(name, "up" if st.running else "down", st.pid, st.detail))
+    sup, restarts = supervisor.status(settings)
+    healthy &= sup.running
+    say(_row(sup.name, "up" if sup.running else "down", sup.pid, sup.detail))
+    say(_row("restarts (24 h)", "", None, restarts))
     if not server.running:
         return FAILED if services.server_healthy(settings) else STACK_DOWN
     for pool, detail in services.pools_status(settings):

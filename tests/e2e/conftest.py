@@ -19,7 +19,6 @@ ALLOWED lists it with its reason.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -28,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +35,7 @@ from pathlib import Path
 import pytest
 
 from ingest.db import transaction
-from mdw import services
+from mdw import prefect_api, services
 from settings import PROJECT_ROOT, Settings
 from tests.conftest import free_port
 from tests.e2e.receivers import SmtpReceiver, WebhookReceiver
@@ -117,9 +115,17 @@ class Stack:
 
     def activated_env(self) -> dict[str, str]:
         if self.activated is None:
-            printed = self.run("mdw", "env")
+            # evaluated by a shell, as activate does: the API's credentials are read from
+            # their file by the export line itself
+            printed = subprocess.run(
+                ["bash", "-c", f'eval "$({BIN / "mdw"} env)" && env -0'],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert printed.returncode == 0, printed.stdout + printed.stderr
-            self.activated = {**self.env, **exports(printed.stdout)}
+            self.activated = dict(v.split("=", 1) for v in printed.stdout.split("\0") if "=" in v)
             # rich tables of the prefect CLI truncate names when not at a terminal
             self.activated["COLUMNS"] = "250"
         return self.activated
@@ -156,19 +162,12 @@ class Stack:
                 self.noise.append(Noise(p, before.get(p, 0), p.stat().st_size, reason))
 
     def api(self, path: str, body: dict | None = None, method: str = "POST"):
-        req = urllib.request.Request(
-            f"{self.settings.prefect_api_url}{path}",
-            data=None if method == "DELETE" else json.dumps(body or {}).encode(),
-            headers={"Content-Type": "application/json"},
-            method=method,
+        return prefect_api.api(
+            self.settings, method, path, None if method == "DELETE" else body or {}
         )
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            raw = resp.read()
-            return json.loads(raw) if raw else None
 
     def get(self, path: str):
-        with urllib.request.urlopen(f"{self.settings.prefect_api_url}{path}", timeout=10) as r:
-            return json.loads(r.read())
+        return prefect_api.api(self.settings, "GET", path)
 
     def deployment(self, name: str) -> dict:
         flow, dep = name.split("/")
