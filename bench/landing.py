@@ -109,3 +109,46 @@ def land_file(url: URL, path: Path) -> tuple[float, int, int]:
     if not outcome.landed:
         raise RuntimeError(f"ingest_file({path}) failed: {outcome.error}")
     return seconds, outcome.inserted, outcome.rejected
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.landing [--data FILE] [--rounds N]`: the landing step on its own (its
+    own PostgreSQL, the bench's history file), each round lean upsert then ingest_file on an
+    empty raw.daily_bars; prints each round's figures and the median."""
+    import argparse
+    import statistics
+    import tempfile
+
+    from bench import data
+    from bench.__main__ import DEFAULT_DATA
+    from bench.warehouse import bench_server
+    from ingest.db import migrate
+
+    p = argparse.ArgumentParser(prog="python -m bench.landing", description=main.__doc__)
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--rounds", type=int, default=3)
+    args = p.parse_args(argv)
+    ratios = []
+    with tempfile.TemporaryDirectory(prefix="mdw-bench-files-") as scratch:
+        files = data.prepare_files(args.data, Path(scratch), None)
+        with bench_server() as server:
+            migrate(server.url)
+            for n in range(1, args.rounds + 1):
+                copy = copy_into_empty_table(server.url, files.history)
+                lean = lean_upsert(server.url, files.history)
+                seconds, inserted, rejected = land_file(server.url, files.history)
+                execute(server.url, "truncate raw.daily_bars, raw.load_runs, raw.rejected_bars")
+                ratios.append(lean / seconds)
+                print(
+                    f"round {n}: {files.history_rows:,} rows - ingest_file {seconds:.2f} s "
+                    f"({inserted:,} inserted, {rejected} quarantined), lean upsert {lean:.2f} s, "
+                    f"COPY {copy:.2f} s: landing_vs_upsert {lean / seconds:.3f}, "
+                    f"landing_vs_copy {copy / seconds:.3f}",
+                    flush=True,
+                )
+    print(f"landing_vs_upsert median {statistics.median(ratios):.3f} (goal >= 0.6)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,9 +3,11 @@
 Tables of contents only; the work is in ingest.polygon. Every flow applies the raw migrations,
 sets the request budget (the Prefect global concurrency limit `polygon-api`, see
 flows.limits), records one raw.load_runs row per unit of work (source `polygon`),
-leaves a table artifact of what landed and what failed, and ends Failed when any unit failed
-(flows.outcomes: the state message names them; the others are landed). The API key comes from
-POLYGON_API_KEY or the Prefect Secret block `polygon-api-key` (flows.keys).
+leaves a table artifact of what landed and what failed, and ends Failed when any unit is failed,
+partial or not attempted (flows.outcomes: the state message names them; the others are landed).
+When Polygon stops answering, the run stops early and records the rest as not attempted
+(ingest.units.Breaker, shared by the run's tasks). The API key comes from POLYGON_API_KEY or
+the Prefect Secret block `polygon-api-key` (flows.keys).
 """
 
 from __future__ import annotations

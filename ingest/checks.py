@@ -124,18 +124,29 @@ def _cast(text: str, kind: str, safe: bool) -> str:
     )
 
 
+DATE_SHAPE = "____-__-__"  # DATE_PATTERN's shape for LIKE
+
+
 def _iso_date(text: str) -> str:
     """DATE_PATTERN without the regex engine (a third of its cost): ten characters, digits but
     for the dashes at 5 and 8."""
-    return f"({text} like '____-__-__' and translate({text}, '0123456789', '') = '--')"
+    return f"({text} like '{DATE_SHAPE}' and translate({text}, '0123456789', '') = '--')"
+
+
+def sql_iso_round_trip(typed: str, raw: str) -> str:
+    """A text of DATE_PATTERN's shape is a date only when the date's ISO text is that text
+    (digits, nothing else: cheaper than checking each character); needs DateStyle ISO, which
+    the landing sets (ingest.merge)."""
+    return f"({raw} not like '{DATE_SHAPE}' or {typed}::text = {raw})"
 
 
 def sql_typed_date(raw: str, safe: bool) -> str:
     """The trading day of a date or date-time text (see DATE_FORMS); null when it is neither.
-    The text as received is tried first: trimming every value costs more than the cast."""
+    The text as received is tried first (trimming every value costs more than the cast); a
+    date of DATE_PATTERN's shape is then checked by `sql_iso_round_trip`."""
     d = f"btrim({raw})"
     return (
-        f"case when {_iso_date(raw)} then {_cast(raw, 'date', safe)} "
+        f"case when {raw} like '{DATE_SHAPE}' then {_cast(raw, 'date', safe)} "
         f"when {_iso_date(d)} then {_cast(d, 'date', safe)} "
         f"when {d} ~ '{DATETIME_ZONE_PATTERN}' "
         f"then ({_cast(d, 'timestamptz', safe)} at time zone '{EXCHANGE_TIMEZONE}')::date "
@@ -159,11 +170,12 @@ def sql_valid_symbol(typed: str) -> str:
     )
 
 
-def sql_valid_bar(t: str) -> str:
+def sql_valid_bar(t: str, raw_date: str) -> str:
     """True when the typed row passes every check (cheap: no text built for good rows)."""
     prices = " and ".join(f"{t}.{p} > 0 and {t}.{p} < {PRICE_LIMIT}" for p in PRICES)
     return (
         f"coalesce({sql_valid_symbol(f'{t}.symbol')}"
+        f" and {sql_iso_round_trip(f'{t}.trade_date', raw_date)}"
         f" and {t}.trade_date between date '{EARLIEST_DATE.isoformat()}'"
         f" and (now() at time zone '{EXCHANGE_TIMEZONE}')::date"
         f" and {prices} and {t}.volume >= 0 and {t}.volume < {VOLUME_LIMIT}"
@@ -175,7 +187,8 @@ def sql_valid_bar(t: str) -> str:
 def _date_check(t: str, raw: str) -> str:
     return (
         f"case when nullif(btrim({raw}), '') is null then 'missing date' "
-        f"when {t}.trade_date is null then '{UNPARSEABLE_DATE}' "
+        f"when {t}.trade_date is null or not {sql_iso_round_trip(f'{t}.trade_date', raw)} "
+        f"then '{UNPARSEABLE_DATE}' "
         f"when {t}.trade_date < date '{EARLIEST_DATE.isoformat()}' then '{EARLY_DATE}' "
         f"when {t}.trade_date > (now() at time zone '{EXCHANGE_TIMEZONE}')::date "
         f"then '{FUTURE_DATE}' end"

@@ -24,6 +24,7 @@ import io
 import stat
 import tempfile
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
@@ -34,7 +35,7 @@ import psycopg2.extensions
 from ingest import checks, merge
 from ingest.actions import CorporateAction, actions_note, land_actions
 from ingest.merge import CANONICAL
-from ingest.outcomes import FAILED, Counts, Outcome, Unit, quarantine_note
+from ingest.outcomes import FAILED, Outcome, Unit, quarantine_note
 
 __all__ = ["CANONICAL", "FileFormatError", "file_kind", "inspect_path", "land_file", "map_header"]
 
@@ -332,7 +333,7 @@ def _copy_parquet(cur: psycopg2.extensions.cursor, path: Path, columns: list[str
 ACTIONS_SQL = """
 select c.symbol, c.trade_date, i.dividend, i.split
 from _incoming as i
-inner join _classified as c on c._line = i._line
+inner join _judged as c on c._line = i._line
 where c.reason is null
   and (btrim(coalesce(i.dividend, '')) !~ '^(0*[.]?0*)?$'
        or btrim(coalesce(i.split, '')) !~ '^(0*[.]?0*|0*1([.]0*)?)$')
@@ -379,7 +380,7 @@ def land_file(
     cur.execute("select exists (select from _incoming)")
     if not cur.fetchone()[0]:
         raise FileFormatError(f"{path}: line 2: no data rows after the header")
-    found = merge.merge(cur, source=unit.source, source_uri=str(path), load_run_id=unit.load_run_id)
+    landed = merge.merge(cur, unit)
     notes = []
     if any(c in columns for c in merge.OPTIONAL):
         cur.execute(ACTIONS_SQL)
@@ -388,27 +389,26 @@ def land_file(
         )
         notes.append(actions_note(counts, rejected))
     merge.drop_staging(cur)
-    return file_outcome(unit, found, notes)
+    return file_outcome(landed, notes)
 
 
-def file_outcome(unit: Unit, found: Sequence[merge.SymbolCounts], notes: Sequence[str]) -> Outcome:
-    """A file's outcome: one raw.load_runs row per symbol; a symbol whose every row was
-    quarantined fails that part of the file (rows without a usable symbol are quarantined
-    rows, not a symbol)."""
-    rows = tuple(merge.symbol_outcome(unit, s) for s in found)
-    total = Counts.total(s.counts for s in found)
+def file_outcome(landed: Outcome, notes: Sequence[str]) -> Outcome:
+    """A file's outcome: one raw.load_runs row per symbol (none of its own); a symbol whose
+    every row was quarantined fails that part of the file (rows without a usable symbol are
+    quarantined rows, not a symbol). Quarantined rows are named with a ready query."""
     failures = tuple(
         f"{r.symbol}: all {r.received} row(s) quarantined"
-        for r in rows
+        for r in landed.rows
         if r.status == FAILED and r.symbol != checks.UNSET_SYMBOL
     )
-    extra = list(notes)
-    if total.rejected:
-        extra.insert(
-            0,
-            f"{quarantine_note(total.rejected, 'raw.rejected_bars')}: select * from "
-            f"raw.rejected_bars where last_seen_run_id = '{unit.load_run_id}'",
-        )
-    return unit.outcome(
-        counts=total, rows=rows, summary_row=False, failures=failures, notes=tuple(extra)
+    rejected = landed.counts.rejected
+    found = (
+        f"{quarantine_note(rejected, 'raw.rejected_bars')}: select * from raw.rejected_bars"
+        f" where last_seen_run_id = '{landed.load_run_id}'"
+    )
+    return replace(
+        landed,
+        summary_row=False,
+        failures=failures,
+        notes=((found,) if rejected else ()) + tuple(notes),
     )

@@ -30,8 +30,8 @@ import psycopg2.extensions
 from psycopg2.extras import execute_values
 
 from ingest import checks
-from ingest.merge import SymbolCounts
-from ingest.outcomes import Counts
+from ingest.merge import rows_outcome
+from ingest.outcomes import ALL_SYMBOLS, Counts, Outcome, Unit
 from ingest.quarantine import quarantine_record
 
 RECORD_KIND = "intraday_bar"
@@ -244,9 +244,9 @@ def land_intraday_rows(
     source: str,
     bar_interval: str,
     load_run_id: uuid.UUID,
-) -> list[SymbolCounts]:
-    """Check, quarantine and upsert intraday bars inside the caller's transaction; per-symbol
-    counts (identical rejects are quarantined once, with their count)."""
+) -> Outcome:
+    """Check, quarantine and upsert intraday bars inside the caller's transaction; the counts,
+    with a row per symbol (identical rejects are quarantined once, with their count)."""
     good, rejected = classify(rows)
     copies = Counter(repr(r) for r in rejected)
     for received, reason in {repr(r): r for r in rejected}.values():
@@ -304,11 +304,15 @@ def land_intraday_rows(
         inserted, updated = changed.get(symbol, (0, 0))
         unchanged = s["received"] - s["rejected"] - inserted - updated
         symbols.append(
-            SymbolCounts(
+            Unit(
+                source,
+                f"intraday {bar_interval}",
                 symbol,
+                None,
                 min(s["dates"]) if s["dates"] else None,
                 max(s["dates"]) if s["dates"] else None,
-                Counts(s["received"], inserted, updated, unchanged, s["rejected"]),
-            )
+                load_run_id,
+            ).outcome(counts=Counts(s["received"], inserted, updated, unchanged, s["rejected"]))
         )
-    return symbols
+    unit = Unit(source, f"intraday {bar_interval}", ALL_SYMBOLS, load_run_id=load_run_id)
+    return rows_outcome(unit, symbols)

@@ -79,16 +79,15 @@ def land_rows(
     unit: Unit,
     rows: Iterable[Sequence[object]],
     rejects: Iterable[tuple[Sequence[object], str]] = (),
-) -> list[merge.SymbolCounts]:
+) -> Outcome:
     """Land bars a vendor sent (rows in CANONICAL order: symbol, date, open, high, low, close,
     volume; None = missing) with the same checks, quarantine and upsert as files; `rejects`
-    are bars the vendor's own checks refused (quarantined with that reason). Per symbol."""
+    are bars the vendor's own checks refused (quarantined with that reason). The outcome has
+    the counts and a row per symbol."""
     merge.stage_rows(cur, rows, rejects)
-    found = merge.merge(
-        cur, source=unit.source, source_uri=unit.source_uri or "", load_run_id=unit.load_run_id
-    )
+    landed = merge.merge(cur, unit)
     merge.drop_staging(cur)
-    return found
+    return landed
 
 
 def bars_note(counts: Counts, what: str = "bar") -> list[str]:

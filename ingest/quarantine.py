@@ -18,8 +18,8 @@ import uuid
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-# From `_classified` (ingest.merge), which keeps the text as received of the rows that failed:
-# one statement for a whole file or vendor answer.
+# The rows of `_judged` (ingest.merge) that failed, with their text as received from
+# `_incoming`: one statement for a whole file or vendor answer.
 QUARANTINE_BARS_SQL = """
 insert into raw.rejected_bars as r (
     source, load_run_id, last_seen_run_id, source_uri, source_line,
@@ -33,11 +33,13 @@ select
             d.volume_raw, d.reason)::text),
     d.copies
 from (
-    select symbol_raw, date_raw, open_raw, high_raw, low_raw, close_raw, volume_raw, reason,
-           min(_line) as first_line, count(*) as copies
-    from _classified
-    where reason is not null
-    group by symbol_raw, date_raw, open_raw, high_raw, low_raw, close_raw, volume_raw, reason
+    select i.symbol as symbol_raw, i.date as date_raw, i.open as open_raw, i.high as high_raw,
+           i.low as low_raw, i.close as close_raw, i.volume as volume_raw, j.reason,
+           min(j._line) as first_line, count(*) as copies
+    from _judged as j
+    inner join _incoming as i on i._line = j._line
+    where j.reason is not null
+    group by 1, 2, 3, 4, 5, 6, 7, 8
 ) as d
 on conflict (source, fingerprint) do update
     set last_seen_run_id = excluded.last_seen_run_id, last_seen_at = now(),
@@ -62,7 +64,7 @@ on conflict (source, record_kind, fingerprint) do update
 def quarantine_bars(
     cur: psycopg2.extensions.cursor, *, source: str, source_uri: str, load_run_id: object
 ) -> None:
-    """Quarantine the rows of `_classified` that have a reason, one row per distinct line."""
+    """Quarantine the rows of `_judged` that have a reason, one row per distinct line."""
     cur.execute(
         QUARANTINE_BARS_SQL, {"source": source, "run_id": str(load_run_id), "uri": source_uri}
     )

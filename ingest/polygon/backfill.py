@@ -18,7 +18,7 @@ from psycopg2.extensions import cursor as Cursor
 from sqlalchemy.engine import URL
 
 from ingest.landing import bars_note, land_rows
-from ingest.outcomes import SUCCESS, Counts, Outcome, Unit
+from ingest.outcomes import SUCCESS, Outcome, Unit
 from ingest.polygon import reference, runs
 from ingest.polygon.bars import symbol_rows
 from ingest.polygon.calendar import missing_windows, sessions
@@ -114,7 +114,7 @@ def backfill_symbol(
     def land(cur: Cursor, unit: Unit, aggs: list[object]) -> Outcome:
         if not aggs:
             return unit.outcome(notes=(NO_BARS,))
-        counts = Counts.total(f.counts for f in land_rows(cur, unit, symbol_rows(symbol, aggs)))
+        counts = land_rows(cur, unit, symbol_rows(symbol, aggs)).counts
         return unit.outcome(counts=counts, notes=tuple(bars_note(counts)))
 
     units = [window_unit(symbol, lo, hi) for lo, hi in plan.windows]

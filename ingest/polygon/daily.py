@@ -12,8 +12,7 @@ from sqlalchemy.engine import URL
 
 from ingest.db import transaction
 from ingest.landing import land_rows
-from ingest.merge import symbol_outcome
-from ingest.outcomes import ALL_SYMBOLS, Counts, Outcome, Unit
+from ingest.outcomes import ALL_SYMBOLS, Outcome, Unit
 from ingest.polygon import SOURCE, runs
 from ingest.polygon.bars import GroupedSelection, select_grouped
 from ingest.polygon.calendar import last_closed_session, missing_sessions, sessions, watermark
@@ -129,7 +128,7 @@ def land_grouped_day(
                 selection.not_in_universe,
                 selection.market_rows,
             )
-        found = land_rows(cur, unit, selection.rows, selection.off_day)
+        landed = land_rows(cur, unit, selection.rows, selection.off_day)
         absent = tuple(
             replace(unit, symbol=symbol).failed(
                 f"{symbol} is not in Polygon's grouped daily bars for {day.isoformat()} "
@@ -150,11 +149,6 @@ def land_grouped_day(
             if selection.off_day
             else ()
         )
-        return unit.outcome(
-            counts=Counts.total(f.counts for f in found),
-            rows=tuple(symbol_outcome(unit, f) for f in found) + absent,
-            failures=failures,
-            notes=notes,
-        )
+        return replace(landed, rows=landed.rows + absent, failures=failures, notes=notes)
 
     return run_unit(url, day_unit(day), fetch, land, run)

@@ -144,19 +144,21 @@ def land_fetched(
     cur: psycopg2.extensions.cursor, unit: Unit, got: Fetched, interval: str
 ) -> Outcome:
     """Land what was fetched, in the unit's transaction."""
-    found_daily = land_rows(cur, unit, got.daily_rows) if got.daily_rows else []
-    daily = Counts.total(f.counts for f in found_daily)
-    found = land_intraday_rows(
-        cur, got.bars, source=SOURCE, bar_interval=interval, load_run_id=unit.load_run_id
+    landed = [land_rows(cur, unit, got.daily_rows)] if got.daily_rows else []
+    landed.append(
+        land_intraday_rows(
+            cur, got.bars, source=SOURCE, bar_interval=interval, load_run_id=unit.load_run_id
+        )
     )
-    intraday = Counts.total(f.counts for f in found)
+    daily = landed[0].counts if got.daily_rows else Counts()
+    intraday = landed[-1].counts
     actions, rejected = land_actions(cur, got.actions, source=SOURCE, load_run_id=unit.load_run_id)
     notes = list(got.notes) + bars_note(daily, "daily bar")
     if intraday.rejected:
         notes.append(f"{intraday.rejected} intraday bar(s) quarantined in raw.rejected_records")
     if rejected:
         notes.append(actions_note(actions, rejected))
-    days = [d for f in (*found, *found_daily) for d in (f.window_start, f.window_end) if d]
+    days = [d for o in landed for r in o.rows for d in (r.window_start, r.window_end) if d]
     window = (min(days), max(days)) if days else (unit.window_start, unit.window_end)
     return replace(unit, window_start=window[0], window_end=window[1]).outcome(
         counts=daily + intraday + actions,

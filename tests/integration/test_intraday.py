@@ -11,7 +11,6 @@ import pytest
 
 from ingest.db import migrate, transaction
 from ingest.intraday import IntradayBar, land_intraday_rows
-from ingest.outcomes import Counts
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.integration
@@ -44,15 +43,11 @@ def rows(url, sql):
 
 
 def land(url, bars, interval="15m", source="test"):
-    """The per-symbol counts of a landing (and their total as `.counts`)."""
+    """What a landing did: its counts, and a row per symbol."""
     with transaction(url) as cur:
         return land_intraday_rows(
             cur, bars, source=source, bar_interval=interval, load_run_id=uuid.uuid4()
         )
-
-
-def total(found):
-    return Counts.total(s.counts for s in found)
 
 
 SNAPSHOT = "select * from raw.intraday_bars order by source, symbol, bar_interval, bar_start"
@@ -61,22 +56,21 @@ SNAPSHOT = "select * from raw.intraday_bars order by source, symbol, bar_interva
 def test_real_bars_land_once_and_a_rerun_touches_nothing(warehouse_url):
     migrate(warehouse_url)
     bars = ea_bars()
-    found = land(warehouse_url, bars)
-    first = total(found)
+    first = land(warehouse_url, bars)
     assert (first.received, first.inserted, first.updated, first.rejected) == (319, 319, 0, 0)
-    [ea] = found
+    [ea] = first.rows
     assert (ea.window_start.isoformat(), ea.window_end.isoformat()) == ("2026-05-26", "2026-06-03")
     assert rows(
         warehouse_url,
         "select min(bar_start), count(*) filter (where volume = 0) from raw.intraday_bars",
     ) == [(datetime(2026, 5, 26, 8, 0, tzinfo=UTC), 143)]
     before = rows(warehouse_url, SNAPSHOT)
-    again = total(land(warehouse_url, bars))
+    again = land(warehouse_url, bars)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 319)
     assert rows(warehouse_url, SNAPSHOT) == before
 
     restated = [bars[5]._replace(volume=str(int(bars[5].volume) + 100))]
-    third = total(land(warehouse_url, restated))
+    third = land(warehouse_url, restated)
     assert (third.inserted, third.updated) == (0, 1)
     changed = [a for a, b in zip(rows(warehouse_url, SNAPSHOT), before, strict=True) if a != b]
     assert len(changed) == 1
@@ -97,7 +91,7 @@ def test_bad_bars_are_quarantined_with_reasons_and_not_twice(warehouse_url):
     ]
     batch = [good, good, *bad, later[6]]
     for _ in range(2):
-        [aapl] = land(warehouse_url, batch, interval="1h", source="yahoo")
+        [aapl] = land(warehouse_url, batch, interval="1h", source="yahoo").rows
         assert (aapl.counts.received, aapl.counts.rejected) == (9, 7)
     landed = rows(warehouse_url, "select count(*) from raw.intraday_bars")[0][0]
     quarantined = rows(

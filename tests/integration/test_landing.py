@@ -208,7 +208,7 @@ def test_vendor_rows_get_the_same_checks_as_files(warehouse_url):
     ]
     unit = Unit("polygon", "window", "AAPL", "test://aapl")
     with transaction(warehouse_url) as cur:
-        (found,) = land_rows(cur, unit, rows_in, [(rows_in[0], "stamped for another day")])
+        (found,) = land_rows(cur, unit, rows_in, [(rows_in[0], "stamped for another day")]).rows
     assert (found.counts.received, found.counts.inserted, found.counts.rejected) == (4, 2, 2)
     assert rows(warehouse_url, "select reason from raw.rejected_bars order by 1") == [
         ("missing open",),
