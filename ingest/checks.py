@@ -26,6 +26,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 EXCHANGE_TIMEZONE = "America/New_York"  # bars are dated by the exchange's trading day
+# today in New York, computed once per statement (an init plan), not once per row
+SQL_TODAY = f"(select (now() at time zone '{EXCHANGE_TIMEZONE}')::date)"
 SYMBOL_MAX_LENGTH = 20
 SYMBOL_FIRST = "A-Z0-9^"  # a symbol's first character
 SYMBOL_REST = "A-Z0-9.^=/_-"  # its others
@@ -177,7 +179,7 @@ def sql_valid_bar(t: str, raw_date: str) -> str:
         f"coalesce({sql_valid_symbol(f'{t}.symbol')}"
         f" and {sql_iso_round_trip(f'{t}.trade_date', raw_date)}"
         f" and {t}.trade_date between date '{EARLIEST_DATE.isoformat()}'"
-        f" and (now() at time zone '{EXCHANGE_TIMEZONE}')::date"
+        f" and {SQL_TODAY}"
         f" and {prices} and {t}.volume >= 0 and {t}.volume < {VOLUME_LIMIT}"
         f" and {t}.open between {t}.low and {t}.high and {t}.close between {t}.low and {t}.high"
         ", false)"
@@ -190,7 +192,7 @@ def _date_check(t: str, raw: str) -> str:
         f"when {t}.trade_date is null or not {sql_iso_round_trip(f'{t}.trade_date', raw)} "
         f"then '{UNPARSEABLE_DATE}' "
         f"when {t}.trade_date < date '{EARLIEST_DATE.isoformat()}' then '{EARLY_DATE}' "
-        f"when {t}.trade_date > (now() at time zone '{EXCHANGE_TIMEZONE}')::date "
+        f"when {t}.trade_date > {SQL_TODAY} "
         f"then '{FUTURE_DATE}' end"
     )
 
