@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import exchange_calendars
@@ -20,7 +20,7 @@ import psycopg2.extras
 from sqlalchemy.engine import URL
 
 from ingest.db import transaction
-from ingest.load_runs import write_outcome
+from ingest.load_runs import write_outcomes
 from ingest.outcomes import Counts, Unit
 
 SOURCE = "exchange_calendars"
@@ -113,18 +113,13 @@ def land_sessions(
             deleted,
             load_run_id,
         )
-        unit = Unit(SOURCE, "calendar", exchange, f"exchange_calendars:{exchange}")
-        unchanged = result.received - result.inserted - result.updated
-        outcome = replace(unit, window_start=first, window_end=last, load_run_id=load_run_id)
-        write_outcome(
-            cur,
-            outcome.outcome(
-                counts=Counts(result.received, result.inserted, result.updated, unchanged),
-                notes=(f"{deleted} session(s) no longer in the calendar deleted",)
-                if deleted
-                else (),
-            ),
-            started_at=started_at,
-            flow_run_id=flow_run_id,
+        unit = Unit(
+            SOURCE, "calendar", exchange, f"exchange_calendars:{exchange}", first, last, load_run_id
         )
+        unchanged = result.received - result.inserted - result.updated
+        recorded = unit.outcome(
+            counts=Counts(result.received, result.inserted, result.updated, unchanged),
+            notes=(f"{deleted} session(s) no longer in the calendar deleted",) if deleted else (),
+        )
+        write_outcomes(cur, [recorded], started_at=started_at, flow_run_id=flow_run_id)
     return result

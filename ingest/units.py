@@ -136,8 +136,7 @@ def describe(_unit: Unit, exc: BaseException) -> str:
 )
 def _record(url: URL, outcomes: Sequence[Outcome], **fields: Any) -> None:
     with transaction(url) as cur:
-        for outcome in outcomes:
-            load_runs.write_outcome(cur, outcome, **fields)
+        load_runs.write_outcomes(cur, outcomes, **fields)
 
 
 def record(
@@ -179,8 +178,9 @@ def run_unit(
         fetched = fetch(unit) if fetch is not None else None
         with transaction(url) as cur:
             outcome = land(cur, unit, fetched)
-            for row in outcome.recorded():
-                load_runs.write_outcome(cur, row, started_at=started, flow_run_id=run.flow_run_id)
+            load_runs.write_outcomes(
+                cur, outcome.recorded(), started_at=started, flow_run_id=run.flow_run_id
+            )
     except Exception as exc:  # noqa: BLE001 - every failure of a unit is its outcome
         if not isinstance(exc, Unreachable | psycopg2.Error | OSError | ValueError):
             run.logger.debug("%s: unexpected failure", unit.name, exc_info=exc)
