@@ -42,8 +42,8 @@ def _classify_sql(safe: bool) -> str:
     """`safe`: every value is validated with pg_input_is_valid (a bad value becomes a reason,
     slower); else plain casts (a bad value raises, and the caller retries safely). The typed
     values are computed once per row (`offset 0` fences the subquery); the reason text is
-    built only for rows that fail. The text as received stays in `_incoming` (same `_line`)
-    for the quarantine."""
+    built only for rows that fail. The text as received stays in `_incoming`, found again by
+    its `ctid` (`_row`) for the rows the quarantine needs."""
     typed = ",\n        ".join(
         [
             f"{checks.sql_typed_symbol('s.symbol')} as symbol",
@@ -59,10 +59,12 @@ def _classify_sql(safe: bool) -> str:
     )
     return f"""
 create temporary table _classified on commit drop as
-select t._line, t.symbol, t.trade_date, t.open, t.high, t.low, t.close, t.volume, {reason} as reason
+select
+    t._row, t._line, t.symbol, t.trade_date, t.open, t.high, t.low, t.close, t.volume,
+    {reason} as reason
 from (
     select
-        s._line, s._problem, {raw},
+        s.ctid as _row, s._line, s._problem, {raw},
         {typed}
     from _incoming as s
     offset 0
@@ -92,7 +94,7 @@ from _classified where reason is null
 group by symbol, trade_date having count(*) > 1;
 create temporary view _judged as
 select
-    c._line, c.symbol, c.trade_date, c.open, c.high, c.low, c.close, c.volume,
+    c._row, c._line, c.symbol, c.trade_date, c.open, c.high, c.low, c.close, c.volume,
     coalesce(
         c.reason,
         case when r.conflicting

@@ -37,7 +37,7 @@ from (
            i.low as low_raw, i.close as close_raw, i.volume as volume_raw, j.reason,
            min(j._line) as first_line, count(*) as copies
     from _judged as j
-    inner join _incoming as i on i._line = j._line
+    inner join _incoming as i on i.ctid = j._row  -- a TID scan per failed row
     where j.reason is not null
     group by 1, 2, 3, 4, 5, 6, 7, 8
 ) as d
