@@ -9,7 +9,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -19,12 +18,10 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from bench import baselines, data, peers, pipeline, report, statements, verify
+from bench import baselines, data, landing, peers, pipeline, report, statements, verify
 from bench.statements import StatementLog
 from bench.warehouse import Dbt, DbtRun, Server, bench_server, execute, machine, scalar
 from ingest.db import connect, migrate
-from ingest.files import map_header
-from ingest.landing import ingest_file
 from settings import PROJECT_ROOT
 
 STARTED = time.perf_counter()
@@ -113,50 +110,13 @@ class Run:
         return run
 
 
-def copy_into_empty_table(url: URL, path: Path) -> float:
-    """The reference: a plain COPY of the file into an empty typed table (client-side, as
-    ingest_file streams it). Returns seconds; the table is dropped afterwards."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        header = fh.readline().strip().split(",")
-    types = {"symbol": "text", "date": "date"}
-    columns = ", ".join(
-        f'"{name}" {types.get(canonical, "text" if canonical.startswith("_") else "numeric")}'
-        for name, canonical in zip(header, map_header(header), strict=True)
-    )
-    execute(
-        url,
-        "drop schema if exists bench_copy cascade",
-        "create schema bench_copy",
-        f"create table bench_copy.daily_bars ({columns})",
-    )
-    conn = connect(url)
-    try:
-        started = time.perf_counter()
-        with conn, conn.cursor() as cur, path.open("rb") as stream:
-            cur.copy_expert(
-                "copy bench_copy.daily_bars from stdin with (format csv, header true)", stream
-            )
-        seconds = time.perf_counter() - started
-    finally:
-        conn.close()
-    execute(url, "drop schema bench_copy cascade")
-    return seconds
-
-
 def land(run: Run, url: URL, path: Path, label: str) -> None:
     with run.watch(label):
-        started = time.perf_counter()
-        outcome = ingest_file(url, path, load_run_id=uuid.uuid4())
-        seconds = time.perf_counter() - started
-    if not outcome.ok or outcome.result is None:
-        raise RuntimeError(f"ingest_file({path}) failed: {outcome.error}")
+        seconds, inserted, rejected = landing.land_file(url, path)
     run.seconds[label] = seconds
-    run.rows[f"{label}_inserted"] = outcome.result.inserted
-    run.rows[f"{label}_rejected"] = outcome.result.rejected
-    run.log(
-        f"  {label}: {outcome.result.received:,} rows in {seconds:.2f} s "
-        f"({outcome.result.inserted:,} inserted, {outcome.result.rejected} quarantined)"
-    )
+    run.rows[f"{label}_inserted"] = inserted
+    run.rows[f"{label}_rejected"] = rejected
+    run.log(f"  {label}: {seconds:.2f} s ({inserted:,} inserted, {rejected} quarantined)")
 
 
 def count(url: URL, relation: str) -> int:
@@ -186,10 +146,15 @@ def synthesize(url: URL, copies: int) -> None:
 
 def full_history(run: Run, server: Server, dbt: Dbt, files: data.BenchFiles) -> None:
     url = server.url
-    # 1. landing: ingest_file vs a plain COPY of the same file, both into empty tables
+    # 1. landing: ingest_file vs the lean upsert and a plain COPY of the same file (bench/landing)
     run.log(f"landing {files.history.name} ({files.history_rows:,} rows) ...")
-    run.seconds["landing_copy"] = copy_into_empty_table(url, files.history)
-    run.log(f"  landing_copy: {run.seconds['landing_copy']:.2f} s")
+    for label, step in (
+        ("landing_copy", landing.copy_into_empty_table),
+        ("landing_upsert", landing.lean_upsert),
+    ):
+        with run.watch(label):
+            run.seconds[label] = step(url, files.history)
+        run.log(f"  {label}: {run.seconds[label]:.2f} s")
     land(run, url, files.history, "landing_ingest_file")
     run.rows["landing_file"] = files.history_rows
     execute(url, "vacuum analyze raw.daily_bars")

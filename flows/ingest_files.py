@@ -1,31 +1,31 @@
-"""`ingest-files`: land canonical CSV/Parquet files into raw.daily_bars.
+"""`ingest-files`: land CSV/Parquet files of daily bars into raw.daily_bars.
 
-Each file is one unit: a file that cannot be landed is recorded (raw.load_runs) and named in
-the run's Failed state; the others land (the rule of flows.outcomes).
+Each file is one unit (ingest.units): read in bounded memory, landed in its own transaction and
+recorded in raw.load_runs whatever happens; a file that cannot be landed never stops the others.
+The run ends Failed, naming the files, when any did not land in full (flows.outcomes).
 """
 
 from __future__ import annotations
 
-import uuid
-
 from prefect import flow
-from prefect.artifacts import create_markdown_artifact
+from prefect.states import State
 
 from flows.outcomes import finish
-from flows.report import landing_markdown
 from flows.tasks import land_file, migrate_raw_schema
-from ingest.landing import FileOutcome
+from ingest.outcomes import Outcome
 
 
 @flow(name="ingest-files", log_prints=True)
-def ingest_files(paths: list[str], source: str = "files") -> list[FileOutcome]:
+def ingest_files(
+    paths: list[str], source: str = "files", symbol: str | None = None
+) -> list[Outcome] | State:
+    """Land files of daily bars.
+
+    Args:
+        paths: CSV (optionally .gz) or Parquet files.
+        source: the value written to raw.daily_bars.source (and raw.corporate_actions.source).
+        symbol: the symbol of files without a symbol column (files of one symbol).
+    """
     migrate_raw_schema()
-    load_run_id = uuid.uuid4()
-    outcomes = [land_file(path, source, load_run_id) for path in paths]
-    create_markdown_artifact(
-        key="ingest-files-summary",
-        markdown=landing_markdown(outcomes),
-        description="What this run landed and quarantined",
-    )
-    failed = [(o.path, o.error or "") for o in outcomes if not o.ok]
-    return finish("files", outcomes, failed, len(outcomes))
+    outcomes = [land_file(path, source, symbol) for path in paths]
+    return finish("ingest-files-summary", "files", outcomes)

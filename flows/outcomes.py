@@ -1,76 +1,100 @@
-"""The failure rule of every landing flow, written once.
+"""How every landing flow ends, written once.
 
-A run in which some units (files, symbols, windows, listings) failed ends **Failed**; its state
-message names the failed units (the first few, and how many in all), its artifact lists every
-unit, and the units that succeeded are landed and recorded all the same. A run with nothing to
-do, or in which every unit landed, ends Completed.
+The units of a run (files, symbols, days, windows, listings) are recorded and judged by the one
+rule of ingest.outcomes. A run ends **Completed** when every unit landed whole (success, or
+nothing to do); it ends **Failed** when any unit is failed, partial or not attempted (the run
+stopped early: the vendor stopped answering). The Failed state is *returned*, not raised: its
+message names the units that did not land in full - the first few, with why, and how many in
+all - in one wording for every flow; it carries the outcomes, so what did land is landed,
+recorded and readable; and Prefect logs no traceback for what is an expected failure. Every run
+leaves a table artifact of its units.
 
-Callers that run a landing flow as a sub-flow with `return_state=True` read what it landed with
-`landed_result(state)` (the result travels with the failure), whether it landed anything with
-`landed_anything(state)`, and the line that names its failure with `failure_of(name, state)`:
-the pipeline still builds and validates what landed, then ends Failed with those lines.
+Callers that run a landing flow as a sub-flow with `return_state=True` read its outcomes with
+`landed_result(state)`, whether it landed anything with `landed_anything(state)`, and the line
+that names its failure with `failure_of(name, state)`: the pipeline still builds and validates
+what landed, then ends Failed with those lines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
 
-from prefect.states import State
+from prefect import get_run_logger
+from prefect.artifacts import create_table_artifact
+from prefect.states import Failed, State
 
-T = TypeVar("T")
-NAMED = 5  # failed units named in a state message
+from ingest.outcomes import FAILED, NOT_ATTEMPTED, PARTIAL, Outcome, failing, summary, tally
+from ingest.outcomes import artifact_rows as rows_of
+from ingest.units import Breaker
 
-
-class UnitsFailed(RuntimeError):
-    """Some units of a landing run failed; `result` is what the run returns otherwise."""
-
-    def __init__(self, message: str, result: Any = None, landed: int = 0) -> None:
-        super().__init__(message)
-        self.result = result
-        self.landed = landed
-
-    def __reduce__(self):  # survives Prefect's result serialisation
-        return (type(self), (str(self), self.result, self.landed))
+NAMED = 5  # units named in a state message
+ORDER = {FAILED: 0, PARTIAL: 1, NOT_ATTEMPTED: 2}
 
 
-def failure_message(what: str, failed: Sequence[tuple[str, str]], total: int) -> str:
-    """`2 of 5 files failed: a.csv (why); b.csv (why)` - the first NAMED, then a count."""
-    named = "; ".join(f"{unit} ({why})" if why else unit for unit, why in failed[:NAMED])
-    more = f"; ... and {len(failed) - NAMED} more" if len(failed) > NAMED else ""
-    return f"{len(failed)} of {total} {what} failed: {named}{more}"[:4000]
+def failure_message(what: str, outcomes: Sequence[Outcome], stopped: str | None = None) -> str:
+    """`stopped early: ...; 2 of 5 files did not land in full (1 failed, 1 partial): a.csv
+    (failed: why); b.csv (partial: why)` - the first NAMED, then a count."""
+    bad = sorted(failing(outcomes), key=lambda o: ORDER.get(o.label, 9))
+    attempted = [o for o in outcomes if not o.skipped]
+    named = "; ".join(f"{o.name} ({_why(o)})" for o in bad[:NAMED])
+    more = f"; ... and {len(bad) - NAMED} more" if len(bad) > NAMED else ""
+    head = f"stopped early: {stopped}; " if stopped else ""
+    return (
+        f"{head}{len(bad)} of {len(attempted)} {what} did not land in full ({tally(bad)}): "
+        f"{named}{more}"
+    )[:4000]
 
 
-def finish(what: str, result: T, failed: Sequence[tuple[str, str]], total: int) -> T:
-    """Return `result`, or raise UnitsFailed (the run ends Failed) when any unit failed."""
-    if failed:
-        raise UnitsFailed(failure_message(what, failed, total), result, landed=total - len(failed))
-    return result
+def _why(o: Outcome) -> str:
+    error = o.error or ""
+    return error if error.startswith(o.label) else f"{o.label}: {error}"
 
 
-def _failure(state: State) -> BaseException | None:
-    if state.is_completed():
-        return None
-    return state.result(raise_on_failure=False)
+def finish(
+    key: str,
+    what: str,
+    outcomes: Sequence[Outcome],
+    *,
+    breaker: Breaker | None = None,
+    note: str = "",
+) -> list[Outcome] | State:
+    """Publish the run's table artifact, then return its outcomes (Completed) or a Failed state
+    that carries them and names what did not land in full."""
+    outcomes = list(outcomes)
+    text = summary(outcomes) + (f" ({note})" if note else "")
+    create_table_artifact(
+        key=key,
+        table=rows_of(outcomes) or [{"status": note or "nothing to do"}],
+        description=f"{key}: {text}",
+    )
+    get_run_logger().info("%s: %s", key, text)
+    stopped = breaker.reason if breaker is not None else None
+    if not failing(outcomes) and not stopped:
+        return outcomes
+    return Failed(message=failure_message(what, outcomes, stopped), data=outcomes)
 
 
-def landed_result(state: State) -> Any:
-    """What a landing sub-flow returned, also when some of its units failed; re-raises when
+def _outcomes(state: State) -> list[Outcome] | None:
+    """The outcomes a landing run carries (also when Failed), None when it carries none."""
+    result = state.result(raise_on_failure=False) if state.is_final() else None
+    return result if isinstance(result, list) else None
+
+
+def landed_result(state: State) -> list[Outcome]:
+    """What a landing sub-flow returned, also when some of its units failed; raises when
     nothing landed (every unit failed, or the run failed for another reason)."""
-    if state.is_completed():
-        return state.result()
-    error = _failure(state)
-    if isinstance(error, UnitsFailed) and error.landed > 0:
-        return error.result
-    raise error if isinstance(error, BaseException) else RuntimeError(state.message)
+    outcomes = _outcomes(state)
+    if outcomes is not None and (state.is_completed() or landed_anything(state)):
+        return outcomes
+    raise RuntimeError(f"{state.name}: {state.message or 'no message'}")
 
 
 def landed_anything(state: State) -> bool:
     """True when the run completed, or failed with some of its units landed."""
+    outcomes = _outcomes(state)
     if state.is_completed():
         return True
-    error = _failure(state)
-    return isinstance(error, UnitsFailed) and error.landed > 0
+    return outcomes is not None and any(o.landed for o in outcomes)
 
 
 def failure_of(name: str, state: State) -> list[str]:

@@ -3,45 +3,38 @@
 Tables of contents only; the work is in ingest.polygon. Every flow applies the raw migrations,
 sets the request budget (the Prefect global concurrency limit `polygon-api`, see
 flows.limits), records one raw.load_runs row per unit of work (source `polygon`),
-leaves a table artifact of what landed and what failed, and ends Failed when any unit failed
-(flows.outcomes: the state message names them; the others are landed). The API key comes from
-POLYGON_API_KEY or the Prefect Secret block `polygon-api-key` (flows.keys).
+leaves a table artifact of what landed and what failed, and ends Failed when any unit is failed,
+partial or not attempted (flows.outcomes: the state message names them; the others are landed).
+When Polygon stops answering, the run stops early and records the rest as not attempted
+(ingest.units.Breaker, shared by the run's tasks). The API key comes from POLYGON_API_KEY or
+the Prefect Secret block `polygon-api-key` (flows.keys).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from datetime import date, timedelta
 from uuid import UUID
 
 from polygon import RESTClient
 from prefect import flow, get_run_logger, task, unmapped
-from prefect.artifacts import (
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
+from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.keys import resolve_api_key
 from flows.limits import ensure_rate_limit, prefect_limiter
 from flows.outcomes import finish
 from flows.tasks import migrate_raw_schema
-from ingest.polygon import backfill, daily, reference, report
+from ingest.outcomes import Outcome
+from ingest.polygon import backfill, daily, reference
 from ingest.polygon.calendar import last_closed_session
 from ingest.polygon.client import build_client
-from ingest.polygon.runs import (
-    UnitOutcome,
-    aggs_uri,
-    failed,
-    record_all,
-    registered_symbols,
-)
-from ingest.polygon.symbols import Universe, resolve_universe
 from ingest.ratelimit import POLYGON_LIMIT
+from ingest.units import Breaker, Run, record
+from ingest.universe import Universe, choose_universe
 from settings import get_settings
 
 CONCURRENT_SYMBOLS = 4  # tasks in flight; they share one request budget
@@ -51,26 +44,20 @@ def _flow_run_id() -> str | None:
     return str(flow_run.id) if flow_run.id else None
 
 
-def _client() -> RESTClient:
+def _run(breaker: Breaker) -> Run:
+    return Run(breaker, _flow_run_id(), get_run_logger())
+
+
+def _client(breaker: Breaker) -> RESTClient:
+    """A client on the run's request budget; `breaker` is shared by the run's tasks."""
     settings = get_settings()
     return build_client(
         resolve_api_key(settings),
         settings.polygon_base_url,
         prefect_limiter(POLYGON_LIMIT),
         logger=get_run_logger(),
+        breaker=breaker,
     )
-
-
-def _finish(name: str, outcomes: Sequence[UnitOutcome], note: str = "") -> list[UnitOutcome]:
-    create_table_artifact(
-        key=name,
-        table=report.artifact_rows(outcomes) or [{"status": note or "nothing to do"}],
-        description=f"{name}: {report.summary(outcomes)}" + (f". {note}" if note else ""),
-    )
-    get_run_logger().info("%s: %s%s", name, report.summary(outcomes), f" ({note})" if note else "")
-    attempted = [o for o in outcomes if o.status != "skipped"]
-    failed = [(report.unit_name(o), o.error or "") for o in report.failures(outcomes)]
-    return finish("units", list(outcomes), failed, len(attempted))
 
 
 # --- shared tasks -------------------------------------------------------------------------
@@ -93,15 +80,14 @@ def set_request_budget(requests_per_minute: int | None = None) -> float:
 
 
 @task(name="polygon-universe", cache_policy=NONE)
-def choose_universe(
+def choose_polygon_universe(
     symbols: list[str] | None, max_symbols: int | None, whole_market: bool = False
 ) -> Universe:
     settings = get_settings()
-    registered = [] if symbols or settings.universe else registered_symbols(settings.warehouse)
-    universe = resolve_universe(
-        explicit=symbols,
-        configured=settings.universe,
-        registered=registered,
+    universe = choose_universe(
+        settings.warehouse,
+        symbols,
+        settings.universe,
         whole_market=whole_market,
         max_symbols=max_symbols,
     )
@@ -140,16 +126,15 @@ def plan_days(days_back: int, end: date | None, max_days: int) -> daily.DailyPla
 
 @task(name="polygon-grouped-day", task_run_name="grouped day {day}", cache_policy=NONE)
 def land_grouped_day(
-    day: date, universe: list[str] | None, max_symbols: int | None
-) -> list[UnitOutcome]:
+    day: date, universe: list[str] | None, max_symbols: int | None, breaker: Breaker
+) -> Outcome:
     return daily.land_grouped_day(
         get_settings().warehouse,
-        _client(),
+        _client(breaker),
         day,
         universe,
         max_symbols=max_symbols,
-        flow_run_id=_flow_run_id(),
-        logger=get_run_logger(),
+        run=_run(breaker),
     )
 
 
@@ -162,7 +147,7 @@ def polygon_daily_ingestion(
     whole_market: bool = False,
     requests_per_minute: int | None = None,
     max_days: int = daily.MAX_DAYS,
-) -> list[UnitOutcome]:
+) -> list[Outcome] | State:
     """End-of-day bars for the US market: one grouped-daily request per trading day.
 
     Args:
@@ -187,13 +172,12 @@ def polygon_daily_ingestion(
     """
     migrate_raw_schema()
     set_request_budget(requests_per_minute)
-    universe = choose_universe(symbols, max_symbols, whole_market)
+    universe = choose_polygon_universe(symbols, max_symbols, whole_market)
     plan = plan_days(days_back, end, max_days)
-    outcomes: list[UnitOutcome] = []
-    for day in plan.days:
-        outcomes += land_grouped_day(day, universe.symbols, max_symbols)
+    breaker = Breaker("Polygon")
+    outcomes = [land_grouped_day(day, universe.symbols, max_symbols, breaker) for day in plan.days]
     note = "" if plan.days else f"up to date through {plan.watermark or plan.end}"
-    return _finish("polygon-daily-ingestion", outcomes, note)
+    return finish("polygon-daily-ingestion", "days", outcomes, breaker=breaker, note=note)
 
 
 # --- polygon-historical-backfill ----------------------------------------------------------
@@ -238,24 +222,20 @@ def plan_backfill(
 
 @task(name="polygon-backfill-symbol", task_run_name="backfill {plan.symbol}", cache_policy=NONE)
 def backfill_symbol(
-    plan: backfill.SymbolPlan, start: date, end: date, include_actions: bool, progress: Progress
-) -> list[UnitOutcome]:
+    plan: backfill.SymbolPlan,
+    start: date,
+    end: date,
+    include_actions: bool,
+    progress: Progress,
+    breaker: Breaker,
+) -> list[Outcome]:
     url = get_settings().warehouse
-    client = _client()
-    logger = get_run_logger()
-    outcomes = backfill.backfill_symbol(
-        url, client, plan, flow_run_id=_flow_run_id(), logger=logger, on_window=progress.advance
-    )
+    client = _client(breaker)
+    run = _run(breaker)
+    outcomes = backfill.backfill_symbol(url, client, plan, run, on_window=progress.advance)
     if include_actions:
         outcomes += backfill.land_symbol_actions(
-            url,
-            client,
-            plan.symbol,
-            start,
-            end,
-            flow_run_id=_flow_run_id(),
-            logger=logger,
-            on_unit=progress.advance,
+            url, client, plan.symbol, start, end, run, on_unit=progress.advance
         )
     return plan.skipped + outcomes
 
@@ -274,7 +254,7 @@ def polygon_historical_backfill(
     max_symbols: int | None = None,
     include_actions: bool = True,
     requests_per_minute: int | None = None,
-) -> list[UnitOutcome]:
+) -> list[Outcome] | State:
     """Daily bars for a date range and a symbol list, per symbol, chunked and resumable.
 
     Args:
@@ -295,7 +275,7 @@ def polygon_historical_backfill(
     """
     migrate_raw_schema()
     set_request_budget(requests_per_minute)
-    universe = choose_universe(symbols, max_symbols)
+    universe = choose_polygon_universe(symbols, max_symbols)
     if universe.whole_market:
         raise ValueError(
             "a backfill needs symbols: pass `symbols`, set MDW_UNIVERSE or "
@@ -308,38 +288,37 @@ def polygon_historical_backfill(
         sum(len(p.windows) for p in plans) + (2 * len(plans) if include_actions else 0),
         key="polygon-backfill-progress",
     )
+    breaker = Breaker("Polygon")
     futures = backfill_symbol.map(
-        plans, unmapped(start), unmapped(end), unmapped(include_actions), unmapped(progress)
+        plans,
+        unmapped(start),
+        unmapped(end),
+        unmapped(include_actions),
+        unmapped(progress),
+        unmapped(breaker),
     )
-    outcomes: list[UnitOutcome] = []
+    outcomes: list[Outcome] = []
     for plan, future in zip(plans, futures, strict=True):
         try:
             outcomes += future.result()
         except Exception as exc:  # a bug or lost budget: record it, keep the other symbols
-            lost = failed(
-                "window",
-                plan.symbol,
-                (start, end),
-                aggs_uri(plan.symbol, start, end),
-                f"{type(exc).__name__}: {exc}",
+            lost = backfill.window_unit(plan.symbol, start, end).failed(
+                f"{type(exc).__name__}: {exc}"
             )
-            record_all(get_settings().warehouse, [lost], flow_run_id=_flow_run_id())
-            outcomes.append(lost)
-    return _finish("polygon-historical-backfill", outcomes)
+            outcomes += record(get_settings().warehouse, [lost], _run(breaker))
+    return finish("polygon-historical-backfill", "units", outcomes, breaker=breaker)
 
 
 # --- polygon-reference-data ---------------------------------------------------------------
 
 
 @task(name="polygon-ticker-listing", task_run_name="tickers active={active}", cache_policy=NONE)
-def land_ticker_listing(active: bool) -> tuple[UnitOutcome, dict[str, str | None] | None]:
+def land_ticker_listing(
+    active: bool, breaker: Breaker
+) -> tuple[Outcome, dict[str, str | None] | None]:
     """The listing's outcome and its tickers (upper case) -> names; None if it failed."""
     outcome, tickers = reference.land_ticker_listing(
-        get_settings().warehouse,
-        _client(),
-        active=active,
-        flow_run_id=_flow_run_id(),
-        logger=get_run_logger(),
+        get_settings().warehouse, _client(breaker), _run(breaker), active=active
     )
     return outcome, reference.listing_names(tickers)
 
@@ -351,14 +330,16 @@ def tracked_symbols(symbols: list[str] | None) -> list[str]:
 
 
 @task(name="polygon-reconcile-delistings", cache_policy=NONE)
-def reconcile_delistings(tracked: list[str], listed: dict[str, str | None]) -> list[UnitOutcome]:
+def reconcile_delistings(
+    tracked: list[str], listed: dict[str, str | None], breaker: Breaker
+) -> list[Outcome]:
     outcomes, changed = reference.reconcile_listing(
         get_settings().warehouse,
-        _client(),
+        _client(breaker),
         tracked,
         listed,
+        _run(breaker),
         today=date.today(),
-        flow_run_id=_flow_run_id(),
     )
     logger = get_run_logger()
     for st in changed:
@@ -372,17 +353,16 @@ def reconcile_delistings(tracked: list[str], listed: dict[str, str | None]) -> l
 
 @task(name="polygon-corporate-actions", task_run_name="{kind} {symbol}", cache_policy=NONE)
 def land_corporate_actions(
-    kind: str, symbol: str | None, since: date | None, universe: list[str] | None
-) -> UnitOutcome:
+    kind: str, symbol: str | None, since: date | None, universe: list[str] | None, breaker: Breaker
+) -> Outcome:
     return reference.land_corporate_actions(
         get_settings().warehouse,
-        _client(),
+        _client(breaker),
         kind,
         symbol,
+        _run(breaker),
         since=since,
         universe=universe,
-        flow_run_id=_flow_run_id(),
-        logger=get_run_logger(),
     )
 
 
@@ -399,7 +379,7 @@ def polygon_reference_data(
     all_delisted: bool = False,
     since: date | None = None,
     requests_per_minute: int | None = None,
-) -> list[UnitOutcome]:
+) -> list[Outcome] | State:
     """Tickers, delistings, splits and dividends.
 
     Args:
@@ -421,27 +401,28 @@ def polygon_reference_data(
     """
     migrate_raw_schema()
     set_request_budget(requests_per_minute)
-    outcomes: list[UnitOutcome] = []
+    breaker = Breaker("Polygon")
+    outcomes: list[Outcome] = []
     if include_tickers:
-        listing, listed = land_ticker_listing(True)
+        listing, listed = land_ticker_listing(True, breaker)
         outcomes.append(listing)
         if all_delisted:
-            outcomes.append(land_ticker_listing(False)[0])
+            outcomes.append(land_ticker_listing(False, breaker)[0])
         if listed is not None:  # only a complete listing tells what disappeared
-            outcomes += reconcile_delistings(tracked_symbols(symbols), listed)
+            outcomes += reconcile_delistings(tracked_symbols(symbols), listed, breaker)
     if include_actions:
-        universe = choose_universe(symbols, max_symbols)
+        universe = choose_polygon_universe(symbols, max_symbols)
         if universe.whole_market:
             start = since or date.today() - timedelta(days=30)
             futures = [
-                land_corporate_actions.submit(kind, None, start, None)
+                land_corporate_actions.submit(kind, None, start, None, breaker)
                 for kind in ("splits", "dividends")
             ]
         else:
             futures = [
-                land_corporate_actions.submit(kind, s, since, None)
+                land_corporate_actions.submit(kind, s, since, None, breaker)
                 for s in universe.symbols
                 for kind in ("splits", "dividends")
             ]
         outcomes += [f.result() for f in futures]
-    return _finish("polygon-reference-data", outcomes)
+    return finish("polygon-reference-data", "units", outcomes, breaker=breaker)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ingest.landing import FileOutcome
+from ingest.outcomes import Outcome
 
 if TYPE_CHECKING:
     from flows.tasks import DbtSummary
@@ -13,24 +13,20 @@ if TYPE_CHECKING:
 NODES_ARTIFACT = "dbt-nodes"  # flows/tasks.py creates it
 
 
-def landing_markdown(outcomes: Sequence[FileOutcome]) -> str:
+def landing_markdown(outcomes: Sequence[Outcome]) -> str:
+    """The landing section of a summary: one row per unit, counts that add up, what failed."""
     lines = [
         "## Landing",
         "",
-        "| file | symbols | received | inserted | updated | unchanged | quarantined | status |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| unit | received | inserted | updated | unchanged | quarantined | status |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for o in outcomes:
-        if o.result is None:
-            lines.append(f"| `{o.path}` | | | | | | | failed: {o.error} |")
-            continue
-        r = o.result
-        unchanged = sum(s.unchanged for s in r.symbols)
-        partial = [s.symbol for s in r.symbols if s.status != "success"]
-        status = "success" if not partial else f"partial ({', '.join(partial)})"
+        c = o.counts
+        status = o.label + (f": {o.error}" if o.error else "")
         lines.append(
-            f"| `{o.path}` | {len(r.symbols)} | {r.received} | {r.inserted} | {r.updated} "
-            f"| {unchanged} | {r.rejected} | {status} |"
+            f"| `{o.name}` | {c.received} | {c.inserted} | {c.updated} | {c.unchanged} "
+            f"| {c.rejected} | {status} |"
         )
     lines += ["", "Quarantined rows, with their reasons, are in `raw.rejected_bars`."]
     return "\n".join(lines)

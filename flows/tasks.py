@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +17,9 @@ from prefect.runtime import flow_run
 from flows.build_runner import DbtOutcome, NodeLedger, NodeResult, progress_reporter, run_dbt
 from flows.report import NODES_ARTIFACT
 from ingest.db import migrate
-from ingest.landing import FileOutcome, ingest_file
+from ingest.landing import ingest_file
+from ingest.outcomes import Outcome
+from ingest.units import Run
 from lib.environment import apply_client_environment
 from lib.report_site import write_site
 from settings import get_settings
@@ -32,28 +33,15 @@ def migrate_raw_schema() -> list[str]:
 
 
 @task(name="land-file", task_run_name="land {path}")
-def land_file(path: str, source: str, load_run_id: uuid.UUID) -> FileOutcome:
-    outcome = ingest_file(
+def land_file(path: str, source: str, symbol: str | None = None) -> Outcome:
+    """One file, one unit (ingest.landing): recorded and logged in one line whatever happens."""
+    return ingest_file(
         get_settings().warehouse,
         Path(path),
         source=source,
-        load_run_id=load_run_id,
-        flow_run_id=str(flow_run.id) if flow_run.id else None,
+        symbol=symbol,
+        run=Run(flow_run_id=str(flow_run.id) if flow_run.id else None, logger=get_run_logger()),
     )
-    logger = get_run_logger()
-    if outcome.error:
-        logger.error("could not land %s: %s", path, outcome.error)
-    else:
-        r = outcome.result
-        logger.info(
-            "%s: %d rows received, %d inserted, %d updated, %d quarantined",
-            path,
-            r.received,
-            r.inserted,
-            r.updated,
-            r.rejected,
-        )
-    return outcome
 
 
 @dataclass(frozen=True)

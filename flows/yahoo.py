@@ -5,35 +5,35 @@ Both flows: apply the raw migrations, pick the symbols (the `symbols` given, els
 `yahoo-api` global concurrency limit matches `YAHOO_REQUESTS_PER_MINUTE`, then work through the
 symbols in batches of `YAHOO_BATCH_SIZE` (one task per batch). Every HTTP request takes a slot
 of the limit first; rate-limited and transient failures are retried `YAHOO_MAX_RETRIES` times
-with exponential backoff. A symbol that fails is recorded (raw.load_runs status `failed` and the
-error) and the others go on; the run fails only when every symbol failed. Each run leaves a
-table artifact of what it landed and what failed. The work itself is in `ingest.yahoo`.
+with exponential backoff. Each symbol is one unit, recorded in raw.load_runs whatever happens;
+when Yahoo stops answering (a few consecutive requests without any answer) the run stops
+early and the remaining symbols are recorded as not attempted. The run ends Failed when any
+symbol is failed, partial or not attempted (flows.outcomes), naming them; each run leaves a
+table artifact of its symbols. The work itself is in `ingest.yahoo`.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
+from prefect.states import State
 
 from flows.limits import ensure_rate_limit, prefect_limiter
 from flows.outcomes import finish
 from flows.tasks import migrate_raw_schema
+from ingest.outcomes import Outcome
 from ingest.ratelimit import YAHOO_LIMIT
+from ingest.units import Breaker, Run
+from ingest.universe import batches, choose_universe
 from ingest.yahoo import build_client
 from ingest.yahoo.client import YahooClient
-from ingest.yahoo.company import CompanyOutcome, land_symbol_company_data
-from ingest.yahoo.market import (
-    INTERVALS,
-    MarketOutcome,
-    Window,
-    land_symbol_market_data,
-    market_window,
-)
-from ingest.yahoo.symbols import batches, resolve_symbols
+from ingest.yahoo.company import land_company_data
+from ingest.yahoo.market import INTERVALS, Window, land_market_data, market_window
 from settings import get_settings
 
 
@@ -41,19 +41,27 @@ def _flow_run_id() -> str | None:
     return str(flow_run.id) if flow_run.id else None
 
 
-def _client() -> YahooClient:
+def _client(breaker: Breaker) -> YahooClient:
     settings = get_settings()
     return build_client(
         max_retries=settings.yahoo_max_retries,
         cache_dir=settings.mdw_home / "yfinance",
         limiter=prefect_limiter(YAHOO_LIMIT),
+        breaker=breaker,
     )
+
+
+def _run(breaker: Breaker) -> Run:
+    return Run(breaker, _flow_run_id(), get_run_logger())
 
 
 @task(name="pick-yahoo-symbols")
 def pick_yahoo_symbols(symbols: list[str] | None, max_symbols: int | None) -> list[str]:
     settings = get_settings()
-    chosen = resolve_symbols(settings.warehouse, symbols, settings.universe, max_symbols)
+    universe = choose_universe(
+        settings.warehouse, symbols, settings.universe, max_symbols=max_symbols
+    )
+    chosen = universe.symbols or []
     get_run_logger().info("%d symbol(s): %s", len(chosen), ", ".join(chosen) or "none")
     return chosen
 
@@ -66,70 +74,60 @@ def ensure_yahoo_rate_limit() -> int:
     return rpm
 
 
-@task(name="yahoo-market-batch", task_run_name="yahoo market data, batch {number}")
+def _in_batches(
+    chosen: list[str], land_batch: Callable[[list[str], int, Breaker], list[Outcome]]
+) -> tuple[list[Outcome], Breaker]:
+    """Every chosen symbol, a batch (one task) at a time on the request budget; once Yahoo
+    stops answering, all the rest in one last batch (recorded as not attempted)."""
+    breaker = Breaker("Yahoo")
+    outcomes: list[Outcome] = []
+    if chosen:
+        ensure_yahoo_rate_limit()
+        size = get_settings().yahoo_batch_size
+        for number, batch in enumerate(batches(chosen, size, lambda: bool(breaker.reason)), 1):
+            outcomes += land_batch(batch, number, breaker)
+    return outcomes, breaker
+
+
+@task(
+    name="yahoo-market-batch",
+    task_run_name="yahoo market data, batch {number}",
+    cache_policy=NONE,
+)
 def yahoo_market_batch(
     symbols: list[str],
     number: int,
     interval: str,
-    start: date,
-    end: date | None,
+    window: Window,
     include_daily: bool,
     prepost: bool,
     load_run_id: uuid.UUID,
-) -> list[MarketOutcome]:
-    client = _client()
-    logger = get_run_logger()
-    outcomes = []
-    for symbol in symbols:
-        outcome = land_symbol_market_data(
-            get_settings().warehouse,
-            client,
-            symbol,
-            interval=interval,
-            window=Window(start, end),
-            include_daily=include_daily,
-            prepost=prepost,
-            load_run_id=load_run_id,
-            flow_run_id=_flow_run_id(),
-        )
-        (logger.info if outcome.ok else logger.error)("%s: %s", symbol, outcome.as_row())
-        outcomes.append(outcome)
-    return outcomes
-
-
-@task(name="yahoo-company-batch", task_run_name="yahoo company data, batch {number}")
-def yahoo_company_batch(
-    symbols: list[str], number: int, load_run_id: uuid.UUID
-) -> list[CompanyOutcome]:
-    client = _client()
-    logger = get_run_logger()
-    outcomes = []
-    for symbol in symbols:
-        outcome = land_symbol_company_data(
-            get_settings().warehouse,
-            client,
-            symbol,
-            load_run_id=load_run_id,
-            flow_run_id=_flow_run_id(),
-        )
-        (logger.info if outcome.ok else logger.error)("%s: %s", symbol, outcome.as_row())
-        outcomes.append(outcome)
-    return outcomes
-
-
-def _finish(key: str, what: str, outcomes: list, load_run_id: uuid.UUID) -> list:
-    failed = [o for o in outcomes if not o.ok]
-    partial = [o for o in outcomes if o.status == "partial"]
-    create_table_artifact(
-        key=key,
-        table=[o.as_row() for o in outcomes],
-        description=(
-            f"{what}: {len(outcomes)} symbol(s), {len(outcomes) - len(failed) - len(partial)} "
-            f"success, {len(partial)} partial, {len(failed)} failed. load_run_id {load_run_id} "
-            "(raw.load_runs); quarantined rows in raw.rejected_bars / raw.rejected_records."
-        ),
+    breaker: Breaker,
+) -> list[Outcome]:
+    return land_market_data(
+        get_settings().warehouse,
+        _client(breaker),
+        symbols,
+        _run(breaker),
+        interval=interval,
+        window=window,
+        include_daily=include_daily,
+        prepost=prepost,
+        load_run_id=load_run_id,
     )
-    return finish("symbols", outcomes, [(o.symbol, o.error or "") for o in failed], len(outcomes))
+
+
+@task(
+    name="yahoo-company-batch",
+    task_run_name="yahoo company data, batch {number}",
+    cache_policy=NONE,
+)
+def yahoo_company_batch(
+    symbols: list[str], number: int, load_run_id: uuid.UUID, breaker: Breaker
+) -> list[Outcome]:
+    return land_company_data(
+        get_settings().warehouse, _client(breaker), symbols, _run(breaker), load_run_id=load_run_id
+    )
 
 
 @flow(name="yahoo-market-data", log_prints=True)
@@ -142,7 +140,7 @@ def yahoo_market_data(
     start: date | None = None,
     end: date | None = None,
     prepost: bool = False,
-) -> list[MarketOutcome]:
+) -> list[Outcome] | State:
     """Land Yahoo bars: `interval` bars into raw.intraday_bars, daily bars into raw.daily_bars.
 
     Args:
@@ -163,35 +161,22 @@ def yahoo_market_data(
         raise ValueError(f"interval {interval!r} is not one of {', '.join(INTERVALS)}")
     window = market_window(days_back, start, end, datetime.now(UTC).date())
     migrate_raw_schema()
-    chosen = pick_yahoo_symbols(symbols, max_symbols)
     load_run_id = uuid.uuid4()
-    outcomes: list[MarketOutcome] = []
-    if chosen:
-        ensure_yahoo_rate_limit()
-        for number, batch in enumerate(batches(chosen, get_settings().yahoo_batch_size), 1):
-            outcomes += yahoo_market_batch(
-                batch,
-                number,
-                interval,
-                window.start,
-                window.end,
-                include_daily,
-                prepost,
-                load_run_id,
-            )
-    return _finish(
-        "yahoo-market-data",
-        f"Yahoo market data {interval} {window.describe()}",
-        outcomes,
-        load_run_id,
+    outcomes, breaker = _in_batches(
+        pick_yahoo_symbols(symbols, max_symbols),
+        lambda batch, number, breaker: yahoo_market_batch(
+            batch, number, interval, window, include_daily, prepost, load_run_id, breaker
+        ),
     )
+    note = f"{interval} {window.describe()}, load_run_id {load_run_id}"
+    return finish("yahoo-market-data", "symbols", outcomes, breaker=breaker, note=note)
 
 
 @flow(name="yahoo-company-data", log_prints=True)
 def yahoo_company_data(
     symbols: list[str] | None = None,
     max_symbols: int | None = None,
-) -> list[CompanyOutcome]:
+) -> list[Outcome] | State:
     """Land Yahoo company data into raw.yahoo_company_data: one snapshot per symbol, dataset, day.
 
     Args:
@@ -203,11 +188,10 @@ def yahoo_company_data(
     quoteSummary modules as received (JSONB), typed by the dbt models stg_yahoo__*.
     """
     migrate_raw_schema()
-    chosen = pick_yahoo_symbols(symbols, max_symbols)
     load_run_id = uuid.uuid4()
-    outcomes: list[CompanyOutcome] = []
-    if chosen:
-        ensure_yahoo_rate_limit()
-        for number, batch in enumerate(batches(chosen, get_settings().yahoo_batch_size), 1):
-            outcomes += yahoo_company_batch(batch, number, load_run_id)
-    return _finish("yahoo-company-data", "Yahoo company data", outcomes, load_run_id)
+    outcomes, breaker = _in_batches(
+        pick_yahoo_symbols(symbols, max_symbols),
+        lambda batch, number, breaker: yahoo_company_batch(batch, number, load_run_id, breaker),
+    )
+    note = f"load_run_id {load_run_id}"
+    return finish("yahoo-company-data", "symbols", outcomes, breaker=breaker, note=note)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -12,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 import psycopg2.extensions
 from psycopg2.extras import Json, execute_values
 
+from ingest.outcomes import Counts
 from ingest.quarantine import quarantine_record
 
 
@@ -29,13 +31,7 @@ class CorporateAction:
     details: dict = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class ActionsResult:
-    received: int
-    inserted: int
-    updated: int
-    unchanged: int
-    rejected: list[tuple[CorporateAction, str]]
+Rejected = list[tuple[CorporateAction, str]]  # (the action as received, why)
 
 
 def _number(value: object) -> Decimal | None:
@@ -100,8 +96,9 @@ def land_actions(
     *,
     source: str,
     load_run_id: uuid.UUID,
-) -> ActionsResult:
-    """Upsert valid actions (unchanged ones untouched); quarantine the rest with reasons."""
+) -> tuple[Counts, Rejected]:
+    """Upsert valid actions (unchanged ones untouched); quarantine the rest with reasons
+    (identical rejects once, with their count). Returns the counts and what was rejected."""
     good: dict[tuple, tuple] = {}
     rejected: list[tuple[CorporateAction, str]] = []
     received = 0
@@ -140,7 +137,8 @@ def land_actions(
             )
             continue
         good[key] = row
-    for action, reason in rejected:
+    copies = Counter(repr((asdict(action), reason)) for action, reason in rejected)
+    for action, reason in {repr((asdict(a), r)): (a, r) for a, r in rejected}.values():
         quarantine_record(
             cur,
             source=source,
@@ -149,6 +147,7 @@ def land_actions(
             payload=asdict(action),
             reason=reason,
             load_run_id=load_run_id,
+            occurrences=copies[repr((asdict(action), reason))],
         )
     inserted = updated = 0
     if good:
@@ -156,4 +155,17 @@ def land_actions(
         inserted = sum(1 for (flag,) in flags if flag)
         updated = len(flags) - inserted
     unchanged = len(good) - inserted - updated
-    return ActionsResult(received, inserted, updated, unchanged, rejected)
+    return Counts(received, inserted, updated, unchanged, len(rejected)), rejected
+
+
+def actions_note(counts: Counts, rejected: Rejected) -> str:
+    """`3 corporate action(s) into raw.corporate_actions (2 new); 1 quarantined in
+    raw.rejected_records: AAPL 2020-01-02: negative cash_amount`."""
+    note = (
+        f"{counts.landed} corporate action(s) into raw.corporate_actions "
+        f"({counts.inserted} new, {counts.updated} changed)"
+    )
+    if rejected:
+        why = "; ".join(f"{a.symbol} {a.ex_date}: {r}" for a, r in rejected[:5])
+        note += f"; {len(rejected)} quarantined in raw.rejected_records: {why}"
+    return note

@@ -1,15 +1,19 @@
-"""The file source: canonical CSV or Parquet bars landed with COPY and merged into raw.daily_bars.
+"""The file source: CSV or Parquet bars, read in bounded memory and landed through ingest.merge.
 
 A file's columns are `symbol,date,open,high,low,close,volume` in any order and case (a few
-common aliases are accepted, see `COLUMN_ALIASES`). The file is copied as text into a
-temporary table; one SQL statement classifies every row with the checks of `ingest.checks`,
-rows that fail go to `raw.rejected_bars` with the reason and their line, the rest are upserted.
-Nothing is silently dropped.
+common aliases are accepted, see `COLUMN_ALIASES`; other columns are ignored). A file of one
+symbol without a symbol column lands with the symbol given (`symbol=`, `mdw ingest files
+--symbol NVDA`). Optional `dividend_amount` / `Dividends` and `split_coefficient` /
+`Stock Splits` columns (Alpha Vantage, yfinance) become corporate actions in
+raw.corporate_actions: a split coefficient other than 0 and 1 is a split of `split_to =
+coefficient` for `split_from = 1` on that day, a dividend amount above 0 a cash dividend.
 
-A clean CSV is copied as it is (fast). When PostgreSQL refuses it (a ragged line, a stray
-carriage return, bytes that are not UTF-8), the file is read again line by line: each bad line
-is kept for the quarantine with its problem, and the rest lands. Blank lines are not rows.
-Parquet timestamps are dated by the exchange's (New York) trading day, as the vendors' bars are.
+Reading never holds more than a line in memory: a clean CSV is streamed to COPY as it is
+(fast); if PostgreSQL refuses a line (a ragged line, a stray carriage return, bytes that are not
+UTF-8) or a line is longer than `LINE_LIMIT`, the file is read again record by record: each bad
+line is kept for the quarantine with its problem (an over-long one cut to its first bytes), and
+the rest lands. Blank lines are not rows. Parquet is read in batches; its timestamps are dated
+by the exchange's (New York) trading day, as the vendors' bars are.
 """
 
 from __future__ import annotations
@@ -17,34 +21,27 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import re
 import stat
 import tempfile
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import BinaryIO
 
-import psycopg2.errors
+import psycopg2
 import psycopg2.extensions
 
-from ingest import checks
-from ingest.outcomes import FileResult, SymbolResult, SymbolTotals
-from ingest.quarantine import quarantine_bars
+from ingest import checks, merge
+from ingest.actions import CorporateAction, actions_note, land_actions
+from ingest.merge import CANONICAL
+from ingest.outcomes import FAILED, Outcome, Unit, quarantine_note
 
-__all__ = [
-    "CANONICAL",
-    "FileFormatError",
-    "FileResult",
-    "SymbolResult",
-    "SymbolTotals",
-    "file_kind",
-    "inspect_path",
-    "land_file",
-    "land_rows",
-    "map_header",
-]
+__all__ = ["CANONICAL", "FileFormatError", "file_kind", "inspect_path", "land_file", "map_header"]
 
-CANONICAL = ("symbol", "date", "open", "high", "low", "close", "volume")
+LINE_LIMIT = 1 << 20  # bytes of one line (record) at most: a longer one is quarantined, cut
+KEPT_OF_LONG_LINE = 256  # bytes of an over-long line kept in the quarantine
+PARQUET_BATCH = 65_536  # rows per Parquet batch
 
 COLUMN_ALIASES: dict[str, str] = {
     "symbol": "symbol",
@@ -53,11 +50,19 @@ COLUMN_ALIASES: dict[str, str] = {
     "date": "date",
     "trade_date": "date",
     "timestamp": "date",
+    "datetime": "date",
     "open": "open",
     "high": "high",
     "low": "low",
     "close": "close",
     "volume": "volume",
+    "dividend_amount": "dividend",
+    "dividends": "dividend",
+    "dividend": "dividend",
+    "split_coefficient": "split",
+    "stock splits": "split",
+    "stock_splits": "split",
+    "splits": "split",
 }
 
 
@@ -65,10 +70,11 @@ class FileFormatError(ValueError):
     """The file cannot be landed at all (unknown format, missing columns, unreadable)."""
 
 
-def map_header(header: Iterable[str]) -> list[str]:
+def map_header(header: Sequence[str], symbol: str | None = None) -> list[str]:
     """Canonical name for each column of a file's header (`_extra_N` for columns we ignore).
 
-    Raises FileFormatError naming what is missing or doubled.
+    `symbol`: the symbol of a file without a symbol column. Raises FileFormatError naming what
+    is missing, doubled or contradictory.
     """
     header = list(header)
     mapped: list[str] = []
@@ -85,10 +91,21 @@ def map_header(header: Iterable[str]) -> list[str]:
                 continue
         seen[canonical] = key
         mapped.append(canonical)
-    missing = [c for c in CANONICAL if c not in mapped]
+    found = ", ".join(header)
+    if "symbol" in mapped and symbol:
+        raise FileFormatError(
+            f"line 1: the file has a symbol column ({seen['symbol']}) and a symbol was given "
+            f"({symbol}); give --symbol only for files without one"
+        )
+    if "symbol" not in mapped and not symbol:
+        raise FileFormatError(
+            f"line 1: no symbol column (found {found}); for a file of one symbol give it with "
+            "--symbol SYM (flow parameter `symbol`), else add a symbol column"
+        )
+    missing = [c for c in CANONICAL if c not in mapped and c != "symbol"]
     if missing:
         raise FileFormatError(
-            f"line 1: missing column(s) {', '.join(missing)}; found {', '.join(header)} "
+            f"line 1: missing column(s) {', '.join(missing)}; found {found} "
             f"(expected {','.join(CANONICAL)}, any order and case)"
         )
     return mapped
@@ -118,17 +135,22 @@ def inspect_path(path: Path) -> str:
     return file_kind(path)
 
 
-# --- reading --------------------------------------------------------------------------------
+# --- reading CSV in bounded memory ----------------------------------------------------------
 
 
-def _open_binary(path: Path) -> io.BufferedIOBase:
+def _open_binary(path: Path) -> BinaryIO:
     return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")  # noqa: SIM115
 
 
 def _csv_header(path: Path) -> list[str]:
     """The header row, decoded on its own (a bad byte further down is that line's problem)."""
     with _open_binary(path) as fh:
-        first = fh.readline()
+        first = fh.readline(LINE_LIMIT + 1)
+    if len(first) > LINE_LIMIT and not first.endswith(b"\n"):
+        raise FileFormatError(
+            f"{path}: line 1: longer than {LINE_LIMIT:,} bytes, so not a header of bar "
+            "columns; is this a CSV file?"
+        )
     if not first.strip():
         raise FileFormatError(f"{path}: empty file (line 1 has no header)")
     try:
@@ -141,226 +163,112 @@ def _csv_header(path: Path) -> list[str]:
     return next(csv.reader([text]))
 
 
-def _clean(field: str) -> tuple[str, bool]:
-    """A field as PostgreSQL text (bytes that were not UTF-8 as \\x escapes, NUL as \\x00)."""
-    bad = False
-    try:
-        field.encode("utf-8")
-    except UnicodeEncodeError:
-        field = field.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        bad = True
-    if "\x00" in field:
-        field, bad = field.replace("\x00", "\\x00"), True
-    return field, bad
+class LineTooLong(Exception):
+    """Raised while streaming a file to COPY: a line is longer than LINE_LIMIT."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line} is longer than {LINE_LIMIT:,} bytes")
+        self.line = line
+
+
+class BoundedLines(io.RawIOBase):
+    """The file as COPY reads it, refusing any line longer than LINE_LIMIT (so neither this
+    process nor the server ever buffers one)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.line = 1
+        self.run = 0  # bytes of the current line so far
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.raw.read(size if size and size > 0 else 1 << 16)
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            length = (end if end >= 0 else len(chunk)) - start
+            if self.run + length > LINE_LIMIT:
+                raise LineTooLong(self.line)
+            if end < 0:
+                self.run += length
+                return chunk
+            self.line, self.run, start = self.line + 1, 0, end + 1
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def _physical_line(fh: BinaryIO, budget: int) -> tuple[bytes, bool]:
+    """The next line (at most `budget` bytes; the rest of a longer line is read and dropped)
+    and whether it was cut."""
+    data = fh.readline(budget + 1)
+    if len(data) <= budget or data.endswith(b"\n"):
+        return data, False
+    while True:  # drop the rest of the over-long line, a block at a time
+        more = fh.readline(1 << 16)
+        if not more or more.endswith(b"\n"):
+            return data[:budget], True
+
+
+def _records(fh: BinaryIO) -> Iterator[tuple[int, bytes, int, bool]]:
+    """(first line, record, lines it spans, cut) for each CSV record after the header: physical
+    lines joined while a quoted field is open, every record bounded by LINE_LIMIT."""
+    line = 2
+    while True:
+        record, cut = _physical_line(fh, LINE_LIMIT)
+        if not record:
+            return
+        spans = 1
+        while not cut and record.count(b'"') % 2 and record.endswith(b"\n"):
+            more, cut = _physical_line(fh, LINE_LIMIT - len(record))
+            if not more:
+                break
+            record, spans = record + more, spans + 1
+        yield line, record, spans, cut
+        line += spans
 
 
 def _checked_lines(path: Path, width: int) -> Iterator[list[str]]:
-    """`[line, *fields, problem]` for every non-blank line after the header, read leniently."""
-    csv.field_size_limit(1 << 24)
-    with io.TextIOWrapper(
-        _open_binary(path), encoding="utf-8-sig", errors="surrogateescape", newline=""
-    ) as fh:
-        reader = csv.reader(fh)
-        next(reader, None)
-        for fields in reader:
-            if not fields or (len(fields) == 1 and not fields[0].strip()):
+    """`[line, *fields, problem]` for every non-blank record after the header, read leniently."""
+    csv.field_size_limit(LINE_LIMIT)
+    with _open_binary(path) as fh:
+        fh.readline(LINE_LIMIT + 1)  # the header (read and checked already)
+        for line, record, _spans, cut in _records(fh):
+            text = record.decode("utf-8", "surrogateescape")
+            if cut:
+                text = text[:KEPT_OF_LONG_LINE]
+            if not text.strip():
                 continue
-            cleaned = [_clean(f) for f in fields]
+            fields = next(csv.reader([text]), [])
+            cleaned = [merge.clean_text(f) for f in fields]
             values = [v for v, _ in cleaned]
             problems = []
+            if cut:
+                problems.append(
+                    f"line is longer than {LINE_LIMIT:,} bytes (its first {KEPT_OF_LONG_LINE} kept)"
+                )
             if any(bad for _, bad in cleaned):
                 problems.append("line is not valid UTF-8 (bad bytes kept as \\x escapes)")
-            if len(values) != width:
+            if len(values) != width and not cut:
                 problems.append(f"line has {len(values)} fields, expected {width}")
+            if len(values) != width:
                 values = values[: width - 1] + [",".join(values[width - 1 :])]
                 values += [""] * (width - len(values))
             problem = "malformed line: " + "; ".join(problems) if problems else ""
-            yield [str(reader.line_num), *values, problem]
-
-
-def _parquet_stream(path: Path) -> tuple[list[str], io.BufferedIOBase]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise FileFormatError(f"{path}: not a readable Parquet file: {exc}") from exc
-    columns = []
-    for column in table.columns:
-        kind = column.type
-        if pa.types.is_timestamp(kind):
-            if kind.tz is not None:  # an instant: the New York trading day it falls in
-                column = pc.local_timestamp(
-                    column.cast(pa.timestamp(kind.unit, checks.EXCHANGE_TIMEZONE))
-                )
-            column = column.cast(pa.date32())  # a naive timestamp is already a local date
-        columns.append(column.cast(pa.string()))
-    table = pa.table(columns, names=table.column_names)
-    buf = io.BytesIO()
-    pacsv.write_csv(table, buf)
-    buf.seek(0)
-    return list(table.column_names), buf
-
-
-# --- classifying ------------------------------------------------------------------------------
-
-_SYMBOL_KEY = (
-    f"case when {checks.sql_valid_symbol('c.symbol')} then c.symbol "
-    f"else '{checks.UNSET_SYMBOL}' end"
-)
-
-CLASSIFY_SQL = rf"""
-create temporary table _classified on commit drop as
-with typed as materialized (
-    select
-        s._line, s._problem,
-        s.symbol as symbol_raw, s.date as date_raw, s.open as open_raw, s.high as high_raw,
-        s.low as low_raw, s.close as close_raw, s.volume as volume_raw,
-        nullif(upper(btrim(s.symbol)), '') as symbol,
-        case when pg_input_is_valid(btrim(s.date), 'date') then btrim(s.date)::date end
-            as trade_date,
-        case when pg_input_is_valid(btrim(s.open), 'numeric') then btrim(s.open)::numeric end
-            as open,
-        case when pg_input_is_valid(btrim(s.high), 'numeric') then btrim(s.high)::numeric end
-            as high,
-        case when pg_input_is_valid(btrim(s.low), 'numeric') then btrim(s.low)::numeric end
-            as low,
-        case when pg_input_is_valid(btrim(s.close), 'numeric') then btrim(s.close)::numeric end
-            as close,
-        case when pg_input_is_valid(btrim(s.volume), 'numeric') then btrim(s.volume)::numeric end
-            as volume
-    from _incoming as s
-),
-checked as materialized (
-    select
-        t.*,
-        coalesce(nullif(t._problem, ''), parsing.problem, nullif(concat_ws('; ',
-            {checks.sql_ohlc_checks()}
-        ), '')) as problem
-    from typed as t
-    cross join lateral (
-        select nullif(concat_ws('; ',
-            {checks.sql_symbol_check()},
-            {checks.sql_date_check()},
-            {checks.sql_number_check("open")},
-            {checks.sql_number_check("high")},
-            {checks.sql_number_check("low")},
-            {checks.sql_number_check("close")},
-            {checks.sql_number_check("volume")}
-        ), '') as problem
-    ) as parsing
-),
-repeated_keys as (
-    -- keys landed more than once in this file (a hash aggregate; usually none)
-    select symbol, trade_date, min(_line) as first_line
-    from checked
-    where problem is null
-    group by symbol, trade_date
-    having count(*) > 1
-),
-repeated_versions as (
-    select r.symbol, r.trade_date, r.first_line,
-           count(distinct (c.open, c.high, c.low, c.close, c.volume)) as versions
-    from repeated_keys as r
-    inner join checked as c
-        on c.symbol = r.symbol and c.trade_date = r.trade_date and c.problem is null
-    group by r.symbol, r.trade_date, r.first_line
-)
-select
-    c.*,
-    case
-        when c.problem is not null then c.problem
-        when r.versions > 1 then 'conflicting duplicate of symbol and date within the file'
-        when r.versions = 1 and c._line <> r.first_line
-            then 'repeated row within the file (first copy landed)'
-    end as reason
-from checked as c
-left join repeated_versions as r
-    on r.symbol = c.symbol and r.trade_date = c.trade_date and c.problem is null
-"""
-
-# The same classification when every value casts: plain casts instead of pg_input_is_valid.
-FAST_CLASSIFY_SQL = CLASSIFY_SQL
-for _column, _type in (
-    ("date", "date"),
-    ("open", "numeric"),
-    ("high", "numeric"),
-    ("low", "numeric"),
-    ("close", "numeric"),
-    ("volume", "numeric"),
-):
-    FAST_CLASSIFY_SQL = FAST_CLASSIFY_SQL.replace(
-        f"case when pg_input_is_valid(btrim(s.{_column}), '{_type}') "
-        f"then btrim(s.{_column})::{_type} end",
-        f"nullif(btrim(s.{_column}), '')::{_type}",
-    )
-assert "pg_input_is_valid" not in FAST_CLASSIFY_SQL
-
-UPSERT_SQL = """
-with landed as (
-    insert into raw.daily_bars as b (
-        source, symbol, trade_date, open, high, low, close, volume, load_run_id
-    )
-    select %(source)s, c.symbol, c.trade_date, c.open, c.high, c.low, c.close, c.volume,
-           %(run_id)s
-    from _classified as c
-    where c.reason is null
-    on conflict (source, symbol, trade_date) do update
-        set open = excluded.open, high = excluded.high, low = excluded.low,
-            close = excluded.close, volume = excluded.volume,
-            loaded_at = now(), load_run_id = excluded.load_run_id
-        where (b.open, b.high, b.low, b.close, b.volume)
-              is distinct from
-              (excluded.open, excluded.high, excluded.low, excluded.close, excluded.volume)
-    returning b.symbol, (b.xmax = 0) as inserted
-)
-select symbol, count(*) filter (where inserted), count(*) filter (where not inserted)
-from landed group by symbol
-"""
-
-SUMMARY_SQL = f"""
-select {_SYMBOL_KEY},
-       min(c.trade_date) filter (where c.reason is null),
-       max(c.trade_date) filter (where c.reason is null),
-       count(*),
-       count(*) filter (where c.reason is not null),
-       (array_agg(c._line order by c._line) filter (where c.reason is not null))[1:5]
-from _classified as c
-group by 1 order by 1
-"""
-
-_COPY_LINE = re.compile(r"COPY _incoming, line (\d+)")
-
-
-def _create_incoming(cur: psycopg2.extensions.cursor, columns: list[str]) -> None:
-    cols_sql = ", ".join(f'"{c}" text' for c in columns)
-    cur.execute(
-        "create temporary table _incoming ("
-        " _line bigint generated by default as identity (start with 2),"
-        f" {cols_sql}, _problem text) on commit drop"
-    )
-
-
-def _copy(
-    cur: psycopg2.extensions.cursor, columns: Sequence[str], stream: io.BufferedIOBase, header: bool
-) -> None:
-    names = ", ".join(f'"{c}"' for c in columns)
-    with stream:
-        cur.copy_expert(
-            f"copy _incoming ({names}) from stdin with (format csv, header {str(header).lower()})",
-            stream,
-        )
+            yield [str(line), *values, problem]
 
 
 def _copy_csv(cur: psycopg2.extensions.cursor, path: Path, columns: list[str]) -> None:
-    """COPY the file as it is; if PostgreSQL refuses a line, copy it again line by line."""
+    """COPY the file as it is; if PostgreSQL refuses a line or a line is too long, copy it
+    again record by record (bad ones kept for the quarantine)."""
     cur.execute("savepoint copy_as_is")
     try:
-        _copy(cur, columns, _open_binary(path), header=True)
-    except psycopg2.DataError:
+        with BoundedLines(_open_binary(path)) as stream:
+            merge.copy_incoming(cur, columns, stream, header=True)
+    except (psycopg2.DataError, psycopg2.errors.QueryCanceled, LineTooLong):
         cur.execute("rollback to savepoint copy_as_is")
     else:
         cur.execute("release savepoint copy_as_is")
@@ -370,113 +278,137 @@ def _copy_csv(cur: psycopg2.extensions.cursor, path: Path, columns: list[str]) -
         csv.writer(text, lineterminator="\n").writerows(_checked_lines(path, len(columns)))
         text.flush()
         spool.seek(0)
-        _copy(cur, ["_line", *columns, "_problem"], text.detach(), header=False)
+        merge.copy_incoming(cur, ["_line", *columns, "_problem"], text.detach(), header=False)
 
 
-def _classify(cur: psycopg2.extensions.cursor) -> None:
-    """Type and check every row. Clean files take plain casts; if one fails, every value is
-    validated with pg_input_is_valid instead (slower), so a bad value becomes a reason."""
-    cur.execute("savepoint fast_casts")
+# --- reading Parquet in batches -------------------------------------------------------------
+
+
+def _parquet_header(path: Path) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        cur.execute(FAST_CLASSIFY_SQL)
-    except (psycopg2.DataError, psycopg2.errors.InvalidDatetimeFormat):
-        cur.execute("rollback to savepoint fast_casts")
-        cur.execute(CLASSIFY_SQL)
-    else:
-        cur.execute("release savepoint fast_casts")
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileFormatError(f"{path}: not a readable Parquet file: {exc}") from None
 
 
-def _classify_and_merge(
-    cur: psycopg2.extensions.cursor, *, source: str, source_uri: str, load_run_id: uuid.UUID
-) -> list[SymbolResult]:
-    _classify(cur)
-    quarantine_bars(cur, source=source, source_uri=source_uri, load_run_id=load_run_id)
-    cur.execute(UPSERT_SQL, {"source": source, "run_id": str(load_run_id)})
-    changed = {row[0]: (row[1], row[2]) for row in cur.fetchall()}
-    cur.execute(SUMMARY_SQL)
-    symbols = []
-    for symbol, start, end, received, rejected, lines in cur.fetchall():
-        inserted, updated = changed.get(symbol, (0, 0))
-        symbols.append(
-            SymbolResult(
-                symbol=symbol,
-                window_start=start,
-                window_end=end,
-                received=received,
-                inserted=inserted,
-                updated=updated,
-                unchanged=received - rejected - inserted - updated,
-                rejected=rejected,
-                rejected_lines=tuple(lines or ()),
+def _copy_parquet(cur: psycopg2.extensions.cursor, path: Path, columns: list[str]) -> None:
+    """Batch by batch into a CSV spool file (timestamps as New York trading days), then COPY."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryFile() as spool:
+        writer = None
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=PARQUET_BATCH):
+            converted = []
+            for column in batch.columns:
+                kind = column.type
+                if pa.types.is_timestamp(kind):
+                    if kind.tz is not None:  # an instant: the New York trading day it falls in
+                        column = pc.local_timestamp(
+                            column.cast(pa.timestamp(kind.unit, checks.EXCHANGE_TIMEZONE))
+                        )
+                    column = column.cast(pa.date32())  # a naive timestamp is a local date
+                converted.append(column.cast(pa.string()))
+            table = pa.table(converted, names=columns)
+            if writer is None:
+                writer = pacsv.CSVWriter(spool, table.schema)
+            writer.write_table(table)
+        if writer is None:
+            raise FileFormatError(f"{path}: line 2: no data rows in the Parquet file")
+        writer.close()
+        spool.seek(0)
+        try:
+            merge.copy_incoming(cur, columns, spool, header=True)
+        except psycopg2.DataError as exc:
+            raise FileFormatError(f"{path}: unreadable Parquet values: {exc}") from exc
+
+
+# --- landing ---------------------------------------------------------------------------------
+
+ACTIONS_SQL = """
+select c.symbol, c.trade_date, i.dividend, i.split
+from _incoming as i
+inner join _judged as c on c._line = i._line
+where c.reason is null
+  and (btrim(coalesce(i.dividend, '')) !~ '^(0*[.]?0*)?$'
+       or btrim(coalesce(i.split, '')) !~ '^(0*[.]?0*|0*1([.]0*)?)$')
+"""
+
+
+def _number(text: str | None) -> Decimal | None:
+    try:
+        return Decimal(str(text).strip())
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def file_actions(rows: Sequence[tuple]) -> list[CorporateAction]:
+    """Splits and dividends from the action columns of landed rows (pure)."""
+    found = []
+    for symbol, day, dividend, split in rows:
+        coefficient = _number(split) if split not in (None, "") else None
+        if split not in (None, "") and coefficient not in (Decimal(0), Decimal(1)):
+            found.append(
+                CorporateAction(symbol, "split", day, split_from=1, split_to=split.strip())
             )
-        )
-    cur.execute("drop table _classified; drop table _incoming")
-    return symbols
-
-
-def copy_error_line(exc: BaseException) -> int | None:
-    """The line of the input a COPY error points at (PostgreSQL's CONTEXT), if any."""
-    match = _COPY_LINE.search(str(getattr(exc, "pgerror", None) or exc))
-    return int(match.group(1)) if match else None
+        amount = _number(dividend) if dividend not in (None, "") else None
+        if dividend not in (None, "") and amount != 0:
+            found.append(CorporateAction(symbol, "dividend", day, cash_amount=dividend.strip()))
+    return found
 
 
 def land_file(
-    cur: psycopg2.extensions.cursor,
-    path: Path,
-    *,
-    source: str,
-    load_run_id: uuid.UUID,
-) -> FileResult:
+    cur: psycopg2.extensions.cursor, unit: Unit, path: Path, symbol: str | None = None
+) -> Outcome:
     """Land one file inside the caller's transaction. Raises FileFormatError if it can't."""
     kind = inspect_path(path)
+    header = _csv_header(path) if kind == "csv" else _parquet_header(path)
+    try:
+        columns = map_header(header, symbol.strip().upper() if symbol else None)
+    except FileFormatError as exc:
+        raise FileFormatError(f"{path}: {exc}") from None
+    merge.create_incoming(cur, columns, symbol.strip().upper() if symbol else None)
     if kind == "csv":
-        columns = map_header_of(path, _csv_header(path))
-        _create_incoming(cur, columns)
         _copy_csv(cur, path, columns)
     else:
-        header, stream = _parquet_stream(path)
-        columns = map_header_of(path, header)
-        _create_incoming(cur, columns)
-        try:
-            _copy(cur, columns, stream, header=True)
-        except psycopg2.DataError as exc:
-            raise FileFormatError(f"{path}: unreadable Parquet values: {exc}") from exc
+        _copy_parquet(cur, path, columns)
     cur.execute("select exists (select from _incoming)")
     if not cur.fetchone()[0]:
         raise FileFormatError(f"{path}: line 2: no data rows after the header")
-    symbols = _classify_and_merge(cur, source=source, source_uri=str(path), load_run_id=load_run_id)
-    return FileResult(path=str(path), load_run_id=load_run_id, symbols=symbols)
+    landed = merge.merge(cur, unit)
+    notes = []
+    if any(c in columns for c in merge.OPTIONAL):
+        cur.execute(ACTIONS_SQL)
+        counts, rejected = land_actions(
+            cur, file_actions(cur.fetchall()), source=unit.source, load_run_id=unit.load_run_id
+        )
+        notes.append(actions_note(counts, rejected))
+    merge.drop_staging(cur)
+    return file_outcome(landed, notes)
 
 
-def map_header_of(path: Path, header: Sequence[str]) -> list[str]:
-    try:
-        return map_header(header)
-    except FileFormatError as exc:
-        raise FileFormatError(f"{path}: {exc}") from None
-
-
-def land_rows(
-    cur: psycopg2.extensions.cursor,
-    rows: Iterable[Sequence[object]],
-    *,
-    source: str,
-    source_uri: str,
-    load_run_id: uuid.UUID,
-) -> FileResult:
-    """Land bars given as rows in CANONICAL order (symbol, date, open, high, low, close, volume).
-
-    The same checks, quarantine and upsert as for files: vendor clients call this with what
-    the vendor returned (None becomes missing), so nothing a vendor sends is dropped silently.
-    """
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CANONICAL)
-    for row in rows:
-        writer.writerow(["" if v is None else _clean(str(v))[0] for v in row])
-    stream = io.BytesIO(buf.getvalue().encode())
-    _create_incoming(cur, list(CANONICAL))
-    _copy(cur, CANONICAL, stream, header=True)
-    symbols = _classify_and_merge(
-        cur, source=source, source_uri=source_uri, load_run_id=load_run_id
+def file_outcome(landed: Outcome, notes: Sequence[str]) -> Outcome:
+    """A file's outcome: one raw.load_runs row per symbol (none of its own); a symbol whose
+    every row was quarantined fails that part of the file (rows without a usable symbol are
+    quarantined rows, not a symbol). Quarantined rows are named with a ready query."""
+    failures = tuple(
+        f"{r.symbol}: all {r.received} row(s) quarantined"
+        for r in landed.rows
+        if r.status == FAILED and r.symbol != checks.UNSET_SYMBOL
     )
-    return FileResult(path=source_uri, load_run_id=load_run_id, symbols=symbols)
+    rejected = landed.counts.rejected
+    found = (
+        f"{quarantine_note(rejected, 'raw.rejected_bars')}: select * from raw.rejected_bars"
+        f" where last_seen_run_id = '{landed.load_run_id}'"
+    )
+    return replace(
+        landed,
+        summary_row=False,
+        failures=failures,
+        notes=((found,) if rejected else ()) + tuple(notes),
+    )

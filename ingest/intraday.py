@@ -20,7 +20,7 @@ import math
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
@@ -30,7 +30,8 @@ import psycopg2.extensions
 from psycopg2.extras import execute_values
 
 from ingest import checks
-from ingest.outcomes import SymbolResult, SymbolTotals
+from ingest.merge import rows_outcome
+from ingest.outcomes import ALL_SYMBOLS, Counts, Outcome, Unit
 from ingest.quarantine import quarantine_record
 
 RECORD_KIND = "intraday_bar"
@@ -70,12 +71,6 @@ class CheckedBar:
     values: tuple[Decimal, ...] | None  # open, high, low, close, volume
     exchange_timezone: str | None
     problems: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class IntradayResult(SymbolTotals):
-    symbols: list[SymbolResult] = field(default_factory=list)
-    rejected_rows: list[tuple[tuple, str]] = field(default_factory=list)  # (as received, why)
 
 
 class _Bad(Exception):
@@ -249,12 +244,12 @@ def land_intraday_rows(
     source: str,
     bar_interval: str,
     load_run_id: uuid.UUID,
-) -> IntradayResult:
-    """Check, quarantine and upsert intraday bars inside the caller's transaction."""
+) -> Outcome:
+    """Check, quarantine and upsert intraday bars inside the caller's transaction; the counts,
+    with a row per symbol (identical rejects are quarantined once, with their count)."""
     good, rejected = classify(rows)
-    seen: Counter[str] = Counter()
-    for received, reason in rejected:
-        seen[repr((received, reason))] += 1
+    copies = Counter(repr(r) for r in rejected)
+    for received, reason in {repr(r): r for r in rejected}.values():
         payload = {
             name: _as_received(v) for name, v in zip(INTRADAY_COLUMNS, received, strict=True)
         }
@@ -268,7 +263,7 @@ def land_intraday_rows(
             payload=payload,
             reason=reason,
             load_run_id=load_run_id,
-            occurrence=seen[repr((received, reason))],
+            occurrences=copies[repr((received, reason))],
         )
 
     changed: dict[str, list[int]] = {}
@@ -307,16 +302,17 @@ def land_intraday_rows(
     for symbol in sorted(per_symbol):
         s = per_symbol[symbol]
         inserted, updated = changed.get(symbol, (0, 0))
+        unchanged = s["received"] - s["rejected"] - inserted - updated
         symbols.append(
-            SymbolResult(
-                symbol=symbol,
-                window_start=min(s["dates"]) if s["dates"] else None,
-                window_end=max(s["dates"]) if s["dates"] else None,
-                received=s["received"],
-                inserted=inserted,
-                updated=updated,
-                unchanged=s["received"] - s["rejected"] - inserted - updated,
-                rejected=s["rejected"],
-            )
+            Unit(
+                source,
+                f"intraday {bar_interval}",
+                symbol,
+                None,
+                min(s["dates"]) if s["dates"] else None,
+                max(s["dates"]) if s["dates"] else None,
+                load_run_id,
+            ).outcome(counts=Counts(s["received"], inserted, updated, unchanged, s["rejected"]))
         )
-    return IntradayResult(symbols=symbols, rejected_rows=rejected)
+    unit = Unit(source, f"intraday {bar_interval}", ALL_SYMBOLS, load_run_id=load_run_id)
+    return rows_outcome(unit, symbols)

@@ -20,7 +20,8 @@ import psycopg2.extras
 from sqlalchemy.engine import URL
 
 from ingest.db import transaction
-from ingest.load_runs import INSERT_SQL
+from ingest.load_runs import write_outcomes
+from ingest.outcomes import Counts, Unit
 
 SOURCE = "exchange_calendars"
 DEFAULT_EXCHANGE = "XNYS"
@@ -112,24 +113,13 @@ def land_sessions(
             deleted,
             load_run_id,
         )
-        cur.execute(
-            INSERT_SQL,
-            {
-                "load_run_id": str(load_run_id),
-                "source": SOURCE,
-                "symbol": exchange,
-                "window_start": first,
-                "window_end": last,
-                "received": result.received,
-                "inserted": result.inserted,
-                "updated": result.updated + result.deleted,
-                "unchanged": result.received - result.inserted - result.updated,
-                "rejected": 0,
-                "status": "success",
-                "error": None,
-                "source_uri": f"exchange_calendars:{exchange}",
-                "flow_run_id": flow_run_id,
-                "started_at": started_at,
-            },
+        unit = Unit(
+            SOURCE, "calendar", exchange, f"exchange_calendars:{exchange}", first, last, load_run_id
         )
+        unchanged = result.received - result.inserted - result.updated
+        recorded = unit.outcome(
+            counts=Counts(result.received, result.inserted, result.updated, unchanged),
+            notes=(f"{deleted} session(s) no longer in the calendar deleted",) if deleted else (),
+        )
+        write_outcomes(cur, [recorded], started_at=started_at, flow_run_id=flow_run_id)
     return result

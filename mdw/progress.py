@@ -4,13 +4,18 @@
   landing's COPY (application_name `mdw-ingest`): bytes, rows and rates as a progress bar.
 - `wait_for_flow_run`: while a deployment runs on the stack, one status line with its state,
   the step running and the counts of task runs done / running / failed.
+- `flow_logs_to_api`: while a flow runs in this process, its log lines (and the warnings of the
+  libraries it calls) go to the Prefect API only - the UI shows them - so the terminal gets the
+  command's own lines: one per file, one for a vendor run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
@@ -36,6 +41,27 @@ from pg_stat_progress_copy as p
 inner join pg_stat_activity as a on a.pid = p.pid
 where p.datname = current_database() and a.application_name = 'mdw-ingest'
 """
+
+
+@contextmanager
+def flow_logs_to_api(debug: bool = False) -> Iterator[None]:
+    """Silence the terminal's log handlers (Prefect's console handler on the root logger)
+    while the block runs, unless `debug`; the API log handler of the flow and task run loggers
+    is left as it is."""
+    if debug:
+        yield
+        return
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    levels = [h.level for h in handlers]
+    for handler in handlers:
+        handler.setLevel(logging.CRITICAL + 1)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for handler, level in zip(handlers, levels, strict=True):
+            handler.setLevel(level)
 
 
 def interactive() -> bool:

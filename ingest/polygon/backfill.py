@@ -9,45 +9,46 @@ stopped. Windows after a symbol's delisting (raw.symbols) are not requested.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date
 
-import psycopg2
 from polygon import RESTClient
+from psycopg2.extensions import cursor as Cursor
 from sqlalchemy.engine import URL
 
-from ingest.db import transaction
-from ingest.landing import ingest_rows
-from ingest.polygon import SOURCE, reference
+from ingest.landing import bars_note, land_rows
+from ingest.outcomes import SUCCESS, Outcome, Unit
+from ingest.polygon import reference, runs
 from ingest.polygon.bars import symbol_rows
 from ingest.polygon.calendar import missing_windows, sessions
-from ingest.polygon.http import PolygonError
 from ingest.polygon.runs import (
-    UnitOutcome,
     aggs_uri,
     covered_sessions,
     delisting_dates,
-    failed,
     landed_uris,
-    outcome_from_result,
-    record,
     symbols_with_bars,
 )
+from ingest.units import ALONE, Run, record, run_units
 
 log = logging.getLogger(__name__)
 
 KIND = "window"
 AGGS_LIMIT = 50_000  # Polygon's maximum base aggregates per request; more come as next_url pages
+NO_BARS = "no bars in this window"
+OnOutcome = Callable[[Outcome], None]
 
 
 @dataclass(frozen=True)
 class SymbolPlan:
     symbol: str
     windows: list[tuple[date, date]]  # to request, oldest first
-    skipped: list[UnitOutcome] = field(default_factory=list)
+    skipped: list[Outcome] = field(default_factory=list)
     delisted_at: date | None = None
+
+
+def window_unit(symbol: str, lo: date, hi: date) -> Unit:
+    return runs.unit(KIND, symbol, aggs_uri(symbol, lo, hi), (lo, hi))
 
 
 def plan_backfill(
@@ -68,33 +69,14 @@ def plan_backfill(
         wanted = [d for d in all_sessions if last_day is None or d <= last_day]
         after = [d for d in all_sessions if last_day is not None and d > last_day]
         landed = [d for d in wanted if d in covered.get(symbol.upper(), set())]
-        skipped = []
-        if landed:
-            skipped.append(
-                UnitOutcome(
-                    KIND,
-                    symbol,
-                    landed[0],
-                    landed[-1],
-                    "skipped",
-                    aggs_uri(symbol, landed[0], landed[-1]),
-                    uuid.uuid4(),
-                    error="already landed",
-                )
+        skipped = [
+            window_unit(symbol, days[0], days[-1]).outcome(skipped=True, notes=(why,))
+            for days, why in (
+                (landed, "already landed"),
+                (after, f"after the delisting on {last_day}"),
             )
-        if after:
-            skipped.append(
-                UnitOutcome(
-                    KIND,
-                    symbol,
-                    after[0],
-                    after[-1],
-                    "skipped",
-                    aggs_uri(symbol, after[0], after[-1]),
-                    uuid.uuid4(),
-                    error=f"after the delisting on {last_day}",
-                )
-            )
+            if days
+        ]
         todo = missing_windows(wanted, set(landed), chunk_days)
         plans.append(SymbolPlan(symbol, todo, skipped, last_day))
     return plans
@@ -104,114 +86,59 @@ def backfill_symbol(
     url: URL,
     client: RESTClient,
     plan: SymbolPlan,
+    run: Run = ALONE,
     *,
-    flow_run_id: str | None = None,
-    logger: logging.Logger | logging.LoggerAdapter = log,
-    on_window: Callable[[UnitOutcome], None] | None = None,
-) -> list[UnitOutcome]:
-    """Fetch and land a symbol's windows, oldest first, unadjusted. A failing window is
-    recorded as failed and the next one is tried. Windows with no bars are recorded once all
-    are fetched: `success` with 0 rows when the symbol has bars elsewhere (before its listing,
-    a halt), else `failed` (an unknown symbol, or no trading in the whole range)."""
+    on_window: OnOutcome = lambda _outcome: None,
+) -> list[Outcome]:
+    """Fetch and land a symbol's windows, oldest first, unadjusted; a failing window is
+    recorded as failed and the next one is tried. A window without bars is a success with 0
+    rows when the symbol has bars elsewhere (before its listing, a halt); when none of the
+    symbol's windows has any, nor did an earlier landing, they are recorded again as failed
+    (an unknown symbol, or no trading in the whole range) - so a rerun requests them again."""
     symbol = plan.symbol
-    outcomes: list[UnitOutcome] = []
-    empty: list[tuple[date, date]] = []
-    for n, (lo, hi) in enumerate(plan.windows, start=1):
-        started = datetime.now(UTC)
-        uri = aggs_uri(symbol, lo, hi)
-        run_id = uuid.uuid4()
-        try:
-            aggs = list(
-                client.list_aggs(
-                    symbol,
-                    1,
-                    "day",
-                    lo.isoformat(),
-                    hi.isoformat(),
-                    adjusted=False,
-                    sort="asc",
-                    limit=AGGS_LIMIT,
-                )
+
+    def fetch(unit: Unit) -> list[object]:
+        return list(
+            client.list_aggs(
+                symbol,
+                1,
+                "day",
+                unit.window_start.isoformat(),
+                unit.window_end.isoformat(),
+                adjusted=False,
+                sort="asc",
+                limit=AGGS_LIMIT,
             )
-            if not aggs:
-                empty.append((lo, hi))
-                logger.info("%s window %d/%d %s..%s: no bars", symbol, n, len(plan.windows), lo, hi)
-                continue
-            result = ingest_rows(
-                url,
-                symbol_rows(symbol, aggs),
-                source=SOURCE,
-                source_uri=uri,
-                load_run_id=run_id,
-                flow_run_id=flow_run_id,
-            )
-            outcome = outcome_from_result(KIND, result, window=(lo, hi), symbol=symbol)
-        except (PolygonError, psycopg2.Error) as exc:
-            outcome = failed(KIND, symbol, (lo, hi), uri, f"{type(exc).__name__}: {exc}", run_id)
-            with transaction(url) as cur:
-                record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-        outcomes.append(outcome)
-        (logger.info if outcome.landed else logger.error)(
-            "%s window %d/%d %s..%s: %s, %d bars, %d inserted, %d updated, %d quarantined%s",
-            symbol,
-            n,
-            len(plan.windows),
-            lo,
-            hi,
-            outcome.status,
-            outcome.received,
-            outcome.inserted,
-            outcome.updated,
-            outcome.rejected,
-            f" ({outcome.error})" if outcome.error else "",
         )
-        if on_window:
-            on_window(outcome)
-    if empty:
-        outcomes += _record_empty(url, symbol, empty, outcomes, flow_run_id, on_window)
+
+    def land(cur: Cursor, unit: Unit, aggs: list[object]) -> Outcome:
+        if not aggs:
+            return unit.outcome(notes=(NO_BARS,))
+        counts = land_rows(cur, unit, symbol_rows(symbol, aggs)).counts
+        return unit.outcome(counts=counts, notes=tuple(bars_note(counts)))
+
+    units = [window_unit(symbol, lo, hi) for lo, hi in plan.windows]
+    outcomes = run_units(url, units, fetch, land, run, on_outcome=on_window)
+    empty = [o for o in outcomes if o.status == SUCCESS and o.notes == (NO_BARS,)]
+    if empty and not any(o.received for o in outcomes) and not symbols_with_bars(url, [symbol]):
+        unknown = record(
+            url,
+            [
+                replace(
+                    o,
+                    notes=(),
+                    failures=(
+                        f"Polygon has no bars for {symbol} in {o.window_start}..{o.window_end} "
+                        "nor in any other window: unknown ticker, or no trading in the range",
+                    ),
+                )
+                for o in empty
+            ],
+            run,
+        )
+        again = {o.load_run_id: o for o in unknown}
+        outcomes = [again.get(o.load_run_id, o) for o in outcomes]
     return outcomes
-
-
-def _record_empty(
-    url: URL,
-    symbol: str,
-    empty: list[tuple[date, date]],
-    outcomes: list[UnitOutcome],
-    flow_run_id: str | None,
-    on_window: Callable[[UnitOutcome], None] | None,
-) -> list[UnitOutcome]:
-    has_bars = any(o.received for o in outcomes) or bool(symbols_with_bars(url, [symbol]))
-    recorded = []
-    started = datetime.now(UTC)
-    with transaction(url) as cur:
-        for lo, hi in empty:
-            uri = aggs_uri(symbol, lo, hi)
-            if has_bars:
-                outcome = UnitOutcome(
-                    KIND,
-                    symbol,
-                    lo,
-                    hi,
-                    "success",
-                    uri,
-                    uuid.uuid4(),
-                    error="no bars in this window",
-                )
-            else:
-                outcome = failed(
-                    KIND,
-                    symbol,
-                    (lo, hi),
-                    uri,
-                    f"Polygon has no bars for {symbol} in {lo}..{hi} nor in any "
-                    "other window: unknown ticker, or no trading in the range",
-                )
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-            recorded.append(outcome)
-    for outcome in recorded:
-        if on_window:
-            on_window(outcome)
-    return recorded
 
 
 def land_symbol_actions(
@@ -220,31 +147,25 @@ def land_symbol_actions(
     symbol: str,
     start: date,
     end: date,
+    run: Run = ALONE,
     *,
-    flow_run_id: str | None = None,
-    logger: logging.Logger | logging.LoggerAdapter | None = None,
-    on_unit: Callable[[object], None] = lambda _outcome: None,
-) -> list[UnitOutcome]:
+    on_unit: OnOutcome = lambda _outcome: None,
+) -> list[Outcome]:
     """A backfilled symbol's splits and dividends in [start, end]; a kind already landed for
     exactly this range is skipped (reported, not re-requested)."""
     outcomes = []
     for kind in ("splits", "dividends"):
         uri = reference.actions_uri(kind, symbol, start, end)
         if uri in landed_uris(url, [uri]):
-            outcome = UnitOutcome(
-                kind, symbol, start, end, "skipped", uri, uuid.UUID(int=0), error="already landed"
+            outcome = reference.actions_unit(kind, symbol, start, end).outcome(
+                skipped=True, notes=("already landed",)
             )
-        else:
-            outcome = reference.land_corporate_actions(
-                url,
-                client,
-                kind,
-                symbol,
-                since=start,
-                until=end,
-                flow_run_id=flow_run_id,
-                logger=logger,
-            )
-        outcomes.append(outcome)
+            on_unit(outcome)
+            outcomes.append(outcome)
+            continue
+        outcome = reference.land_corporate_actions(
+            url, client, kind, symbol, run, since=start, until=end
+        )
         on_unit(outcome)
+        outcomes.append(outcome)
     return outcomes

@@ -1,4 +1,4 @@
-"""Polygon aggregates -> canonical bar rows for ingest.landing.ingest_rows (pure).
+"""Polygon aggregates -> canonical bar rows for ingest.landing.land_rows (pure).
 
 `t` is epoch milliseconds (UTC). A daily bar's trading date is `t` in America/New_York: the
 range endpoint stamps daily bars at 00:00 New York time (05:00Z in EST, 04:00Z in EDT), the

@@ -2,7 +2,8 @@
 
 The API key and the limiter are passed in (flows.keys resolves the key, flows.limits makes the
 limiter). The key is sent only in the Authorization header, never logged, and scrubbed from
-every message (see ingest.polygon.http.scrub).
+every message (ingest.redact.scrub). A `Breaker` shared by a run's clients stops the run once
+Polygon stops answering (ingest.units).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ingest.polygon.http import (
     RetryPolicy,
     StrictJSON,
 )
+from ingest.units import Breaker
 
 
 def build_client(
@@ -27,6 +29,7 @@ def build_client(
     policy: RetryPolicy | None = None,
     *,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
+    breaker: Breaker | None = None,
 ) -> RESTClient:
     """A RESTClient whose every HTTP request goes through `limiter`, with retries and timeouts
     from `policy` (default: ingest.polygon.http.DEFAULT_POLICY), numbers parsed as Decimal
@@ -42,8 +45,11 @@ def build_client(
         custom_json=StrictJSON,
     )
     extra = {"logger": logger} if logger is not None else {}
+    breaker = breaker or Breaker("Polygon")
     for rest in (client, client.vx):
-        rest.client = BudgetedPool(rest.client, limiter, policy, secrets=[api_key], **extra)
+        rest.client = BudgetedPool(
+            rest.client, limiter, policy, secrets=[api_key], breaker=breaker, **extra
+        )
     return client
 
 

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import date
 
-import psycopg2
 from polygon import RESTClient
+from psycopg2.extensions import cursor as Cursor
 from sqlalchemy.engine import URL
 
 from ingest.db import transaction
-from ingest.landing import ingest_rows
-from ingest.polygon import SOURCE
-from ingest.polygon.bars import select_grouped
+from ingest.landing import land_rows
+from ingest.outcomes import ALL_SYMBOLS, Outcome, Unit
+from ingest.polygon import SOURCE, runs
+from ingest.polygon.bars import GroupedSelection, select_grouped
 from ingest.polygon.calendar import last_closed_session, missing_sessions, sessions, watermark
 from ingest.polygon.calendar import last_sessions as last_n_sessions
 from ingest.polygon.http import PolygonError
-from ingest.polygon.runs import (
-    ALL_SYMBOLS,
-    UnitOutcome,
-    failed,
-    grouped_uri,
-    landed_grouped_days,
-    outcome_from_result,
-    quarantine_rows,
-    record,
-    with_error,
-)
+from ingest.polygon.runs import grouped_uri, landed_grouped_days
+from ingest.units import ALONE, Run, run_unit
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +79,17 @@ def known_gaps(url: URL, answers: int) -> set[date]:
         return {row[0] for row in cur.fetchall()}
 
 
-def _empty_answers(url: URL, day: date) -> int:
-    with transaction(url) as cur:
-        cur.execute(
-            "select count(*) from raw.load_runs where source = %s and symbol = %s"
-            " and status = 'failed' and window_start = %s and error like %s",
-            (SOURCE, ALL_SYMBOLS, day, f"%{EMPTY_ANSWER}%"),
-        )
-        return cur.fetchone()[0]
+def _empty_answers(cur: Cursor, day: date) -> int:
+    cur.execute(
+        "select count(*) from raw.load_runs where source = %s and symbol = %s"
+        " and status = 'failed' and window_start = %s and error like %s",
+        (SOURCE, ALL_SYMBOLS, day, f"%{EMPTY_ANSWER}%"),
+    )
+    return cur.fetchone()[0]
+
+
+def day_unit(day: date) -> Unit:
+    return runs.unit(KIND, None, grouped_uri(day), (day, day))
 
 
 def land_grouped_day(
@@ -105,109 +99,56 @@ def land_grouped_day(
     universe: list[str] | None,
     *,
     max_symbols: int | None = None,
-    flow_run_id: str | None = None,
-    logger: logging.Logger | logging.LoggerAdapter = log,
-) -> list[UnitOutcome]:
+    run: Run = ALONE,
+) -> Outcome:
     """Fetch one day for the whole market, keep the universe (None: all), land it unadjusted.
 
-    Returns the day's summary outcome (symbol `*`) first, then one failed outcome per universe
-    symbol absent from Polygon's answer. Each is a raw.load_runs row (the landed symbols' rows
-    are written by ingest_rows). Vendor and data failures are recorded, not raised.
+    The outcome is the day's `*` row of raw.load_runs, with a row per landed symbol and a failed
+    row per universe symbol absent from Polygon's answer. Bars stamped for another day are
+    quarantined. Vendor and data failures are recorded, not raised.
     """
-    started = datetime.now(UTC)
-    run_id = uuid.uuid4()
-    uri = grouped_uri(day)
-    window = (day, day)
-    try:
+
+    def fetch(_unit: Unit) -> GroupedSelection:
         aggs = client.get_grouped_daily_aggs(day.isoformat(), adjusted=False)
-        selection = select_grouped(day, aggs, universe, max_symbols)
+        return select_grouped(day, aggs, universe, max_symbols)
+
+    def land(cur: Cursor, unit: Unit, selection: GroupedSelection) -> Outcome:
         if selection.market_rows == 0:
-            tries = _empty_answers(url, day) + 1
+            tries = _empty_answers(cur, day) + 1
             note = (
                 f"; {KNOWN_GAP} after {tries} empty answers: not requested again"
                 if tries >= MAX_EMPTY_ANSWERS
                 else f" (not published yet? answer {tries} of at most {MAX_EMPTY_ANSWERS})"
             )
             raise PolygonError(f"{EMPTY_ANSWER} {day.isoformat()}{note}")
-        summary = UnitOutcome(KIND, ALL_SYMBOLS, day, day, "success", uri, run_id)
-        if selection.rows:
-            result = ingest_rows(
-                url,
-                selection.rows,
-                source=SOURCE,
-                source_uri=uri,
-                load_run_id=run_id,
-                flow_run_id=flow_run_id,
-            )
-            summary = outcome_from_result(KIND, result, window=window, symbol=ALL_SYMBOLS)
-    except (PolygonError, psycopg2.Error) as exc:
-        outcome = failed(KIND, ALL_SYMBOLS, window, uri, f"{type(exc).__name__}: {exc}", run_id)
-        with transaction(url) as cur:
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-        logger.error("%s: %s", day, outcome.error)
-        return [outcome]
-
-    outcomes = []
-    with transaction(url) as cur:
-        if selection.off_day:
-            quarantine_rows(cur, selection.off_day, load_run_id=run_id, source_uri=uri)
-            summary = _with_quarantined(summary, len(selection.off_day), len(selection.rows))
-        for symbol in selection.missing:
-            outcomes.append(
-                failed(
-                    KIND,
-                    symbol,
-                    window,
-                    uri,
-                    f"{symbol} is not in Polygon's grouped daily bars for {day.isoformat()} "
-                    "(unknown, delisted or not traded that day)",
-                    run_id,
-                )
-            )
-        if selection.missing:
-            summary = with_error(
-                summary,
-                f"{len(selection.missing)} universe symbol(s) absent: "
-                + ", ".join(selection.missing[:20]),
-            )
-            if summary.status == "success":
-                summary = _status(summary, "partial")
         if selection.not_in_universe:
-            logger.info(
+            run.logger.info(
                 "%s: %d of %d market rows outside the universe, not landed",
                 day,
                 selection.not_in_universe,
                 selection.market_rows,
             )
-        outcomes.insert(0, summary)
-        for outcome in outcomes:
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-    logger.info(
-        "%s: %s, %d bars received for the universe, %d inserted, %d updated, "
-        "%d quarantined, %d symbol(s) absent",
-        day,
-        summary.status,
-        summary.received,
-        summary.inserted,
-        summary.updated,
-        summary.rejected,
-        len(selection.missing),
-    )
-    return outcomes
+        landed = land_rows(cur, unit, selection.rows, selection.off_day)
+        absent = tuple(
+            replace(unit, symbol=symbol).failed(
+                f"{symbol} is not in Polygon's grouped daily bars for {day.isoformat()} "
+                "(unknown, delisted or not traded that day)"
+            )
+            for symbol in selection.missing
+        )
+        failures = (
+            (f"{len(absent)} universe symbol(s) absent: " + ", ".join(selection.missing[:20]),)
+            if absent
+            else ()
+        )
+        notes = (
+            (
+                f"{len(selection.off_day)} bar(s) stamped for another day quarantined in "
+                "raw.rejected_bars",
+            )
+            if selection.off_day
+            else ()
+        )
+        return replace(landed, rows=landed.rows + absent, failures=failures, notes=notes)
 
-
-def _status(outcome: UnitOutcome, status: str) -> UnitOutcome:
-    return replace(outcome, status=status)
-
-
-def _with_quarantined(summary: UnitOutcome, off_day: int, kept: int) -> UnitOutcome:
-    note = f"{off_day} bar(s) stamped for another day quarantined in raw.rejected_bars"
-    status = (
-        "failed" if kept == 0 else ("partial" if summary.status == "success" else summary.status)
-    )
-    return replace(
-        with_error(summary, note),
-        status=status,
-        received=summary.received + off_day,
-        rejected=summary.rejected + off_day,
-    )
+    return run_unit(url, day_unit(day), fetch, land, run)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -26,7 +25,9 @@ import urllib3
 
 from ingest import retry
 from ingest.ratelimit import Limiter
+from ingest.redact import scrub
 from ingest.retry import Retry, RetryPolicy
+from ingest.units import Breaker, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class PolygonHTTPError(PolygonError):
         self.status = status
 
 
-class PolygonUnavailable(PolygonError):
+class PolygonUnavailable(PolygonError, Unreachable):
     """No HTTP answer at all (timeouts, refused or dropped connections) after the retries."""
 
 
@@ -51,19 +52,6 @@ class MalformedResponse(PolygonError):
 
 
 DEFAULT_POLICY = RetryPolicy()
-
-_SECRET_PARAM = re.compile(r"(?i)\b(api[_-]?key)=([^&\s'\"]+)")
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
-
-
-def scrub(text: str, secrets: Iterable[str | None] = ()) -> str:
-    """`text` without any API key: known secret values, `apiKey=...` query parameters and bearer
-    tokens are replaced by `***`."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    text = _SECRET_PARAM.sub(r"\1=***", text)
-    return _BEARER.sub(r"\1 ***", text)
 
 
 def retryable(status: int) -> bool:
@@ -137,8 +125,10 @@ class BudgetedPool:
         secrets: Iterable[str | None] = (),
         sleep: Callable[[float], None] = time.sleep,
         logger: logging.Logger | logging.LoggerAdapter = log,
+        breaker: Breaker | None = None,
     ):
         self._pool = pool
+        self._breaker = breaker or Breaker("Polygon")
         self._limiter = limiter
         self._policy = policy
         self._secrets = tuple(s for s in secrets if s)
@@ -161,6 +151,7 @@ class BudgetedPool:
         target = self._scrub(display_url(url, fields))
 
         def attempt(number: int) -> urllib3.BaseHTTPResponse:
+            self._breaker.check()  # the run stopped: Polygon does not answer
             self._limiter()
             self.attempts += 1
             try:
@@ -173,12 +164,15 @@ class BudgetedPool:
                     retries=False,
                 )
             except urllib3.exceptions.HTTPError as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = self._scrub(f"{type(exc).__name__}: {exc}")
+                self._breaker.no_answer(urlsplit(url).hostname or "Polygon", problem)
                 if _unresolvable(exc):
                     raise PolygonUnavailable(
-                        self._scrub(f"cannot resolve Polygon's host for GET {target}: {problem}")
+                        f"cannot resolve Polygon's host for GET {target}: {problem}"
                     ) from None
+                self._breaker.check()
                 raise Retry(problem, attempts=number) from None
+            self._breaker.answered()
             if resp.status == 200:
                 return resp
             body = resp.data.decode("utf-8", "replace").strip()
@@ -218,6 +212,7 @@ class BudgetedPool:
                     ),
                     int(spent.details["status"]),
                 ) from None
+            self._breaker.gave_up(urlsplit(url).hostname or "Polygon", spent.problem)
             raise PolygonUnavailable(
                 self._scrub(
                     f"no answer from Polygon for GET {target} after {tries} attempt(s): "

@@ -13,21 +13,21 @@ import json
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import Decimal
 
-import psycopg2
 from polygon import RESTClient
 from polygon.rest.models import Dividend, Split, Ticker
+from psycopg2.extensions import cursor as Cursor
 from psycopg2.extras import Json, execute_values
 from sqlalchemy.engine import URL
 
-from ingest.actions import CorporateAction, land_actions
+from ingest.actions import CorporateAction, actions_note, land_actions
 from ingest.db import transaction
-from ingest.polygon import SOURCE
-from ingest.polygon.http import PolygonError
-from ingest.polygon.runs import ALL_SYMBOLS, UnitOutcome, failed, record
+from ingest.outcomes import Counts, Outcome, Unit
+from ingest.polygon import SOURCE, runs
+from ingest.units import ALONE, Run, run_unit
 
 log = logging.getLogger(__name__)
 
@@ -152,71 +152,41 @@ def tickers_uri(*, active: bool, ticker: str | None = None) -> str:
     return f"polygon:/v3/reference/tickers?{query}" + (f"&ticker={ticker}" if ticker else "")
 
 
-def upsert_tickers(
-    cur: psycopg2.extensions.cursor, tickers: Sequence[Ticker], load_run_id: uuid.UUID
-) -> tuple[int, int, int]:
-    """(inserted, updated, unchanged)."""
+def upsert_tickers(cur: Cursor, tickers: Sequence[Ticker], load_run_id: uuid.UUID) -> Counts:
+    """Listings upserted (a repeat of a listing in the answer counts as unchanged)."""
     rows = {}
     for t in tickers:
         if t.ticker:
             row = ticker_row(t, load_run_id)
             rows[row[:3]] = row
-    if not rows:
-        return 0, 0, 0
-    flags = execute_values(cur, UPSERT_TICKERS_SQL, list(rows.values()), fetch=True)
+    flags = execute_values(cur, UPSERT_TICKERS_SQL, list(rows.values()), fetch=True) if rows else []
     inserted = sum(1 for (flag,) in flags if flag)
-    return inserted, len(flags) - inserted, len(rows) - len(flags)
+    updated = len(flags) - inserted
+    return Counts(len(tickers), inserted, updated, len(tickers) - inserted - updated)
 
 
 def land_ticker_listing(
     url: URL,
     client: RESTClient,
+    run: Run = ALONE,
     *,
     active: bool = True,
-    flow_run_id: str | None = None,
-    logger: logging.Logger | logging.LoggerAdapter = log,
-) -> tuple[UnitOutcome, list[Ticker] | None]:
+) -> tuple[Outcome, list[Ticker] | None]:
     """Every US stock ticker Polygon lists (all pages), active or delisted, into
     raw.polygon_tickers. Returns the outcome and the tickers (None if the listing failed: an
     incomplete listing must not be used to decide what disappeared)."""
-    started = datetime.now(UTC)
-    run_id = uuid.uuid4()
-    uri = tickers_uri(active=active)
     kind = "tickers" if active else "delisted-tickers"
-    try:
-        tickers = list(client.list_tickers(market=MARKET, active=active, limit=PAGE))
-        with transaction(url) as cur:
-            inserted, updated, unchanged = upsert_tickers(cur, tickers, run_id)
-            outcome = UnitOutcome(
-                kind,
-                ALL_SYMBOLS,
-                None,
-                None,
-                "success",
-                uri,
-                run_id,
-                received=len(tickers),
-                inserted=inserted,
-                updated=updated,
-                unchanged=unchanged,
-            )
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-    except (PolygonError, psycopg2.Error) as exc:
-        outcome = failed(
-            kind, ALL_SYMBOLS, (None, None), uri, f"{type(exc).__name__}: {exc}", run_id
-        )
-        with transaction(url) as cur:
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-        logger.error("ticker listing (active=%s) failed: %s", active, outcome.error)
-        return outcome, None
-    logger.info(
-        "ticker listing (active=%s): %d tickers, %d new, %d changed",
-        active,
-        len(tickers),
-        inserted,
-        updated,
-    )
-    return outcome, tickers
+    listed: list[Ticker] = []
+
+    def fetch(_unit: Unit) -> list[Ticker]:
+        return list(client.list_tickers(market=MARKET, active=active, limit=PAGE))
+
+    def land(cur: Cursor, unit: Unit, tickers: list[Ticker]) -> Outcome:
+        listed.extend(tickers)
+        return unit.outcome(counts=upsert_tickers(cur, tickers, unit.load_run_id))
+
+    outcome = run_unit(url, runs.unit(kind, None, tickers_uri(active=active)), fetch, land, run)
+    return outcome, (listed if outcome.landed else None)
 
 
 @dataclass(frozen=True)
@@ -252,52 +222,35 @@ def look_up_delisted(
     url: URL,
     client: RESTClient,
     symbol: str,
+    run: Run = ALONE,
     *,
     today: date,
-    flow_run_id: str | None = None,
-) -> tuple[UnitOutcome, SymbolStatus | None]:
+) -> tuple[Outcome, SymbolStatus | None]:
     """A universe symbol missing from the active listing: its delisted listings (one request),
     landed in raw.polygon_tickers. Status None when the lookup failed (then nothing changes)."""
-    started = datetime.now(UTC)
-    run_id = uuid.uuid4()
-    uri = tickers_uri(active=False, ticker=symbol)
-    try:
-        records = list(client.list_tickers(ticker=symbol, market=MARKET, active=False, limit=PAGE))
-        with transaction(url) as cur:
-            inserted, updated, unchanged = upsert_tickers(cur, records, run_id)
-            last = latest_listing(records, symbol)
-            if last is not None:
-                when = _day(last.delisted_utc) or today
-                note = f"delisted on {when.isoformat()} per Polygon: marked inactive"
-            else:
-                when = today
-                note = (
-                    "in neither Polygon's active nor delisted listings: marked inactive "
-                    f"as of {today.isoformat()}"
-                )
-            outcome = UnitOutcome(
-                "delisting",
-                symbol,
-                when,
-                when,
-                "success",
-                uri,
-                run_id,
-                received=len(records),
-                inserted=inserted,
-                updated=updated,
-                unchanged=unchanged,
-                error=note,
-            )
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-        return outcome, SymbolStatus(symbol, False, when, last.name if last else None)
-    except (PolygonError, psycopg2.Error) as exc:
-        outcome = failed(
-            "delisting", symbol, (None, None), uri, f"{type(exc).__name__}: {exc}", run_id
+    found: list[SymbolStatus] = []
+
+    def fetch(_unit: Unit) -> list[Ticker]:
+        return list(client.list_tickers(ticker=symbol, market=MARKET, active=False, limit=PAGE))
+
+    def land(cur: Cursor, unit: Unit, records: list[Ticker]) -> Outcome:
+        counts = upsert_tickers(cur, records, unit.load_run_id)
+        last = latest_listing(records, symbol)
+        when = (_day(last.delisted_utc) if last is not None else None) or today
+        note = (
+            f"delisted on {when.isoformat()} per Polygon: marked inactive"
+            if last is not None
+            else "in neither Polygon's active nor delisted listings: marked inactive "
+            f"as of {today.isoformat()}"
         )
-        with transaction(url) as cur:
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-        return outcome, None
+        found.append(SymbolStatus(symbol, False, when, last.name if last else None))
+        return replace(unit, window_start=when, window_end=when).outcome(
+            counts=counts, notes=(note,)
+        )
+
+    unit = runs.unit("delisting", symbol, tickers_uri(active=False, ticker=symbol))
+    outcome = run_unit(url, unit, fetch, land, run)
+    return outcome, (found[0] if outcome.landed and found else None)
 
 
 def reconcile_listing(
@@ -305,20 +258,18 @@ def reconcile_listing(
     client: RESTClient,
     tracked: Sequence[str],
     listed: Mapping[str, str | None],
+    run: Run = ALONE,
     *,
     today: date,
-    flow_run_id: str | None = None,
-) -> tuple[list[UnitOutcome], list[SymbolStatus]]:
+) -> tuple[list[Outcome], list[SymbolStatus]]:
     """Delisting reconciliation after a complete active listing (`listed`: upper-case ticker
     -> name): tracked symbols in it are active; each one missing is looked up among the
     delisted listings (one request) and marked inactive. Returns the look-ups' outcomes and
     the raw.symbols rows that changed."""
     statuses, absent = listed_statuses(tracked, listed)
-    outcomes: list[UnitOutcome] = []
+    outcomes: list[Outcome] = []
     for symbol in absent:
-        outcome, status = look_up_delisted(
-            url, client, symbol, today=today, flow_run_id=flow_run_id
-        )
+        outcome, status = look_up_delisted(url, client, symbol, run, today=today)
         outcomes.append(outcome)
         statuses += [status] if status is not None else []
     return outcomes, sync_symbols(url, statuses)
@@ -412,72 +363,36 @@ def fetch_actions(
     raise ValueError(f"unknown corporate action kind {kind!r}")
 
 
+def actions_unit(kind: str, symbol: str | None, since: date | None, until: date | None) -> Unit:
+    return runs.unit(kind, symbol, actions_uri(kind, symbol, since, until), (since, until))
+
+
 def land_corporate_actions(
     url: URL,
     client: RESTClient,
     kind: str,
     symbol: str | None,
+    run: Run = ALONE,
     *,
     since: date | None = None,
     until: date | None = None,
     universe: Sequence[str] | None = None,
-    flow_run_id: str | None = None,
-    logger: logging.Logger | logging.LoggerAdapter = log,
-) -> UnitOutcome:
+) -> Outcome:
     """One symbol's splits or dividends (symbol None: the whole market's, kept to `universe`
     when given) into raw.corporate_actions; invalid events are quarantined in
     raw.rejected_records. Failures are recorded, not raised."""
-    started = datetime.now(UTC)
-    run_id = uuid.uuid4()
-    uri = actions_uri(kind, symbol, since, until)
-    label = symbol or ALL_SYMBOLS
-    try:
+
+    def fetch(_unit: Unit) -> list[CorporateAction]:
         actions = fetch_actions(client, kind, symbol, since, until)
-        if universe is not None:
-            wanted = {s.upper() for s in universe}
-            actions = [a for a in actions if a.symbol.strip().upper() in wanted]
-        with transaction(url) as cur:
-            result = land_actions(cur, actions, source=SOURCE, load_run_id=run_id)
-            rejected = len(result.rejected)
-            status = (
-                "success"
-                if not rejected
-                else "failed"
-                if rejected == result.received
-                else "partial"
-            )
-            outcome = UnitOutcome(
-                kind,
-                label,
-                since,
-                until,
-                status,
-                uri,
-                run_id,
-                received=result.received,
-                inserted=result.inserted,
-                updated=result.updated,
-                unchanged=result.unchanged,
-                rejected=rejected,
-                error="; ".join(f"{a.symbol} {a.ex_date}: {why}" for a, why in result.rejected)[
-                    :1000
-                ]
-                or None,
-            )
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-    except (PolygonError, psycopg2.Error) as exc:
-        outcome = failed(kind, label, (since, until), uri, f"{type(exc).__name__}: {exc}", run_id)
-        with transaction(url) as cur:
-            record(cur, outcome, started_at=started, flow_run_id=flow_run_id)
-    (logger.info if outcome.landed else logger.error)(
-        "%s %s: %s, %d received, %d inserted, %d updated, %d quarantined%s",
-        label,
-        kind,
-        outcome.status,
-        outcome.received,
-        outcome.inserted,
-        outcome.updated,
-        outcome.rejected,
-        f" ({outcome.error})" if outcome.error else "",
-    )
-    return outcome
+        if universe is None:
+            return actions
+        wanted = {s.upper() for s in universe}
+        return [a for a in actions if a.symbol.strip().upper() in wanted]
+
+    def land(cur: Cursor, unit: Unit, actions: list[CorporateAction]) -> Outcome:
+        counts, rejected = land_actions(cur, actions, source=SOURCE, load_run_id=unit.load_run_id)
+        return unit.outcome(
+            counts=counts, notes=(actions_note(counts, rejected),) if rejected else ()
+        )
+
+    return run_unit(url, actions_unit(kind, symbol, since, until), fetch, land, run)

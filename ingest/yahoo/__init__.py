@@ -8,7 +8,6 @@ Modules (small, typed; I/O at the edges):
 - `parse`    - pure: yfinance frames and quoteSummary modules -> raw rows, events, datasets;
 - `market`   - one symbol's daily + intraday bars and splits/dividends, landed, load run written;
 - `company`  - one symbol's company datasets, landed, load run written;
-- `symbols`  - which symbols a run fetches, and batching.
 
 `build_client` is what the flows use: a session throttled by the limiter they pass in (the
 `yahoo-api` limit, see ingest.ratelimit and flows.limits), retries from the settings.
@@ -20,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ingest.ratelimit import Limiter
+from ingest.units import Breaker
 from ingest.yahoo.client import DEFAULT_POLICY, YahooClient
 from ingest.yahoo.session import YahooSession
 
@@ -32,11 +32,13 @@ def build_client(
     max_retries: int,
     cache_dir: Path | None,
     limiter: Limiter | None = None,
+    breaker: Breaker | None = None,
     backoff_seconds: float | None = None,
     timeout: float | None = None,
 ) -> YahooClient:
-    """A YahooClient whose every request first calls `limiter` (one slot of the budget)."""
-    session = YahooSession(limiter=limiter)
+    """A YahooClient whose every request first calls `limiter` (one slot of the budget), and
+    refuses to go out once `breaker` (shared by the run) has seen Yahoo stop answering."""
+    session = YahooSession(limiter=limiter, breaker=breaker)
     retry = replace(
         DEFAULT_POLICY,
         max_retries=max_retries,

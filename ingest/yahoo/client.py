@@ -5,6 +5,13 @@ through `Ticker.history` (its chart request, timezone lookup, cookie/crumb handl
 company data through `YfData.get_raw_json` on the quoteSummary API - the call yfinance's own
 scrapers use - so the payload lands as Yahoo sent it.
 
+yfinance has no public call that returns quoteSummary modules as Yahoo sent them (`Ticker.info`
+merges five modules into one flat dict, `Ticker.get_*` reshape them into frames), so the client
+uses `yfinance.data.YfData` - yfinance's request layer, which handles Yahoo's cookie and crumb,
+documented nowhere and not in yfinance's `__all__` - and clears its `cache_get` cache. Both are
+relied on at yfinance 1.7.0, the version pyproject.toml pins; the URL is Yahoo's own
+(`QUOTE_SUMMARY_URL`), not a yfinance constant.
+
 yfinance is set to raise instead of logging (`config.debug.hide_exceptions = False`), and its
 in-process response cache is cleared before each attempt (it would replay a cached 5xx to a
 retry). Each failure is sorted by `classify`:
@@ -37,6 +44,8 @@ import pandas as pd
 
 from ingest import retry
 from ingest.retry import Retry, RetryPolicy
+from ingest.units import Unreachable
+from ingest.yahoo.parse import DATASET_MODULES
 from ingest.yahoo.session import Observed, YahooSession
 
 log = logging.getLogger(__name__)
@@ -49,23 +58,9 @@ ERROR = "error"
 UNREACHABLE = "unreachable"
 RETRYABLE = frozenset({RATE_LIMITED, TRANSIENT})
 
-# quoteSummary modules behind the company datasets (names as Yahoo spells them: note
-# `cashflowStatementHistory`, which yfinance's module list spells `cashFlow...`).
-COMPANY_MODULES = (
-    "assetProfile",
-    "quoteType",
-    "summaryDetail",
-    "defaultKeyStatistics",
-    "financialData",
-    "incomeStatementHistory",
-    "incomeStatementHistoryQuarterly",
-    "balanceSheetHistory",
-    "balanceSheetHistoryQuarterly",
-    "cashflowStatementHistory",
-    "cashflowStatementHistoryQuarterly",
-    "institutionOwnership",
-    "majorHoldersBreakdown",
-)
+# quoteSummary modules behind the company datasets (ingest.yahoo.parse.DATASET_MODULES), once
+# each, in one request
+COMPANY_MODULES = tuple(dict.fromkeys(m for ms in DATASET_MODULES.values() for m in ms))
 
 T = TypeVar("T")
 
@@ -83,6 +78,7 @@ class FetchError(Exception):
         return f"{self.kind}{tries}: {self.args[0]}"
 
 
+QUOTE_SUMMARY_URL = "https://query2.finance.yahoo.com/v10/finance/quoteSummary"
 DEFAULT_POLICY = RetryPolicy(max_retries=4, backoff_base=2.0, backoff_cap=60.0, jitter=0.2)
 UNRESOLVABLE = ("could not resolve host", "name or service not known", "nodename nor servname")
 
@@ -133,6 +129,8 @@ def classify(exc: BaseException, observed: Observed | None) -> str:
     """The kind of a failed fetch, from the exception and the last answer the session saw."""
     from yfinance.exceptions import YFRateLimitError, YFTickerMissingError
 
+    if isinstance(exc, Unreachable):
+        return UNREACHABLE  # the run's breaker: Yahoo stopped answering
     status = observed.status if observed else None
     failure = " ".join(str(e) for e in (exc, observed.error if observed else None) if e).lower()
     if any(marker in failure for marker in UNRESOLVABLE):
@@ -235,6 +233,10 @@ class YahooClient:
             return retry.run(self.retry, attempt, on_retry=on_retry, sleep=self._sleep)
         except Retry as spent:
             error = spent.details["error"]
+            seen = self.session.last_data
+            if spent.details["kind"] == TRANSIENT and (seen is None or seen.status is None):
+                host = urlsplit(seen.url).hostname if seen is not None else None
+                self.session.breaker.gave_up(host or "Yahoo", str(error.args[0]))
             raise error from error.__cause__
 
     def history(
@@ -294,10 +296,9 @@ class YahooClient:
     def quote_summary(self, symbol: str, modules: Sequence[str] = COMPANY_MODULES) -> QuoteSummary:
         """The quoteSummary modules Yahoo has for the symbol, as Yahoo sent them."""
         from yfinance.config import YfConfig
-        from yfinance.const import _BASE_URL_
-        from yfinance.data import YfData
+        from yfinance.data import YfData  # not public: see the module docstring
 
-        url = f"{_BASE_URL_}/v10/finance/quoteSummary/{symbol}"
+        url = f"{QUOTE_SUMMARY_URL}/{symbol}"
         params = {
             "modules": ",".join(modules),
             "corsDomain": "finance.yahoo.com",

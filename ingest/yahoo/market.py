@@ -1,35 +1,37 @@
 """Land one symbol's Yahoo market data: daily bars, intraday bars, splits and dividends.
 
-Per symbol: fetch the daily history (unadjusted, actions on) and land it with `ingest_rows`
-(raw.daily_bars, source 'yahoo', its own transaction and load-run row), then fetch the intraday
-history and land its bars (raw.intraday_bars) and the events (raw.corporate_actions) in a second
-transaction that also completes the symbol's raw.load_runs row: counts add up over the parts, the
-status and error describe the whole symbol. A failure is captured in the outcome and the load-run
-row - it never escapes to sink the other symbols.
+Per symbol, one unit (ingest.units): fetch the daily history (unadjusted, actions on) and the
+intraday history, each with its own retries; then land in one transaction the daily bars
+(raw.daily_bars, source 'yahoo'), the intraday bars (raw.intraday_bars) and the events
+(raw.corporate_actions), with the symbol's raw.load_runs row - counts add up over the parts.
 
-Status of a symbol: `failed` when every fetch failed or every received row was quarantined,
-`partial` when one fetch failed or some rows were quarantined, else `success` (also when Yahoo
-had no bars in the window: nothing to land is not an error).
+A fetch that fails, or an answer that cannot be read, is that part's failure; the symbol's
+status follows the one rule (ingest.outcomes): `failed` when nothing landed, `partial` when a
+part failed while another landed (Yahoo answering 422 for an hourly window older than 730 days
+while the daily bars land), else `success` - also when Yahoo had no bars in the window: nothing
+to land is not an error.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
-import psycopg2
 import psycopg2.extensions
 from sqlalchemy.engine import URL
 
-from ingest import load_runs
-from ingest.actions import CorporateAction, land_actions
-from ingest.db import transaction
-from ingest.files import FileFormatError
+from ingest.actions import CorporateAction, actions_note, land_actions
 from ingest.intraday import IntradayBar, land_intraday_rows
-from ingest.landing import ingest_rows
+from ingest.landing import bars_note, land_rows
+from ingest.outcomes import Counts, Outcome, Unit
+from ingest.units import ALONE, Run, run_units
 from ingest.yahoo import parse
-from ingest.yahoo.client import FetchError, History, YahooClient
+from ingest.yahoo.client import FetchError, YahooClient
+
+log = logging.getLogger(__name__)
 
 SOURCE = "yahoo"
 DAILY = "1d"
@@ -60,97 +62,37 @@ def market_window(days_back: int, start: date | None, end: date | None, today: d
     return Window(today - timedelta(days=days_back), end)
 
 
-@dataclass(frozen=True)
-class PartCounts:
-    received: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-
-    def __add__(self, other: PartCounts) -> PartCounts:
-        return PartCounts(
-            *(a + b for a, b in zip(asdict(self).values(), asdict(other).values(), strict=True))
-        )
-
-
-@dataclass(frozen=True)
-class MarketOutcome:
-    symbol: str
-    status: str
-    daily: PartCounts | None = None
-    intraday: PartCounts | None = None
-    actions: PartCounts | None = None
-    attempts: int = 0
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed"
-
-    def as_row(self) -> dict[str, object]:
-        """One row of the run's table artifact."""
-
-        def show(p: PartCounts | None) -> str:
-            if p is None:
-                return "-"
-            return f"{p.received} recv / {p.inserted} new / {p.updated} upd / {p.rejected} rej"
-
-        return {
-            "symbol": self.symbol,
-            "status": self.status,
-            "daily_bars": show(self.daily),
-            "intraday_bars": show(self.intraday),
-            "corporate_actions": show(self.actions),
-            "attempts": self.attempts,
-            "error": "; ".join(x for x in (self.error, *self.notes) if x) or "",
-        }
-
-
-def symbol_status(fetches_failed: int, fetches_ok: int, received: int, rejected: int) -> str:
-    if fetches_failed and not fetches_ok:
-        return "failed"
-    if received and rejected == received:
-        return "failed"
-    if fetches_failed or rejected:
-        return "partial"
-    return "success"
-
-
 def source_uri(symbol: str, interval: str, window: Window, include_daily: bool) -> str:
     intervals = ",".join(dict.fromkeys([*([DAILY] if include_daily else []), interval]))
     return f"yahoo:v8/finance/chart/{symbol}?interval={intervals}&window={window.describe()}"
 
 
-def land_symbol_market_data(
-    url: URL,
+@dataclass
+class Fetched:
+    """What one symbol's fetches gave: rows to land, and what failed or was empty."""
+
+    daily_rows: list[tuple] = field(default_factory=list)
+    bars: list[IntradayBar] = field(default_factory=list)
+    actions: list[CorporateAction] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+
+def fetch_symbol(
     client: YahooClient,
     symbol: str,
     *,
     interval: str,
     window: Window,
-    include_daily: bool = True,
-    prepost: bool = False,
-    load_run_id: uuid.UUID,
-    flow_run_id: str | None = None,
-) -> MarketOutcome:
-    """Fetch and land one symbol; every failure ends in the outcome and raw.load_runs."""
-    if interval not in INTERVALS:
-        raise ValueError(f"interval {interval!r} is not one of {', '.join(INTERVALS)}")
-    interval = ALIASES.get(interval, interval)
-    started = datetime.now(UTC)
-    uri = source_uri(symbol, interval, window, include_daily)
-    errors: list[str] = []
-    notes: list[str] = []
-    attempts = fetch_ok = fetch_failed = 0
-    actions: list[CorporateAction] = []
-    bars: list[IntradayBar] = []
-    daily_rows: list[tuple] = []
-    windows: list[date] = []
-
-    def fetch(which: str) -> History | None:
-        nonlocal attempts, fetch_ok, fetch_failed
+    include_daily: bool,
+    prepost: bool,
+) -> Fetched:
+    """Every history the symbol needs; each fetch or answer that fails is a failed part."""
+    got = Fetched()
+    wanted = [DAILY] if include_daily or interval == DAILY else []
+    wanted += [interval] if interval != DAILY else []
+    for which in wanted:
         try:
             history = client.history(
                 symbol,
@@ -160,183 +102,101 @@ def land_symbol_market_data(
                 prepost=prepost and which != DAILY,
             )
         except FetchError as exc:
-            attempts += exc.attempts
-            fetch_failed += 1
-            errors.append(f"{which}: {exc}")
-            return None
-        attempts += history.attempts
-        fetch_ok += 1
+            got.attempts += exc.attempts
+            got.failures.append(f"{which}: {exc}")
+            continue
+        got.attempts += history.attempts
         if history.empty:
-            notes.append(f"{which}: Yahoo returned no bars for {window.describe()}")
-        return history
-
-    def read(which: str, history: History) -> None:
-        """Rows and events from yfinance's frame; an unexpected frame fails this part only."""
-        nonlocal daily_rows, bars, fetch_ok, fetch_failed
+            got.notes.append(f"{which}: Yahoo returned no bars for {window.describe()}")
         try:
             if which == DAILY:
-                daily_rows = parse.daily_rows(symbol, history.frame)
+                got.daily_rows = parse.daily_rows(symbol, history.frame)
             else:
-                bars = parse.intraday_bars(symbol, history.frame, history.exchange_timezone)
+                got.bars = parse.intraday_bars(symbol, history.frame, history.exchange_timezone)
             if which == DAILY or not include_daily:
-                actions.extend(
-                    parse.corporate_actions(
-                        symbol,
-                        history.frame,
-                        currency=history.currency,
-                        exchange_timezone=history.exchange_timezone,
-                        interval=which,
-                    )
-                )
-        except Exception as exc:  # noqa: BLE001 - recorded as this part's failure
-            fetch_ok -= 1
-            fetch_failed += 1
-            errors.append(f"{which}: unreadable answer: {type(exc).__name__}: {exc}")
-
-    for which in ([DAILY] if include_daily or interval == DAILY else []) + (
-        [interval] if interval != DAILY else []
-    ):
-        history = fetch(which)
-        if history is not None:
-            read(which, history)
-
-    daily = intraday = landed_actions = None
-    try:
-        if daily_rows:
-            result = ingest_rows(
-                url,
-                daily_rows,
-                source=SOURCE,
-                source_uri=uri,
-                load_run_id=load_run_id,
-                flow_run_id=flow_run_id,
-            )
-            daily = sum(
-                (
-                    PartCounts(s.received, s.inserted, s.updated, s.unchanged, s.rejected)
-                    for s in result.symbols
-                ),
-                PartCounts(),
-            )
-            windows += [d for s in result.symbols for d in (s.window_start, s.window_end) if d]
-        with transaction(url) as cur:
-            if bars:
-                result = land_intraday_rows(
-                    cur, bars, source=SOURCE, bar_interval=interval, load_run_id=load_run_id
-                )
-                intraday = PartCounts(
-                    result.received,
-                    result.inserted,
-                    result.updated,
-                    result.unchanged,
-                    result.rejected,
-                )
-                windows += [d for s in result.symbols for d in (s.window_start, s.window_end) if d]
-            if actions:
-                result = land_actions(cur, actions, source=SOURCE, load_run_id=load_run_id)
-                landed_actions = PartCounts(
-                    result.received,
-                    result.inserted,
-                    result.updated,
-                    result.unchanged,
-                    len(result.rejected),
-                )
-            status, error = _summary(
-                daily, intraday, landed_actions, fetch_ok, fetch_failed, errors
-            )
-            _record(
-                cur,
-                symbol,
-                load_run_id=load_run_id,
-                uri=uri,
-                status=status,
-                error=error,
-                parts=[intraday, landed_actions],
-                windows=windows,
-                window=window,
-                started=started,
-                flow_run_id=flow_run_id,
-            )
-    except (psycopg2.Error, FileFormatError) as exc:
-        errors.append(f"database: {type(exc).__name__}: {str(exc).strip()}")
-        status = "partial" if daily is not None and daily.received > daily.rejected else "failed"
-        error = "; ".join(errors)[:4000]
-        try:
-            with transaction(url) as cur:
-                _record(
-                    cur,
+                got.actions += parse.corporate_actions(
                     symbol,
-                    load_run_id=load_run_id,
-                    uri=uri,
-                    status=status,
-                    error=error,
-                    parts=[],
-                    windows=windows,
-                    window=window,
-                    started=started,
-                    flow_run_id=flow_run_id,
+                    history.frame,
+                    currency=history.currency,
+                    exchange_timezone=history.exchange_timezone,
+                    interval=which,
                 )
-        except psycopg2.Error as again:  # the database is gone: the outcome still says so
-            error += f"; load run not recorded: {type(again).__name__}: {again}"
-    return MarketOutcome(symbol, status, daily, intraday, landed_actions, attempts, error, notes)
+        except Exception as exc:  # noqa: BLE001 - an unexpected frame fails this part only
+            got.failures.append(f"{which}: unreadable answer: {type(exc).__name__}: {exc}")
+    return got
 
 
-def _summary(
-    daily: PartCounts | None,
-    intraday: PartCounts | None,
-    actions: PartCounts | None,
-    fetch_ok: int,
-    fetch_failed: int,
-    errors: list[str],
-) -> tuple[str, str | None]:
-    total = sum((p for p in (daily, intraday, actions) if p is not None), PartCounts())
-    status = symbol_status(fetch_failed, fetch_ok, total.received, total.rejected)
-    messages = list(errors)
-    if daily is not None and daily.rejected:
-        messages.append(f"{daily.rejected} daily bar(s) quarantined in raw.rejected_bars")
-    if intraday is not None and intraday.rejected:
-        messages.append(f"{intraday.rejected} intraday bar(s) quarantined in raw.rejected_records")
-    if actions is not None and actions.rejected:
-        messages.append(
-            f"{actions.rejected} corporate action(s) quarantined in raw.rejected_records"
+def market_unit(
+    symbol: str, interval: str, window: Window, include_daily: bool, load_run_id: uuid.UUID
+) -> Unit:
+    return Unit(
+        SOURCE,
+        "market",
+        symbol,
+        source_uri(symbol, interval, window, include_daily),
+        window.start,
+        (window.end - timedelta(days=1)) if window.end else datetime.now(UTC).date(),
+        load_run_id,
+    )
+
+
+def land_fetched(
+    cur: psycopg2.extensions.cursor, unit: Unit, got: Fetched, interval: str
+) -> Outcome:
+    """Land what was fetched, in the unit's transaction."""
+    landed = [land_rows(cur, unit, got.daily_rows)] if got.daily_rows else []
+    landed.append(
+        land_intraday_rows(
+            cur, got.bars, source=SOURCE, bar_interval=interval, load_run_id=unit.load_run_id
         )
-    return status, "; ".join(messages)[:4000] or None
+    )
+    daily = landed[0].counts if got.daily_rows else Counts()
+    intraday = landed[-1].counts
+    actions, rejected = land_actions(cur, got.actions, source=SOURCE, load_run_id=unit.load_run_id)
+    notes = list(got.notes) + bars_note(daily, "daily bar")
+    if intraday.rejected:
+        notes.append(f"{intraday.rejected} intraday bar(s) quarantined in raw.rejected_records")
+    if rejected:
+        notes.append(actions_note(actions, rejected))
+    days = [d for o in landed for r in o.rows for d in (r.window_start, r.window_end) if d]
+    window = (min(days), max(days)) if days else (unit.window_start, unit.window_end)
+    return replace(unit, window_start=window[0], window_end=window[1]).outcome(
+        counts=daily + intraday + actions,
+        failures=tuple(got.failures),
+        notes=tuple(notes),
+        parts=(("daily_bars", daily), ("intraday_bars", intraday), ("corporate_actions", actions)),
+        attempts=got.attempts,
+    )
 
 
-def _record(
-    cur: psycopg2.extensions.cursor,
-    symbol: str,
+def land_market_data(
+    url: URL,
+    client: YahooClient,
+    symbols: Sequence[str],
+    run: Run = ALONE,
     *,
-    load_run_id: uuid.UUID,
-    uri: str,
-    status: str,
-    error: str | None,
-    parts: list[PartCounts | None],
-    windows: list[date],
+    interval: str,
     window: Window,
-    started: datetime,
-    flow_run_id: str | None,
-) -> None:
-    """Complete the symbol's load-run row (adds to what ingest_rows wrote for the daily part)."""
-    total = sum((p for p in parts if p is not None), PartCounts())
-    last_day = (window.end - timedelta(days=1)) if window.end else datetime.now(UTC).date()
-    load_runs.write(
-        cur,
-        load_runs.LoadRun(
-            load_run_id=load_run_id,
-            source=SOURCE,
-            symbol=symbol,
-            status=status,
-            started_at=started,
-            window_start=min(windows) if windows else window.start,
-            window_end=max(windows) if windows else last_day,
-            received=total.received,
-            inserted=total.inserted,
-            updated=total.updated,
-            unchanged=total.unchanged,
-            rejected=total.rejected,
-            error=error,
-            source_uri=uri,
-            flow_run_id=flow_run_id,
+    include_daily: bool = True,
+    prepost: bool = False,
+    load_run_id: uuid.UUID,
+) -> list[Outcome]:
+    """Fetch and land each symbol, one unit each (ingest.units): every failure ends in its
+    outcome and its raw.load_runs row."""
+    if interval not in INTERVALS:
+        raise ValueError(f"interval {interval!r} is not one of {', '.join(INTERVALS)}")
+    interval = ALIASES.get(interval, interval)
+    return run_units(
+        url,
+        [market_unit(s, interval, window, include_daily, load_run_id) for s in symbols],
+        lambda unit: fetch_symbol(
+            client,
+            unit.symbol,
+            interval=interval,
+            window=window,
+            include_daily=include_daily,
+            prepost=prepost,
         ),
+        lambda cur, unit, got: land_fetched(cur, unit, got, interval),
+        run,
     )

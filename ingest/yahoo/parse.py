@@ -1,6 +1,6 @@
 """From what yfinance parsed to what the raw layer lands (pure functions, no I/O).
 
-- Daily bars: `daily_rows` gives rows in `ingest.files.CANONICAL` order for `ingest_rows`; the
+- Daily bars: `daily_rows` gives rows in `ingest.merge.CANONICAL` order for `land_rows`; the
   trading day is the exchange-local date yfinance indexes daily bars by.
 - Intraday bars: `intraday_bars` gives `IntradayBar`s with `bar_start` in UTC and the exchange
   time zone, for `ingest.intraday.land_intraday_rows`.

@@ -7,7 +7,9 @@ yfinance accepts a caller's curl_cffi (or requests) `Session` (`yf.Ticker(symbol
 
 1. calls its `limiter` before each request - in the flows a Prefect global-concurrency
    `rate_limit` - so every request yfinance makes, cookie/crumb calls and retries included,
-   spends the requests-per-minute budget;
+   spends the requests-per-minute budget; and refuses every request at once when its run's
+   `breaker` has seen Yahoo stop answering (a few consecutive requests without any answer:
+   ingest.units), so an unreachable Yahoo stops the run in seconds;
 2. keeps the last answer of a data API (`last_data`: status and Yahoo's own error text), because
    yfinance turns a 5xx, a 404 and an empty answer into look-alike exceptions and the client must
    tell them apart (retry, fail, or land nothing);
@@ -31,6 +33,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from curl_cffi import requests as curl_requests
+
+from ingest.units import Breaker
 
 _endpoint: str | None = None
 
@@ -91,11 +95,13 @@ class YahooSession(curl_requests.Session):
         *,
         limiter: Callable[[], None] | None = None,
         endpoint: str | None = None,
+        breaker: Breaker | None = None,
         **kwargs: object,
     ) -> None:
         kwargs.setdefault("impersonate", "chrome")
         super().__init__(**kwargs)
         self.limiter = limiter
+        self.breaker = breaker or Breaker("Yahoo")
         self.endpoint = endpoint if endpoint is not None else current_endpoint()
         self.requests_sent = 0
         self.last_data: Observed | None = None
@@ -116,6 +122,7 @@ class YahooSession(curl_requests.Session):
         self.first_failure = None
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self.breaker.check()  # the run stopped: Yahoo does not answer
         if self.limiter is not None:
             self.limiter()
         self.requests_sent += 1
@@ -123,9 +130,12 @@ class YahooSession(curl_requests.Session):
         try:
             response = super().request(method, self.route(url), *args, **kwargs)
         except Exception as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            self.breaker.no_answer(urlsplit(url).hostname or "Yahoo", problem)
             if data_api:
-                self._observe(Observed(url, None, None, f"{type(exc).__name__}: {exc}"))
+                self._observe(Observed(url, None, None, problem))
             raise
+        self.breaker.answered()
         if data_api:
             reason = yahoo_reason(response.content) if response.status_code >= 400 else None
             self._observe(Observed(url, response.status_code, reason))

@@ -1,19 +1,29 @@
-"""`mdw ingest ...`: land data into the running stack (each run shows up in the Prefect UI)."""
+"""`mdw ingest ...`: land data into the running stack (each run shows up in the Prefect UI).
+
+The flows run in this process; their logs go to the Prefect API (the UI shows them), not to the
+terminal (`mdw --debug` shows them too). What the terminal gets is one line per file, or one
+line for a vendor run: its summary, or - exit code 1 - what did not land in full, why, and what
+to do (flows.outcomes words it).
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ingest.outcomes import Counts, Outcome, tally
 from mdw.client import require_stack
 from mdw.console import err, out
 from mdw.errors import UserError
-from mdw.options import MaxSymbols, Symbols, date_option, symbols_option
-from mdw.progress import watch_copy
+from mdw.options import MaxSymbols, Symbols, date_option, parse_symbols, symbols_option
+from mdw.progress import flow_logs_to_api, watch_copy
 from settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from prefect.states import State
 
 app = typer.Typer(
     name="ingest",
@@ -28,15 +38,56 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app)
 
 
+def debug_of(ctx: typer.Context) -> bool:
+    return bool((ctx.find_root().obj or {}).get("debug"))
+
+
+def landed_line(o: Outcome) -> str:
+    """What a unit did in one line: its counts, then what to know (its failures and notes -
+    the ready query of its quarantined rows among them)."""
+    if not o.counts.received and o.error:
+        return o.error
+    return o.counts.line() + (f"; {o.error}" if o.error else "")
+
+
+def outcomes_of(name: str, state: State) -> list[Outcome]:
+    """The outcomes a landing run carries, Completed or Failed; one line when it carries none
+    (the run itself failed: the warehouse is down, a bug)."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, list):
+        return result
+    why = (state.message or str(result) or "no message").strip().splitlines()[0]
+    raise UserError(
+        f"{name} {state.name}", why, "check `mdw status`; the run's logs are in the Prefect UI"
+    )
+
+
 # --- files ---------------------------------------------------------------------------------
 
 
-def missing_files(paths: list[Path]) -> list[Path]:
-    return [p for p in paths if not p.is_file()]
+def unusable_paths(paths: list[Path]) -> list[str]:
+    """Paths that cannot be files of bars at all (checked before a run), each said in words."""
+    wrong = []
+    for p in paths:
+        if p.is_dir():
+            wrong.append(f"{p} is a directory, not a file (give the files in it: {p}/*.csv)")
+        elif not p.exists():
+            wrong.append(f"file not found: {p}")
+    return wrong
+
+
+def _one_symbol(value: str | None) -> str | None:
+    if value is None:
+        return None
+    symbols = parse_symbols(value)
+    if len(symbols) != 1:
+        raise typer.BadParameter(f"{value!r}: give one symbol (the file's), e.g. NVDA")
+    return symbols[0]
 
 
 @app.command("files")
 def cmd_files(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path],
         typer.Argument(
@@ -45,68 +96,45 @@ def cmd_files(
         ),
     ],
     source: Annotated[str, typer.Option(help="value written to raw.daily_bars.source")] = "files",
+    symbol: Annotated[
+        str | None,
+        typer.Option(
+            callback=_one_symbol,
+            metavar="SYM",
+            help="the symbol of files without a symbol column (files of one symbol)",
+        ),
+    ] = None,
 ) -> None:
-    """Land canonical CSV/Parquet daily-bar files (flow ingest-files)."""
-    missing = missing_files(paths)
-    if missing:
+    """Land CSV/Parquet daily-bar files (flow ingest-files)."""
+    wrong = unusable_paths(paths)
+    if wrong:
         # Checked before any flow runs: a typo is neither a format error nor a Completed run.
-        names = ", ".join(str(p) for p in missing)
         raise UserError(
-            f"{'file' if len(missing) == 1 else 'files'} not found: {names}",
+            "; ".join(wrong),
             f"relative paths are read from {Path.cwd()}",
-            "check the path; nothing was landed",
+            "check the paths; nothing was landed",
         )
     settings = get_settings()
     require_stack(settings)
     from flows.ingest_files import ingest_files
 
     label = paths[0].name if len(paths) == 1 else f"{len(paths)} files"
-    with watch_copy(settings.warehouse, [p.stat().st_size for p in paths], label):
-        state = ingest_files([str(p.resolve()) for p in paths], source=source, return_state=True)
-    from flows.outcomes import UnitsFailed
-
-    outcomes = state.result(raise_on_failure=False)
-    if isinstance(outcomes, UnitsFailed):  # some files failed: the others landed
-        outcomes = outcomes.result
-    if isinstance(outcomes, BaseException):
-        raise UserError("ingest-files failed", str(outcomes), "see raw.load_runs for each file")
-    for o in outcomes:
-        if o.result is None:
-            err.print(f"{o.path}: FAILED {o.error}")
+    sizes = [p.stat().st_size for p in paths]
+    with watch_copy(settings.warehouse, sizes, label), flow_logs_to_api(debug_of(ctx)):
+        state = ingest_files(
+            [str(p.resolve()) for p in paths], source=source, symbol=symbol, return_state=True
+        )
+    for o in outcomes_of("ingest-files", state):
+        if o.ok:
+            out.print(f"{o.source_uri}: {landed_line(o)}", markup=False)
         else:
-            out.print(f"{o.path}: {landing_counts(o.result)}")
-    if not all(o.ok for o in outcomes):
+            err.print(
+                f"mdw: {o.source_uri}: {o.label}: {landed_line(o)}; fix the file and land it "
+                "again (the attempt is in raw.load_runs)",
+                markup=False,
+            )
+    if not state.is_completed():
         raise typer.Exit(1)
-
-
-def landing_counts(result: Any) -> str:
-    """received = inserted + updated + unchanged + quarantined, in that order."""
-    return counts_line(
-        result.received, result.inserted, result.updated, result.unchanged, result.rejected
-    )
-
-
-def counts_line(received: int, inserted: int, updated: int, unchanged: int, rejected: int) -> str:
-    line = (
-        f"{received} received = {inserted} inserted + {updated} updated + "
-        f"{unchanged} unchanged + {rejected} quarantined"
-    )
-    missing = received - (inserted + updated + unchanged + rejected)
-    return line if missing == 0 else f"{line} + {missing} not accounted for"
-
-
-def unit_counts(unit: Any) -> tuple[int, int, int, int, int]:
-    """Rows of one vendor unit (Polygon unit, Yahoo symbol's parts, Yahoo company datasets)."""
-    fields = ("received", "inserted", "updated", "unchanged", "rejected")
-    parts = [getattr(unit, name, None) for name in ("daily", "intraday", "actions")]
-    if any(parts):  # Yahoo market data: bars and actions counted per part
-        sums = [sum(getattr(p, f) for p in parts if p is not None) for f in fields]
-        return tuple(sums)  # type: ignore[return-value]
-    values = [getattr(unit, f, 0) for f in fields]
-    if isinstance(values[1], list):  # Yahoo company data: datasets received, not rows
-        done = [len(v) for v in values[1:]]
-        return (sum(done), *done)  # type: ignore[return-value]
-    return tuple(int(v or 0) for v in values)  # type: ignore[return-value]
 
 
 # --- vendor flows --------------------------------------------------------------------------
@@ -144,42 +172,36 @@ def check_polygon_key(settings: Settings) -> None:
         ) from None
 
 
-def run_vendor(command: str, options: dict[str, object]) -> None:
-    """Run a vendor flow in this process against the stack; options left None use its defaults."""
+def run_vendor(command: str, options: dict[str, object], debug: bool = False) -> None:
+    """Run a vendor flow in this process against the stack; options left None use its defaults.
+    One line: the run's summary, or (exit 1) what did not land in full and why."""
     settings = get_settings()
     require_stack(settings)
     if command.startswith("polygon"):
         check_polygon_key(settings)
     flow_fn = vendor_flow(command)
-    kwargs = {k: v for k, v in options.items() if v is not None}
-    state = flow_fn(**kwargs, return_state=True)
-    from flows.outcomes import UnitsFailed
-
-    outcome = state.result(raise_on_failure=False)
-    failed_units = outcome if isinstance(outcome, UnitsFailed) else None
-    if failed_units is not None:  # some units failed: the others landed (flows.outcomes)
-        outcome = failed_units.result
-    if isinstance(outcome, BaseException):
-        raise UserError(f"{flow_fn.name} failed", str(outcome), "details in raw.load_runs")
-    counts: dict[str, int] = {}
-    for unit in outcome or []:
-        status = getattr(unit, "status", "done")
-        counts[status] = counts.get(status, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
-    totals = [sum(col) for col in zip(*(unit_counts(u) for u in outcome or []), strict=True)]
-    rows = f"; rows: {counts_line(*totals)}" if totals else ""
-    out.print(
-        f"{flow_fn.name}: {state.name} ({summary}){rows}; details in raw.load_runs and the run's "
-        "artifact"
-    )
-    if failed_units is not None:
-        err.print(f"{flow_fn.name}: {failed_units}")
+    kwargs = {k: v for k, v in options.items() if v is not None and k != "ctx"}
+    with flow_logs_to_api(debug):
+        state = flow_fn(**kwargs, return_state=True)
+    outcomes = outcomes_of(flow_fn.name, state)
     if not state.is_completed():
-        raise typer.Exit(1)
+        raise UserError(
+            f"{flow_fn.name} {state.name}",
+            state.message or "",
+            "check the vendor (network, key, symbols) and rerun: what landed stays landed; "
+            "every unit is in raw.load_runs",
+        )
+    total = Counts.total(o.counts for o in outcomes)
+    out.print(
+        f"{flow_fn.name}: {state.name} ({tally(outcomes) or 'nothing to do'}); rows: "
+        f"{total.line()}; details in raw.load_runs and the run's artifact",
+        markup=False,
+    )
 
 
 @app.command("polygon-daily")
 def cmd_polygon_daily(
+    ctx: typer.Context,
     symbols: Symbols = None,
     max_symbols: MaxSymbols = None,
     days_back: Annotated[
@@ -198,11 +220,12 @@ def cmd_polygon_daily(
     ] = None,
 ) -> None:
     """Polygon grouped-daily bars for every missing trading day."""
-    run_vendor("polygon-daily", locals())
+    run_vendor("polygon-daily", locals(), debug_of(ctx))
 
 
 @app.command("polygon-backfill")
 def cmd_polygon_backfill(
+    ctx: typer.Context,
     symbols: Annotated[str, symbols_option("required")],
     start: Annotated[
         date | None, date_option("first calendar day (default: --end minus --days-back)")
@@ -221,11 +244,12 @@ def cmd_polygon_backfill(
     ] = None,
 ) -> None:
     """Polygon per-symbol daily history, chunked and resumable."""
-    run_vendor("polygon-backfill", locals())
+    run_vendor("polygon-backfill", locals(), debug_of(ctx))
 
 
 @app.command("polygon-reference")
 def cmd_polygon_reference(
+    ctx: typer.Context,
     symbols: Symbols = None,
     max_symbols: MaxSymbols = None,
     all_delisted: Annotated[
@@ -233,11 +257,12 @@ def cmd_polygon_reference(
     ] = None,
 ) -> None:
     """Polygon tickers (active/delisted), splits and dividends."""
-    run_vendor("polygon-reference", locals())
+    run_vendor("polygon-reference", locals(), debug_of(ctx))
 
 
 @app.command("yahoo")
 def cmd_yahoo(
+    ctx: typer.Context,
     symbols: Symbols = None,
     max_symbols: MaxSymbols = None,
     days_back: Annotated[
@@ -255,10 +280,12 @@ def cmd_yahoo(
     ] = None,
 ) -> None:
     """Yahoo hourly (or --interval) and daily bars, splits and dividends."""
-    run_vendor("yahoo", locals())
+    run_vendor("yahoo", locals(), debug_of(ctx))
 
 
 @app.command("yahoo-company")
-def cmd_yahoo_company(symbols: Symbols = None, max_symbols: MaxSymbols = None) -> None:
+def cmd_yahoo_company(
+    ctx: typer.Context, symbols: Symbols = None, max_symbols: MaxSymbols = None
+) -> None:
     """Yahoo profiles, key statistics, statements, holders and officers."""
-    run_vendor("yahoo-company", locals())
+    run_vendor("yahoo-company", locals(), debug_of(ctx))

@@ -23,12 +23,12 @@ def test_actions_land_idempotently_and_bad_ones_are_quarantined(warehouse_url):
     migrate(warehouse_url)
     bad = CorporateAction("TSLA", "split", "2020-08-31", split_from=0, split_to=5)
     with transaction(warehouse_url) as cur:
-        first = land_actions(
+        first, rejected = land_actions(
             cur, [AAPL_SPLIT, AAPL_DIVIDEND, bad], source="test", load_run_id=uuid.uuid4()
         )
-    assert (first.received, first.inserted, len(first.rejected)) == (3, 2, 1)
+    assert (first.received, first.inserted, first.rejected, len(rejected)) == (3, 2, 1, 1)
     with transaction(warehouse_url) as cur:
-        again = land_actions(
+        again, _ = land_actions(
             cur, [AAPL_SPLIT, AAPL_DIVIDEND, bad], source="test", load_run_id=uuid.uuid4()
         )
         assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
@@ -44,10 +44,10 @@ def test_duplicates_within_a_batch_are_quarantined_not_dropped(warehouse_url):
     migrate(warehouse_url)
     other = CorporateAction("AAPL", "split", "2020-08-31", split_from=1, split_to=5)
     with transaction(warehouse_url) as cur:
-        result = land_actions(
+        result, rejected = land_actions(
             cur, [AAPL_SPLIT, AAPL_SPLIT, other], source="test", load_run_id=uuid.uuid4()
         )
-        assert (result.inserted, len(result.rejected)) == (1, 2)
+        assert (result.inserted, result.rejected, len(rejected)) == (1, 2, 2)
         cur.execute("select reason from raw.rejected_records order by rejected_id")
         assert [r[0] for r in cur.fetchall()] == [
             "repeated event within the batch (first copy landed)",

@@ -102,7 +102,7 @@ def test_a_new_split_restates_only_its_symbols_and_equals_a_full_refresh(long_hi
     assert dbt(url, *RUN).success
     before = snapshot(url)
     with transaction(url) as cur:
-        result = land_actions(cur, late, source="files", load_run_id=uuid.uuid4())
+        result, _ = land_actions(cur, late, source="files", load_run_id=uuid.uuid4())
     assert result.inserted == 2
     assert dbt(url, *RUN).success
     after = snapshot(url)

@@ -25,8 +25,8 @@ def full_warehouse(pg_server):
     url = create_database(pg_server)
     migrate(url)
     outcome = ingest_file(url, ALL_STOCKS)
-    assert outcome.ok and outcome.result.received == 619_040
-    assert outcome.result.rejected == 23  # NaN prices and OHLC violations, quarantined
+    assert outcome.ok and outcome.received == 619_040
+    assert outcome.rejected == 23  # NaN prices and OHLC violations, quarantined
     result = dbt(url, "run", "--select", "+fct_daily_indicators")
     assert result.success, result.exception
     yield url

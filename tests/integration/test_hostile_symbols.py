@@ -59,7 +59,7 @@ def test_hostile_symbols_in_a_file_are_landed_or_quarantined_verbatim(stack, tmp
         for symbol in HOSTILE:
             out.writerow([symbol, "2024-01-02", 10, 11, 9, 10.5, 100])
     outcomes = ingest_files([str(path)])
-    assert outcomes[0].ok and outcomes[0].result.received == len(HOSTILE) + 1
+    assert outcomes[0].ok and outcomes[0].received == len(HOSTILE) + 1
     landed = {r[0] for r in rows(stack, "select symbol from raw.daily_bars")}
     quarantined = {r[0] for r in rows(stack, "select symbol from raw.rejected_bars")}
     assert "SAFE" in landed

@@ -43,6 +43,7 @@ def rows(url, sql):
 
 
 def land(url, bars, interval="15m", source="test"):
+    """What a landing did: its counts, and a row per symbol."""
     with transaction(url) as cur:
         return land_intraday_rows(
             cur, bars, source=source, bar_interval=interval, load_run_id=uuid.uuid4()
@@ -57,7 +58,7 @@ def test_real_bars_land_once_and_a_rerun_touches_nothing(warehouse_url):
     bars = ea_bars()
     first = land(warehouse_url, bars)
     assert (first.received, first.inserted, first.updated, first.rejected) == (319, 319, 0, 0)
-    [ea] = first.symbols
+    [ea] = first.rows
     assert (ea.window_start.isoformat(), ea.window_end.isoformat()) == ("2026-05-26", "2026-06-03")
     assert rows(
         warehouse_url,
@@ -90,9 +91,8 @@ def test_bad_bars_are_quarantined_with_reasons_and_not_twice(warehouse_url):
     ]
     batch = [good, good, *bad, later[6]]
     for _ in range(2):
-        result = land(warehouse_url, batch, interval="1h", source="yahoo")
-        [aapl] = result.symbols
-        assert (aapl.received, aapl.rejected) == (9, 7)
+        [aapl] = land(warehouse_url, batch, interval="1h", source="yahoo").rows
+        assert (aapl.counts.received, aapl.counts.rejected) == (9, 7)
     landed = rows(warehouse_url, "select count(*) from raw.intraday_bars")[0][0]
     quarantined = rows(
         warehouse_url,

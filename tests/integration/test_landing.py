@@ -60,18 +60,15 @@ def test_migrations_apply_once(warehouse_url):
 def test_sample_lands_and_a_rerun_changes_nothing(warehouse_url, sample_path):
     migrate(warehouse_url)
     first = ingest_file(warehouse_url, sample_path)
-    assert first.ok
-    assert (first.result.received, first.result.inserted, first.result.rejected) == (
-        22213,
-        22202,
-        11,
-    )
+    assert first.status == "success"  # 11 rows quarantined, named, none lost
+    assert (first.received, first.inserted, first.rejected) == (22213, 22202, 11)
+    query = f"select * from raw.rejected_bars where last_seen_run_id = '{first.load_run_id}'"
+    assert query in first.error
     snapshot_sql = "select * from raw.daily_bars order by source, symbol, trade_date"
     before = rows(warehouse_url, snapshot_sql)
 
     second = ingest_file(warehouse_url, sample_path)
-    assert (second.result.inserted, second.result.updated, second.result.rejected) == (0, 0, 11)
-    assert sum(s.unchanged for s in second.result.symbols) == 22202
+    assert (second.inserted, second.updated, second.rejected, second.unchanged) == (0, 0, 11, 22202)
     assert rows(warehouse_url, snapshot_sql) == before  # loaded_at and load_run_id untouched
     assert rows(warehouse_url, "select count(*) from raw.rejected_bars") == [(11,)]
     statuses = dict(
@@ -81,7 +78,7 @@ def test_sample_lands_and_a_rerun_changes_nothing(warehouse_url, sample_path):
         select status, count(*) from raw.load_runs group by status""",
         )
     )
-    assert statuses == {"success": 28, "partial": 12}  # 20 symbols x 2 runs; 6 had rejects
+    assert statuses == {"success": 40}  # 20 symbols x 2 runs; rows quarantined, none lost
 
 
 def test_bad_rows_are_quarantined_with_their_reasons(warehouse_url, sample_path, tmp_path):
@@ -151,8 +148,7 @@ def test_a_restated_bar_updates_exactly_that_row(warehouse_url, sample_path, tmp
     ingest_file(warehouse_url, write_csv(tmp_path / "v1.csv", lines))
     lines[10][6] = str(int(lines[10][6]) + 100)  # a vendor restates the volume
     outcome = ingest_file(warehouse_url, write_csv(tmp_path / "v2.csv", lines))
-    r = outcome.result
-    assert (r.inserted, r.updated, sum(s.unchanged for s in r.symbols)) == (0, 1, 49)
+    assert (outcome.inserted, outcome.updated, outcome.unchanged) == (0, 1, 49)
     assert rows(
         warehouse_url, f"select volume from raw.daily_bars where trade_date = '{lines[10][1]}'"
     )[0][0] == int(lines[10][6])
@@ -185,8 +181,8 @@ def test_real_kaggle_layout_and_parquet_land_the_same_bars(warehouse_url, tmp_pa
 
     a = ingest_file(warehouse_url, kaggle, source="kaggle")
     b = ingest_file(warehouse_url, parquet, source="parquet")
-    assert a.ok and b.ok and a.result.received == b.result.received == 2000
-    assert a.result.rejected == b.result.rejected
+    assert a.ok and b.ok and a.received == b.received == 2000
+    assert a.rejected == b.rejected
     diff = rows(
         warehouse_url,
         """
@@ -201,20 +197,100 @@ def test_real_kaggle_layout_and_parquet_land_the_same_bars(warehouse_url, tmp_pa
 
 
 def test_vendor_rows_get_the_same_checks_as_files(warehouse_url):
-    import uuid
-
-    from ingest.landing import ingest_rows
+    from ingest.landing import land_rows
+    from ingest.outcomes import Unit
 
     migrate(warehouse_url)
-    run = uuid.uuid4()
     rows_in = [
         ("AAPL", "2020-08-28", 504.05, 505.77, 498.31, 499.23, 46907479),
         ("AAPL", "2020-08-31", 127.58, 131.0, 126.0, 129.04, 225702688),
         ("AAPL", "2020-09-01", None, 134.8, 130.53, 134.18, 151948100),
     ]
-    result = ingest_rows(
-        warehouse_url, rows_in, source="polygon", source_uri="test://aapl", load_run_id=run
+    unit = Unit("polygon", "window", "AAPL", "test://aapl")
+    with transaction(warehouse_url) as cur:
+        (found,) = land_rows(cur, unit, rows_in, [(rows_in[0], "stamped for another day")]).rows
+    assert (found.counts.received, found.counts.inserted, found.counts.rejected) == (4, 2, 2)
+    assert rows(warehouse_url, "select reason from raw.rejected_bars order by 1") == [
+        ("missing open",),
+        ("stamped for another day",),
+    ]
+
+
+# --- files of one symbol (issue 18): the bundled yfinance and Alpha Vantage histories -----
+
+PRICES = SHARED_DATA / "prices"
+ALPHA_VANTAGE = {
+    # symbol: (rows, dividends, splits as (ex-date, split_to)) - per shared/data/SOURCES.md
+    "AAPL": (
+        5303,
+        34,
+        {
+            ("2020-08-31", "4"),
+            ("2014-06-09", "7.00000700001"),
+            ("2005-02-28", "2"),
+            ("2000-06-21", "2"),
+        },
+    ),
+    "AMD": (5303, 0, {("2000-08-22", "2")}),
+    "FB": (2146, 0, set()),
+    "GOOG": (1681, 0, set()),
+    "IBM": (5303, 85, set()),
+    "INTC": (5303, 85, {("2000-07-31", "2")}),
+    "MSFT": (5303, 68, {("2003-02-18", "2")}),
+    "SPY": (5303, 85, set()),
+    "TSLA": (2623, 0, {("2020-08-31", "5")}),
+}
+
+
+def test_a_yfinance_file_of_one_symbol_lands_with_its_symbol(warehouse_url):
+    migrate(warehouse_url)
+    nvda = ingest_file(
+        warehouse_url, PRICES / "single_symbol" / "NVDA_yfinance_daily_2020_2024.csv", symbol="NVDA"
     )
-    assert (result.received, result.inserted, result.rejected) == (3, 2, 1)
-    assert rows(warehouse_url, "select reason from raw.rejected_bars") == [("missing open",)]
-    assert rows(warehouse_url, "select status from raw.load_runs") == [("partial",)]
+    assert (nvda.status, nvda.received, nvda.inserted) == ("success", 1190, 1190)
+    # local midnight with its offset is that New York day; Dividends / Stock Splits are actions
+    calm = ingest_file(
+        warehouse_url, PRICES / "yfinance_testdata" / "CALM-1d-no-bad-divs.csv", symbol="calm"
+    )
+    assert (calm.status, calm.received, calm.inserted) == ("success", 662, 662)
+    assert rows(
+        warehouse_url,
+        "select symbol, min(trade_date)::text, max(trade_date)::text, count(*)"
+        " from raw.daily_bars group by 1 order by 1",
+    ) == [("CALM", "2022-01-03", "2024-08-21", 662), ("NVDA", "2020-01-02", "2024-09-24", 1190)]
+    assert rows(
+        warehouse_url,
+        "select count(*), sum(cash_amount)::text from raw.corporate_actions"
+        " where symbol = 'CALM' and action_type = 'dividend' and source = 'files'",
+    ) == [(10, "7.921")]
+    missing = ingest_file(
+        warehouse_url, PRICES / "single_symbol" / "NVDA_yfinance_daily_2020_2024.csv"
+    )
+    assert missing.status == "failed" and "no symbol column" in missing.error
+
+
+def test_alpha_vantage_histories_land_raw_with_their_splits_and_dividends(warehouse_url):
+    """Newest first, CRLF line ends, raw (unadjusted) prices: the bars land as they are, the
+    split coefficients and dividend amounts as corporate actions (dbt adjusts with them)."""
+    migrate(warehouse_url)
+    for symbol, (expected_rows, dividends, splits) in ALPHA_VANTAGE.items():
+        path = PRICES / "alphavantage_daily_adjusted" / f"daily_adjusted_{symbol}.csv"
+        outcome = ingest_file(warehouse_url, path, symbol=symbol)
+        assert (outcome.status, outcome.received, outcome.inserted) == (
+            "success",
+            expected_rows,
+            expected_rows,
+        ), symbol
+        assert rows(
+            warehouse_url,
+            "select count(*) from raw.corporate_actions where action_type = 'dividend'"
+            f" and symbol = '{symbol}'",
+        ) == [(dividends,)]
+        found = rows(
+            warehouse_url,
+            "select ex_date::text, split_to::text from raw.corporate_actions"
+            f" where action_type = 'split' and split_from = 1 and symbol = '{symbol}'",
+        )
+        assert {(day, ratio.rstrip("0").rstrip(".")) for day, ratio in found} == splits
+    again = ingest_file(warehouse_url, path, symbol=symbol)  # the last one, once more
+    assert (again.unchanged, again.inserted) == (expected_rows, 0)

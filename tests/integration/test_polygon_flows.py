@@ -150,7 +150,9 @@ def test_daily_flow_fails_naming_the_failed_days_and_lands_the_others(env, serve
     # while the other day lands (issue 8's failure model, flows.outcomes)
     partly = polygon_daily_ingestion(days_back=2, end=D2, return_state=True)
     assert partly.is_failed()
-    assert f"1 of 2 units failed: grouped-day * {D1.isoformat()}" in partly.message
+    assert partly.message.startswith(
+        f"1 of 2 days did not land in full (1 failed): grouped-day * {D1.isoformat()} (failed: "
+    )
     landed = {(o.window_start, o.status) for o in landed_result(partly)}
     assert landed == {(D1, "failed"), (D2, "success")}
     assert [r.path[-10:] for r in server.seen(GROUPED)] == [D1.isoformat()] * 6 + [D2.isoformat()]
@@ -198,7 +200,9 @@ def test_backfill_flow_keeps_going_past_an_unknown_symbol_and_resumes(env, serve
         symbols=["AAPL", "NOPE"], start=date(2005, 4, 1), end=date(2005, 4, 4), chunk_days=30
     )
     state = polygon_historical_backfill(**args, return_state=True)
-    assert state.is_failed() and "1 of 6 units failed: window NOPE 2005-04-01" in state.message
+    assert state.is_failed() and state.message.startswith(
+        "1 of 6 units did not land in full (1 failed): window NOPE 2005-04-01 (failed: "
+    )
     table = artifacts_of(state)["polygon-historical-backfill"]
     assert (table[0]["symbol"], table[0]["status"]) == ("NOPE", "failed")
     assert {(r["unit"], r["symbol"], r["status"]) for r in table[1:]} == {

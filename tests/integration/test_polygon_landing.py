@@ -98,7 +98,7 @@ def runs(url, symbol="*"):
 def test_grouped_days_land_unadjusted_and_a_rerun_changes_nothing(db, client, server):
     for day in (D1, D2):
         server.route(GROUPED + day.isoformat(), json_reply(grouped_day_body(day)))
-        (summary,) = daily.land_grouped_day(db, client, day, None)
+        summary = daily.land_grouped_day(db, client, day, None)
         assert (summary.symbol, summary.status, summary.received) == ("*", "success", 4)
     assert [r.query["adjusted"] for r in server.seen(GROUPED)] == ["false", "false"]
     assert rows(
@@ -116,7 +116,7 @@ def test_grouped_days_land_unadjusted_and_a_rerun_changes_nothing(db, client, se
     assert rows(db, "select count(*) from raw.load_runs where symbol <> '*'") == [(8,)]
     snapshot = rows(db, "select * from raw.daily_bars order by symbol, trade_date")
 
-    (again,) = daily.land_grouped_day(db, client, D1, None)
+    again = daily.land_grouped_day(db, client, D1, None)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
     assert rows(db, "select * from raw.daily_bars order by symbol, trade_date") == snapshot
 
@@ -130,7 +130,7 @@ def test_the_daily_plan_fills_gaps_after_the_watermark_oldest_first(db, client, 
     server.route(GROUPED + D1.isoformat(), json_reply(grouped_day_body(D1)))
     server.route(GROUPED + D2.isoformat(), error_reply(500, "internal error"))
     server.route(GROUPED + D3.isoformat(), json_reply(grouped_day_body(D3)))
-    statuses = [daily.land_grouped_day(db, client, d, None)[0].status for d in (D1, D2, D3)]
+    statuses = [daily.land_grouped_day(db, client, d, None).status for d in (D1, D2, D3)]
     assert statuses == ["success", "failed", "success"]
     plan = daily.plan_days(db, days_back=3, end=date(2024, 1, 8))
     assert plan.watermark == D1
@@ -142,7 +142,7 @@ def test_a_recorded_bar_stamped_for_another_day_is_quarantined_not_landed(db, cl
     # stamped 2020-10-14
     server.route(GROUPED + "2005-04-04", recorded(GROUPED_RECORDING))
     for _ in range(2):
-        (summary,) = daily.land_grouped_day(db, client, date(2005, 4, 4), None)
+        summary = daily.land_grouped_day(db, client, date(2005, 4, 4), None)
         assert (summary.status, summary.received, summary.rejected) == ("failed", 1, 1)
     assert rows(db, "select count(*) from raw.daily_bars") == [(0,)]
     ((symbol, reason),) = rows(db, "select symbol, reason from raw.rejected_bars")
@@ -155,17 +155,17 @@ def test_an_empty_day_fails_and_lands_on_the_next_run(db, client, server):
     server.route(
         GROUPED + D1.isoformat(), json_reply(empty_grouped_body()), json_reply(grouped_day_body(D1))
     )
-    (first,) = daily.land_grouped_day(db, client, D1, None)
+    first = daily.land_grouped_day(db, client, D1, None)
     assert first.status == "failed" and "no bars for trading day 2024-01-02" in first.error
     assert daily.plan_days(db, days_back=1, end=D1).days == [D1]
-    (second,) = daily.land_grouped_day(db, client, D1, None)
+    second = daily.land_grouped_day(db, client, D1, None)
     assert second.status == "success"
     assert daily.plan_days(db, days_back=1, end=D1).days == []
 
 
 def test_a_day_answered_empty_three_times_becomes_a_known_gap(db, client, server):
     server.route(GROUPED + D1.isoformat(), *[json_reply(empty_grouped_body())] * 3)
-    errors = [daily.land_grouped_day(db, client, D1, None)[0].error for _ in range(3)]
+    errors = [daily.land_grouped_day(db, client, D1, None).error for _ in range(3)]
     assert "answer 1 of at most 3" in errors[0] and "known gap after 3" in errors[2]
     plan = daily.plan_days(db, days_back=1, end=D1)
     assert (plan.days, plan.known_gaps) == ([], [D1])
@@ -184,7 +184,8 @@ def test_the_daily_run_is_capped_to_max_days(db, client, server):
 
 def test_the_universe_is_kept_and_absent_symbols_are_recorded(db, client, server):
     server.route(GROUPED + D1.isoformat(), json_reply(grouped_day_body(D1)))
-    summary, absent = daily.land_grouped_day(db, client, D1, ["GIK", "vsat", "ZZZZ"])
+    summary = daily.land_grouped_day(db, client, D1, ["GIK", "vsat", "ZZZZ"])
+    absent = summary.rows[-1]
     assert (summary.status, summary.received) == ("partial", 2)
     assert "ZZZZ" in summary.error
     assert (absent.symbol, absent.status) == ("ZZZZ", "failed")
@@ -203,7 +204,7 @@ def test_429_waits_for_retry_after_then_lands(db, client, server, limiter):
         error_reply(429, "You've exceeded the maximum requests per minute", {"Retry-After": "1"}),
         json_reply(grouped_day_body(D1)),
     )
-    (summary,) = daily.land_grouped_day(db, client, D1, None)
+    summary = daily.land_grouped_day(db, client, D1, None)
     assert summary.status == "success"
     first, second = server.seen(GROUPED)
     assert second.at - first.at >= 1.0
@@ -218,11 +219,11 @@ def test_500s_exhaust_the_retries_then_a_rerun_lands_without_duplicates(
         *[error_reply(500, "internal error")] * 4,
         json_reply(grouped_day_body(D1)),
     )
-    (first,) = daily.land_grouped_day(db, client, D1, None)
+    first = daily.land_grouped_day(db, client, D1, None)
     assert first.status == "failed"
     assert "HTTP 500" in first.error and "after 4 attempt(s)" in first.error
     assert limiter.calls == 4
-    (second,) = daily.land_grouped_day(db, client, D1, None)
+    second = daily.land_grouped_day(db, client, D1, None)
     assert second.status == "success"
     assert rows(
         db, "select count(*), count(distinct (symbol, trade_date)) from raw.daily_bars"
@@ -232,9 +233,9 @@ def test_500s_exhaust_the_retries_then_a_rerun_lands_without_duplicates(
 def test_a_timeout_is_retried_and_persistent_timeouts_fail(db, client, server):
     body = json_reply(grouped_day_body(D1)).body
     server.route(GROUPED + D1.isoformat(), Reply(200, body, delay=1.0), Reply(200, body))
-    assert daily.land_grouped_day(db, client, D1, None)[0].status == "success"
+    assert daily.land_grouped_day(db, client, D1, None).status == "success"
     server.route(GROUPED + D2.isoformat(), Reply(200, body, delay=1.0))
-    (stuck,) = daily.land_grouped_day(db, client, D2, None)
+    stuck = daily.land_grouped_day(db, client, D2, None)
     assert stuck.status == "failed"
     assert "no answer from Polygon" in stuck.error and "ReadTimeoutError" in stuck.error
 
@@ -242,10 +243,10 @@ def test_a_timeout_is_retried_and_persistent_timeouts_fail(db, client, server):
 def test_malformed_json_fails_loudly_and_lands_nothing(db, client, server):
     truncated = recorded_bytes(GROUPED_RECORDING)[:120]
     server.route(GROUPED + D1.isoformat(), Reply(200, truncated), json_reply(grouped_day_body(D1)))
-    (first,) = daily.land_grouped_day(db, client, D1, None)
+    first = daily.land_grouped_day(db, client, D1, None)
     assert first.status == "failed" and "not JSON" in first.error
     assert rows(db, "select count(*) from raw.daily_bars") == [(0,)]
-    assert daily.land_grouped_day(db, client, D1, None)[0].status == "success"
+    assert daily.land_grouped_day(db, client, D1, None).status == "success"
 
 
 # --- historical backfill ------------------------------------------------------------------

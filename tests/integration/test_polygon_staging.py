@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import pytest
 
-from ingest.db import migrate
-from ingest.landing import ingest_rows
+from ingest.db import migrate, transaction
+from ingest.landing import land_rows
+from ingest.outcomes import Unit
 from ingest.polygon import daily, reference
 from ingest.polygon.backfill import backfill_symbol, plan_backfill
 from ingest.polygon.client import build_client
@@ -67,13 +67,10 @@ def test_polygon_staging_builds_and_its_tests_pass(warehouse_url):
         reference.land_corporate_actions(warehouse_url, client, "splits", "AAPL")
         reference.land_corporate_actions(warehouse_url, client, "dividends", None)  # recorded
     # a bar of another source is not Polygon's
-    ingest_rows(
-        warehouse_url,
-        [("AAPL", "2020-08-24", 1, 1, 1, 1, 1)],
-        source="files",
-        source_uri="test.csv",
-        load_run_id=uuid.uuid4(),
-    )
+    with transaction(warehouse_url) as cur:
+        land_rows(
+            cur, Unit("files", "file", "*", "test.csv"), [("AAPL", "2020-08-24", 1, 1, 1, 1, 1)]
+        )
 
     result = dbt(
         warehouse_url,

@@ -11,8 +11,8 @@ import pytest
 from ingest.db import migrate, transaction
 from ingest.retry import RetryPolicy
 from ingest.yahoo.client import YahooClient
-from ingest.yahoo.company import land_symbol_company_data
-from ingest.yahoo.market import Window, land_symbol_market_data
+from ingest.yahoo.company import land_company_data
+from ingest.yahoo.market import Window, land_market_data
 from ingest.yahoo.parse import DATASETS
 from ingest.yahoo.session import YahooSession, use_endpoint
 from tests.integration.conftest import dbt
@@ -61,7 +61,15 @@ def rows(url, sql, *args):
 
 
 def land(url, client, symbol):
-    return land_symbol_company_data(url, client, symbol, load_run_id=uuid.uuid4())
+    (outcome,) = land_company_data(url, client, [symbol], load_run_id=uuid.uuid4())
+    return outcome
+
+
+def datasets(outcome, what: str) -> list[str]:
+    """The datasets of an outcome that were new (`inserted`), changed, unchanged, landed."""
+    if what == "landed":
+        return sorted(name for name, c in outcome.parts if c.landed)
+    return sorted(name for name, c in outcome.parts if getattr(c, what))
 
 
 COMPANY = "select * from raw.yahoo_company_data order by symbol, dataset, as_of_date"
@@ -70,7 +78,7 @@ COMPANY = "select * from raw.yahoo_company_data order by symbol, dataset, as_of_
 def test_all_five_datasets_land_once_and_a_same_day_rerun_changes_nothing(yahoo, db, client):
     first = land(db, client, "AAPL")
     assert first.status == "success", first
-    assert first.inserted == sorted(DATASETS) and first.missing == []
+    assert datasets(first, "inserted") == sorted(DATASETS) and first.notes == ()
     assert yahoo.statuses("quoteSummary", "AAPL") == [200]  # one request for all datasets
     stored = dict(rows(db, "select dataset, payload from raw.yahoo_company_data"))
     assert stored["key_statistics"]["defaultKeyStatistics"] == AAPL_ALL["defaultKeyStatistics"]
@@ -89,7 +97,8 @@ def test_all_five_datasets_land_once_and_a_same_day_rerun_changes_nothing(yahoo,
     before = rows(db, COMPANY)
     again = land(db, client, "AAPL")
     assert again.status == "success"
-    assert (again.inserted, again.updated, again.unchanged) == ([], [], sorted(DATASETS))
+    assert datasets(again, "unchanged") == sorted(DATASETS)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
     assert rows(db, COMPANY) == before  # fetched_at, loaded_at, load_run_id untouched
 
     # a payload that differs (as Yahoo's would the same day) rewrites that dataset only
@@ -97,18 +106,20 @@ def test_all_five_datasets_land_once_and_a_same_day_rerun_changes_nothing(yahoo,
         cur.execute("""update raw.yahoo_company_data set payload = payload || '{"x": 1}'
                        where dataset = 'key_statistics'""")
     third = land(db, client, "AAPL")
-    assert third.updated == ["key_statistics"] and len(third.unchanged) == 4
+    assert datasets(third, "updated") == ["key_statistics"] and third.unchanged == 4
     assert rows(db, "select count(*) from raw.yahoo_company_data") == [(5,)]
 
 
-def test_an_etf_and_a_symbol_without_fundamentals_are_partial(yahoo, db, client):
+def test_datasets_yahoo_does_not_have_are_noted_not_failures(yahoo, db, client):
     qqq = land(db, client, "QQQ")
-    assert qqq.status == "partial"
-    assert qqq.landed == ["company_profile", "key_statistics"]  # an ETF: no officers listed
-    assert qqq.missing == ["financial_statements", "institutional_holders", "company_officers"]
+    assert qqq.status == "success"  # nothing to land is not an error
+    assert datasets(qqq, "landed") == ["company_profile", "key_statistics"]  # an ETF
+    assert qqq.notes == (
+        "Yahoo had no financial_statements, institutional_holders, company_officers",
+    )
     wskt = land(db, client, "WSKT.JK")  # recorded: only quoteType has data
-    assert (wskt.status, wskt.landed) == ("partial", ["company_profile"])
-    runs = dict(rows(db, "select symbol, error from raw.load_runs where status = 'partial'"))
+    assert (wskt.status, datasets(wskt, "landed")) == ("success", ["company_profile"])
+    runs = dict(rows(db, "select symbol, error from raw.load_runs where status = 'success'"))
     assert runs["WSKT.JK"].startswith("Yahoo had no key_statistics, financial_statements")
 
 
@@ -147,18 +158,18 @@ def test_rate_limited_then_answered(yahoo, db, client):
 def test_dbt_staging_models_build_and_pass_their_tests(yahoo, db, client, tmp_path_factory):
     for symbol in ("AAPL", "QQQ", "WSKT.JK"):
         land(db, client, symbol)
-    land_symbol_market_data(
+    land_market_data(
         db,
         client,
-        "AAPL",
+        ["AAPL"],
         interval="1h",
         window=Window(date(2020, 8, 31), date(2020, 11, 7)),
         load_run_id=uuid.uuid4(),
     )
-    land_symbol_market_data(
+    land_market_data(
         db,
         client,
-        "AAPL",
+        ["AAPL"],
         interval="1h",
         window=Window(date(2025, 11, 10), date(2025, 11, 15)),
         include_daily=False,

@@ -16,7 +16,7 @@ import pytest
 from ingest.db import migrate, transaction
 from ingest.retry import RetryPolicy
 from ingest.yahoo.client import YahooClient
-from ingest.yahoo.market import Window, land_symbol_market_data
+from ingest.yahoo.market import Window, land_market_data
 from ingest.yahoo.session import YahooSession, use_endpoint
 from tests.support.yahoo_server import RECORDINGS, YahooServer
 
@@ -62,15 +62,16 @@ def rows(url, sql, *args):
 
 
 def land(url, client, symbol, window, interval="1d", include_daily=True):
-    return land_symbol_market_data(
+    (outcome,) = land_market_data(
         url,
         client,
-        symbol,
+        [symbol],
         interval=interval,
         window=window,
         include_daily=include_daily,
         load_run_id=uuid.uuid4(),
     )
+    return outcome
 
 
 SNAPSHOT = {
@@ -102,8 +103,15 @@ def test_aapl_split_window_lands_unadjusted_bars_and_events_and_rerun_changes_no
     client = make_client(tmp_path_factory)
     first = land(db, client, "AAPL", AAPL_SPLIT_WINDOW)
     assert first.status == "success", first
-    assert (first.daily.received, first.daily.inserted, first.daily.rejected) == (49, 49, 0)
-    assert (first.actions.received, first.actions.inserted) == (2, 2)
+    assert (
+        first.part("daily_bars").received,
+        first.part("daily_bars").inserted,
+        first.part("daily_bars").rejected,
+    ) == (49, 49, 0)
+    assert (first.part("corporate_actions").received, first.part("corporate_actions").inserted) == (
+        2,
+        2,
+    )
 
     # the bars are the recorded numbers, exactly (no dividend adjustment applied)
     recorded = json.loads(
@@ -137,8 +145,16 @@ def test_aapl_split_window_lands_unadjusted_bars_and_events_and_rerun_changes_no
     before = snapshot(db)
     again = land(db, client, "AAPL", AAPL_SPLIT_WINDOW)
     assert again.status == "success"
-    assert (again.daily.inserted, again.daily.updated, again.daily.unchanged) == (0, 0, 49)
-    assert (again.actions.inserted, again.actions.updated, again.actions.unchanged) == (0, 0, 2)
+    assert (
+        again.part("daily_bars").inserted,
+        again.part("daily_bars").updated,
+        again.part("daily_bars").unchanged,
+    ) == (0, 0, 49)
+    assert (
+        again.part("corporate_actions").inserted,
+        again.part("corporate_actions").updated,
+        again.part("corporate_actions").unchanged,
+    ) == (0, 0, 2)
     assert snapshot(db) == before  # loaded_at and load_run_id untouched
 
 
@@ -146,8 +162,10 @@ def test_hourly_bars_land_in_utc_with_the_exchange_time_zone(yahoo, db, tmp_path
     client = make_client(tmp_path_factory)
     outcome = land(db, client, "AAPL", AAPL_HOURS, interval="1h")
     assert outcome.status == "success", outcome
-    assert outcome.intraday.received == outcome.intraday.inserted == 35  # 5 days x 7 bars
-    assert outcome.daily is None  # no daily recording of Nov 2025: Yahoo answered no bars
+    assert (
+        outcome.part("intraday_bars").received == outcome.part("intraday_bars").inserted == 35
+    )  # 5 days x 7 bars
+    assert outcome.part("daily_bars").received == 0  # no daily recording of Nov 2025
     assert any("1d: Yahoo returned no bars" in n for n in outcome.notes)
     days = rows(
         db,
@@ -165,7 +183,11 @@ def test_hourly_bars_land_in_utc_with_the_exchange_time_zone(yahoo, db, tmp_path
     assert first_day[4] == "America/New_York"
     before = snapshot(db)
     again = land(db, client, "AAPL", AAPL_HOURS, interval="1h")
-    assert (again.intraday.inserted, again.intraday.updated, again.intraday.unchanged) == (0, 0, 35)
+    assert (
+        again.part("intraday_bars").inserted,
+        again.part("intraday_bars").updated,
+        again.part("intraday_bars").unchanged,
+    ) == (0, 0, 35)
     assert snapshot(db) == before
 
 
@@ -173,7 +195,10 @@ def test_a_long_history_lands_whole(yahoo, db, tmp_path_factory):
     client = make_client(tmp_path_factory)
     outcome = land(db, client, "TSLA", Window(date(2010, 6, 29), date(2023, 8, 12)))
     assert outcome.status == "success"
-    assert (outcome.daily.received, outcome.daily.inserted) == (3303, 3303)
+    assert (outcome.part("daily_bars").received, outcome.part("daily_bars").inserted) == (
+        3303,
+        3303,
+    )
     assert rows(
         db,
         """select min(trade_date), max(trade_date), count(*) from raw.daily_bars
@@ -237,11 +262,12 @@ def test_server_errors_and_timeouts_are_retried(yahoo, db, tmp_path_factory, fau
     outcome = land(db, client, "AAPL", AAPL_SPLIT_WINDOW)
     assert outcome.status == "success", outcome
     assert outcome.attempts == 2
-    assert outcome.daily.inserted == 49
+    assert outcome.part("daily_bars").inserted == 49
     assert load_runs(db, "AAPL")[0][0] == "success"
     before = snapshot(db)
     again = land(db, client, "AAPL", AAPL_SPLIT_WINDOW)  # the fault is spent: a clean rerun
-    assert (again.attempts, again.daily.unchanged, again.actions.unchanged) == (1, 49, 2)
+    unchanged = (again.part("daily_bars").unchanged, again.part("corporate_actions").unchanged)
+    assert (again.attempts, *unchanged) == (1, 49, 2)
     assert snapshot(db) == before
 
 
@@ -285,10 +311,12 @@ def test_an_empty_answer_is_a_success_with_nothing_landed(yahoo, db, tmp_path_fa
         include_daily=False,
     )
     assert outcome.status == "success"
-    assert outcome.intraday is None and outcome.notes == [
-        "1m: Yahoo returned no bars for 2025-02-01..2025-02-02"
+    assert outcome.part("intraday_bars").received == 0 and outcome.notes == (
+        "1m: Yahoo returned no bars for 2025-02-01..2025-02-02",
+    )
+    assert load_runs(db, "AAPL") == [
+        ("success", 0, 0, 0, 0, 0, "1m: Yahoo returned no bars for 2025-02-01..2025-02-02")
     ]
-    assert load_runs(db, "AAPL") == [("success", 0, 0, 0, 0, 0, None)]
 
 
 def test_one_part_failing_makes_the_symbol_partial(yahoo, db, tmp_path_factory):
@@ -296,7 +324,7 @@ def test_one_part_failing_makes_the_symbol_partial(yahoo, db, tmp_path_factory):
     yahoo.add_fault(kind="history", symbol="AAPL", params={"interval": "1d"}, status=404)
     outcome = land(db, client, "AAPL", AAPL_HOURS, interval="1h")
     assert outcome.status == "partial"
-    assert outcome.intraday.inserted == 35
+    assert outcome.part("intraday_bars").inserted == 35
     [(status, received, inserted, *_, error)] = load_runs(db, "AAPL")
     assert (status, received, inserted) == ("partial", 35, 35)
     assert error.startswith("1d: not_found")
@@ -307,8 +335,9 @@ def test_bars_yahoo_sends_without_values_are_quarantined_not_dropped(yahoo, db, 
     yahoo.add_fault(kind="history", symbol="AAPL", params={"interval": "1d"}, null_bars=(1, 2))
     for _ in range(2):
         outcome = land(db, client, "AAPL", AAPL_SPLIT_WINDOW)
-        assert outcome.status == "partial"
-        assert (outcome.daily.received, outcome.daily.rejected) == (49, 2)
+        assert outcome.status == "success"  # the bad bars are kept, counted and named
+        daily = outcome.part("daily_bars")
+        assert (daily.received, daily.rejected) == (49, 2)
     landed = rows(db, "select count(*) from raw.daily_bars where symbol = 'AAPL'")[0][0]
     quarantined = rows(
         db, "select trade_date, open, reason from raw.rejected_bars order by trade_date"
@@ -319,5 +348,5 @@ def test_bars_yahoo_sends_without_values_are_quarantined_not_dropped(yahoo, db, 
         ("2020-09-02", None, "missing open; missing high; missing low; missing close"),
     ]
     runs = load_runs(db, "AAPL")
-    assert [r[0] for r in runs] == ["partial", "partial"]
+    assert [r[0] for r in runs] == ["success", "success"]
     assert "2 daily bar(s) quarantined in raw.rejected_bars" in runs[0][-1]

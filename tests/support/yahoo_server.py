@@ -30,6 +30,10 @@ What the server does with them, per request (host taken from the first path segm
   are left out, as Yahoo does. None at all: 404 with the recorded 404 body ("No fundamentals data
   found for any of the summaryTypes=...", module list set to the request's).
 - `/v7/finance/quote`: the recorded quote answer, or the recorded empty one (APS.AX).
+- An hourly window (`1h`/`60m`) that starts more than 730 days ago: 422 with Yahoo's own
+  wording (`{"chart":{"result":null,"error":{"code":"Unprocessable Entity","description":"1h
+  data not available for startTime=... and endTime=.... The requested range must be within the
+  last 730 days."}}}`, as reported in yfinance issues #636 and #919) - Yahoo's real limit.
 - An unknown symbol on the chart API: 404 with Yahoo's documented body
   `{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may
   be delisted"}}}` - the one error body not taken from a recording (none was recorded); it is the
@@ -72,6 +76,22 @@ CHART_NOT_FOUND = {
     }
 }
 TOO_MANY_REQUESTS = b"Edge: Too Many Requests"
+HOURLY_DAYS = 730  # Yahoo serves 1h bars of the last 730 days only
+
+
+def hourly_out_of_range(interval: str, start: int, end: int | None, now: float) -> dict:
+    """Yahoo's 422 answer to an hourly window older than HOURLY_DAYS."""
+    description = (
+        f"{interval} data not available for startTime={start} and endTime="
+        f"{end if end is not None else int(now)}. The requested range must be within the last "
+        f"{HOURLY_DAYS} days."
+    )
+    return {
+        "chart": {
+            "result": None,
+            "error": {"code": "Unprocessable Entity", "description": description},
+        }
+    }
 
 
 def recording(name: str) -> dict:
@@ -440,6 +460,10 @@ class YahooServer:
         start = int(params["period1"]) if "period1" in params else None
         end = int(params["period2"]) if "period2" in params else None
         last = None if start is not None else {"1d": 1, "5d": 5}.get(params.get("range"), 1)
+        if interval in ("1h", "60m") and start is not None:
+            now = time.time()
+            if start < now - HOURLY_DAYS * 86400:
+                return 422, hourly_out_of_range(interval, start, end, now)
         recorded = self.recordings.charts.get(symbol, [])
         csv_path = self.intraday.get(symbol)
         if not recorded and csv_path is None:

@@ -175,22 +175,3 @@ def test_ordinary_commands_print_no_warning_noise(tmp_path):
     assert done.returncode == STACK_DOWN  # nothing is up
     assert done.stderr == ""
     assert "postgres" in done.stdout
-
-
-def test_vendor_summaries_add_up():
-    import uuid
-
-    from ingest.polygon.runs import UnitOutcome
-    from ingest.yahoo.company import CompanyOutcome
-    from ingest.yahoo.market import MarketOutcome, PartCounts
-    from mdw.commands.ingest import counts_line, unit_counts
-
-    unit = UnitOutcome("k", "A", None, None, "success", "u", uuid.uuid4(), 5, 3, 1, 1, 0)
-    market = MarketOutcome("A", "success", daily=PartCounts(4, 2, 1, 1, 0))
-    company = CompanyOutcome("A", "success", inserted=["p"], unchanged=["q", "r"])
-    assert counts_line(*unit_counts(unit)) == (
-        "5 received = 3 inserted + 1 updated + 1 unchanged + 0 quarantined"
-    )
-    assert unit_counts(market) == (4, 2, 1, 1, 0)
-    assert unit_counts(company) == (3, 1, 0, 2, 0)
-    assert counts_line(3, 1, 0, 0, 0).endswith("+ 2 not accounted for")

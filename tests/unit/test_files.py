@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.files import CANONICAL, FileFormatError, FileResult, SymbolResult, file_kind, map_header
+from ingest.files import CANONICAL, FileFormatError, file_actions, file_kind, map_header
 
 
 def test_canonical_header_maps_to_itself():
@@ -49,16 +49,39 @@ def test_unknown_file_kind_is_a_clear_error():
         file_kind(Path("bars.xlsx"))
 
 
-def _sym(received, rejected):
-    return SymbolResult("X", None, None, received, received - rejected, 0, 0, rejected)
+def test_a_file_of_one_symbol_takes_the_symbol_given_and_needs_it():
+    header = ["timestamp", "open", "high", "low", "close", "adjusted_close", "volume"]
+    assert map_header(header, "AAPL")[:5] == ["date", "open", "high", "low", "close"]
+    with pytest.raises(FileFormatError, match="no symbol column .* --symbol SYM"):
+        map_header(header)
+    with pytest.raises(FileFormatError, match="has a symbol column .* only for files without"):
+        map_header(list(CANONICAL), "AAPL")
 
 
-def test_symbol_status():
-    assert _sym(10, 0).status == "success"
-    assert _sym(10, 3).status == "partial"
-    assert _sym(3, 3).status == "failed"
+def test_action_columns_of_alpha_vantage_and_yfinance_are_recognised():
+    av = ["timestamp", "open", "high", "low", "close", "adjusted_close", "volume"]
+    av += ["dividend_amount", "split_coefficient"]
+    assert map_header(av, "AAPL")[-2:] == ["dividend", "split"]
+    yf = ["Datetime", "Open", "High", "Low", "Close", "Adj Close", "Volume"]
+    yf += ["Dividends", "Stock Splits"]
+    assert map_header(yf, "CALM")[0] == "date" and map_header(yf, "CALM")[-2:] == [
+        "dividend",
+        "split",
+    ]
 
 
-def test_file_result_totals():
-    r = FileResult("f.csv", __import__("uuid").uuid4(), [_sym(10, 1), _sym(5, 0)])
-    assert (r.received, r.inserted, r.rejected) == (15, 14, 1)
+def test_file_actions_are_the_non_trivial_coefficients_and_amounts():
+    rows = [
+        ("AAPL", "2020-08-31", "0.0000", "4.0"),
+        ("AAPL", "2020-08-07", "0.8200", "1.0"),
+        ("CALM", "2022-01-03", "0.0", "0.0"),
+        ("AAPL", "2014-06-09", "", "7.00001"),
+        ("AAPL", "2020-01-02", "abc", ""),
+    ]
+    found = [(a.action_type, str(a.ex_date), a.split_to, a.cash_amount) for a in file_actions(rows)]
+    assert found == [
+        ("split", "2020-08-31", "4.0", None),
+        ("dividend", "2020-08-07", None, "0.8200"),
+        ("split", "2014-06-09", "7.00001", None),
+        ("dividend", "2020-01-02", None, "abc"),  # quarantined by land_actions, not dropped
+    ]

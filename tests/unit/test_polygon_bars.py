@@ -21,7 +21,7 @@ from ingest.polygon.reference import (
     split_action,
     ticker_row,
 )
-from ingest.polygon.symbols import resolve_universe
+from ingest.universe import resolve_universe
 from tests.support.polygon_server import (
     AAPL_RANGE_RECORDING,
     GROUPED_RECORDING,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
+from ingest.outcomes import Counts, artifact_rows, summary
+from ingest.polygon import runs
 from ingest.polygon.http import (
     MalformedResponse,
     PolygonError,
@@ -16,11 +17,10 @@ from ingest.polygon.http import (
     retry_after_seconds,
     retry_delay,
     retryable,
-    scrub,
 )
-from ingest.polygon.report import all_failed, artifact_rows, failure_message, summary
-from ingest.polygon.runs import UnitOutcome, aggs_uri, grouped_uri
+from ingest.polygon.runs import aggs_uri, grouped_uri
 from ingest.ratelimit import limit_spec
+from ingest.redact import scrub
 from ingest.retry import RetryPolicy
 
 
@@ -93,34 +93,21 @@ def test_the_budget_is_a_one_slot_limit_decaying_at_rpm_over_60():
         limit_spec(0)
 
 
-def _outcome(status: str, symbol: str = "AAPL", **kw) -> UnitOutcome:
-    return UnitOutcome(
-        "window",
-        symbol,
-        date(2020, 1, 1),
-        date(2020, 3, 31),
-        status,
-        aggs_uri(symbol, date(2020, 1, 1), date(2020, 3, 31)),
-        uuid.uuid4(),
-        **kw,
-    )
+def test_reports_put_failures_first():
+    def window(symbol, **result):
+        return runs.unit("window", symbol, "u", (date(2020, 1, 1), date(2020, 3, 31))).outcome(
+            **result
+        )
 
-
-def test_reports_put_failures_first_and_fail_only_when_everything_failed():
     outcomes = [
-        _outcome("success", received=60, inserted=60),
-        _outcome("failed", "NOPE", error="no bars"),
-        _outcome("skipped"),
+        window("AAPL", counts=Counts(60, 60, 0, 0, 0)),
+        window("NOPE", failures=("no bars",)),
+        window("AAPL", skipped=True),
     ]
     rows = artifact_rows(outcomes)
     assert [r["status"] for r in rows] == ["failed", "success", "skipped"]
     assert rows[0]["window"] == "2020-01-01 .. 2020-03-31"
     assert "1 failed" in summary(outcomes) and "60 inserted" in summary(outcomes)
-    assert not all_failed(outcomes)
-    assert all_failed([_outcome("failed"), _outcome("skipped")])
-    assert not all_failed([_outcome("skipped")])
-    assert not all_failed([])
-    assert "NOPE" in failure_message(outcomes)
 
 
 def test_uris_name_the_request():

@@ -7,18 +7,18 @@ from datetime import date
 
 import pytest
 
+from ingest.checks import normalize_symbols as normalize
 from ingest.ratelimit import decay_per_second, max_requests_in_window
 from ingest.retry import RetryPolicy
+from ingest.universe import batches, resolve_universe
 from ingest.yahoo.client import (
     MalformedAnswer,
     NoResult,
     quote_summary_modules,
 )
-from ingest.yahoo.company import company_status
-from ingest.yahoo.market import Window, market_window, source_uri, symbol_status
+from ingest.yahoo.market import Window, market_window, source_uri
 from ingest.yahoo.parse import DATASETS, company_datasets, number_text, split_fraction
 from ingest.yahoo.session import YahooSession, yahoo_reason
-from ingest.yahoo.symbols import batches, normalize, pick_symbols
 from tests.support.yahoo_server import RECORDINGS, recording
 
 
@@ -126,13 +126,19 @@ def test_the_session_routes_to_an_endpoint_only_when_asked():
 
 
 def test_symbols_come_from_the_call_then_the_universe_then_raw_symbols():
+    def pick(explicit, configured, registered, max_symbols):
+        chosen = resolve_universe(
+            explicit=explicit, configured=configured, registered=registered, max_symbols=max_symbols
+        )
+        return chosen.symbols or []  # Yahoo has no whole-market request: nothing to fetch
+
     assert normalize([" aapl", "MSFT", "aapl", ""]) == ["AAPL", "MSFT"]
-    assert pick_symbols(["tsla"], ["AAPL"], ["X"], None) == ["TSLA"]
-    assert pick_symbols(None, ["AAPL", "MSFT"], ["X"], 1) == ["AAPL"]
-    assert pick_symbols([], [], ["X", "Y"], None) == ["X", "Y"]
-    assert pick_symbols(None, [], [], 5) == []
+    assert pick(["tsla"], ["AAPL"], ["X"], None) == ["TSLA"]
+    assert pick(None, ["AAPL", "MSFT"], ["X"], 1) == ["AAPL"]
+    assert pick([], [], ["X", "Y"], None) == ["X", "Y"]
+    assert pick(None, [], [], 5) == []
     with pytest.raises(ValueError):
-        pick_symbols(["A"], [], [], -1)
+        pick(["A"], [], [], -1)
     assert list(batches(list("ABCDE"), 2)) == [["A", "B"], ["C", "D"], ["E"]]
 
 
@@ -149,28 +155,6 @@ def test_windows():
     assert source_uri("AAPL", "1h", Window(date(2020, 1, 1), None), True) == (
         "yahoo:v8/finance/chart/AAPL?interval=1d,1h&window=2020-01-01..now"
     )
-
-
-@pytest.mark.parametrize(
-    "failed, ok, received, rejected, status",
-    [
-        (0, 2, 10, 0, "success"),
-        (0, 2, 0, 0, "success"),  # nothing in the window is not an error
-        (0, 2, 10, 3, "partial"),
-        (0, 2, 10, 10, "failed"),  # everything quarantined
-        (1, 1, 10, 0, "partial"),
-        (2, 0, 0, 0, "failed"),
-    ],
-)
-def test_symbol_status(failed, ok, received, rejected, status):
-    assert symbol_status(failed, ok, received, rejected) == status
-
-
-def test_company_status():
-    assert company_status(5, 0, 0) == "success"
-    assert company_status(2, 3, 0) == "partial"
-    assert company_status(4, 0, 1) == "partial"
-    assert company_status(0, 5, 0) == "failed"
 
 
 def test_backoff_doubles_with_jitter_and_a_cap():
