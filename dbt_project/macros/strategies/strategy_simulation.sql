@@ -107,7 +107,7 @@
         symbol,
         {%- for leg in s.legs %}
         coalesce(max(target) filter (where side = '{{ leg.side }}'), 0) as target_{{ leg.side }},
-        coalesce(max(sign(weight)) filter (where side = '{{ leg.side }}'), 0)::integer as side_{{ leg.side }}{{ "," if not loop.last }}
+        coalesce(max(abs(sign(weight))) filter (where side = '{{ leg.side }}'), 0)::integer as side_{{ leg.side }}{{ "," if not loop.last }}
         {%- endfor %}
     from {{ this }}
     where strategy = '{{ s.name }}'
@@ -502,7 +502,10 @@
         {%- endfor %}{%- endfor %}
     ) as legs (strategy, side, next_open, target, overnight, executed, end_side)
     where (held.is_processed or held.is_anchor)
-        and (legs.target <> 0 or legs.overnight <> 0 or legs.executed <> 0 or legs.end_side <> 0)
+        and (
+            legs.target <> 0 or legs.overnight <> 0 or legs.end_side <> 0
+            or (legs.next_open and legs.executed <> 0)
+        )
 
 ),
 

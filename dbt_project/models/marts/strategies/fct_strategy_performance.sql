@@ -5,6 +5,7 @@
   (where empyrical-reloaded defines one, this is the same formula: 252 sessions a year, a risk-free
   rate of 0, sample deviations where it takes them). A table rebuilt on each run from
   fct_strategy_returns and fct_strategy_trades (small: one row per strategy and session or trade).
+  Float aggregates read their rows in a fixed order, so that the same rows give the same bits.
 -#}
 {{ config(materialized='table') }}
 
@@ -130,17 +131,17 @@ session_metrics as (
         max(trade_date) as last_date,
         (array_agg(previous_equity order by trade_date))[1] as start_equity,
         (array_agg(equity order by trade_date desc))[1] as end_equity,
-        avg(net_return) as mean_return,
-        stddev_samp(net_return) as return_deviation,
-        sqrt(avg(power(least(net_return, 0), 2))) as downside_deviation,
+        avg(net_return order by trade_date) as mean_return,
+        stddev_samp(net_return order by trade_date) as return_deviation,
+        sqrt(avg(power(least(net_return, 0), 2) order by trade_date)) as downside_deviation,
         count(*) filter (where net_return > 0) as winning_sessions,
         count(*) filter (where net_return <> 0) as active_sessions,
         max(net_return) as best_session,
         min(net_return) as worst_session,
-        avg(gross_exposure) as gross_exposure,
-        avg(net_exposure) as net_exposure,
-        sum(turnover) as turnover,
-        sum(costs) as costs
+        avg(gross_exposure order by trade_date) as gross_exposure,
+        avg(net_exposure order by trade_date) as net_exposure,
+        sum(turnover order by trade_date) as turnover,
+        sum(costs order by trade_date) as costs
     from periods
     group by strategy, period
 
@@ -155,13 +156,20 @@ trade_metrics as (
         count(*) filter (where not trades.is_open) as trades,
         count(*) filter (where trades.is_open) as open_trades,
         count(*) filter (where not trades.is_open and trades.net_pnl > 0) as winning_trades,
-        sum(trades.net_pnl) filter (where not trades.is_open and trades.net_pnl > 0) as gross_profit,
-        -sum(trades.net_pnl) filter (where not trades.is_open and trades.net_pnl < 0) as gross_loss,
-        avg(trades.net_pnl) filter (where not trades.is_open and trades.net_pnl > 0) as average_win,
-        avg(trades.net_pnl) filter (where not trades.is_open and trades.net_pnl < 0) as average_loss,
-        avg(trades.net_pnl) filter (where not trades.is_open) as expectancy,
-        avg(trades.net_return) filter (where not trades.is_open) as average_trade_return,
-        avg(trades.holding_sessions) filter (where not trades.is_open) as average_holding_sessions
+        sum(trades.net_pnl order by trades.entry_date, trades.symbol, trades.side)
+            filter (where not trades.is_open and trades.net_pnl > 0) as gross_profit,
+        -sum(trades.net_pnl order by trades.entry_date, trades.symbol, trades.side)
+            filter (where not trades.is_open and trades.net_pnl < 0) as gross_loss,
+        avg(trades.net_pnl order by trades.entry_date, trades.symbol, trades.side)
+            filter (where not trades.is_open and trades.net_pnl > 0) as average_win,
+        avg(trades.net_pnl order by trades.entry_date, trades.symbol, trades.side)
+            filter (where not trades.is_open and trades.net_pnl < 0) as average_loss,
+        avg(trades.net_pnl order by trades.entry_date, trades.symbol, trades.side)
+            filter (where not trades.is_open) as expectancy,
+        avg(trades.net_return order by trades.entry_date, trades.symbol, trades.side)
+            filter (where not trades.is_open) as average_trade_return,
+        avg(trades.holding_sessions order by trades.entry_date, trades.symbol, trades.side)
+            filter (where not trades.is_open) as average_holding_sessions
     from trades
     cross join lateral (
         values ('all'), (extract(year from trades.exit_date)::text)
@@ -177,10 +185,11 @@ relative as (
     select
         strategy.strategy,
         strategy.period,
-        covar_pop(strategy.net_return, benchmark.net_return) / nullif(var_pop(benchmark.net_return), 0) as beta,
-        corr(strategy.net_return, benchmark.net_return) as correlation,
-        avg(strategy.net_return - benchmark.net_return) as mean_active_return,
-        stddev_samp(strategy.net_return - benchmark.net_return) as tracking_error,
+        covar_pop(strategy.net_return, benchmark.net_return order by strategy.trade_date)
+        / nullif(var_pop(benchmark.net_return order by strategy.trade_date), 0) as beta,
+        corr(strategy.net_return, benchmark.net_return order by strategy.trade_date) as correlation,
+        avg(strategy.net_return - benchmark.net_return order by strategy.trade_date) as mean_active_return,
+        stddev_samp(strategy.net_return - benchmark.net_return order by strategy.trade_date) as tracking_error,
         count(*) as aligned_sessions
     from periods as strategy
     inner join periods as benchmark
@@ -207,7 +216,9 @@ alphas as (
     select
         relative.strategy,
         relative.period,
-        power(1 + avg(strategy.net_return - relative.beta * benchmark.net_return), 252) - 1 as alpha
+        power(
+            1 + avg(strategy.net_return - relative.beta * benchmark.net_return order by strategy.trade_date), 252
+        ) - 1 as alpha
     from relative
     inner join periods as strategy
         on relative.strategy = strategy.strategy and relative.period = strategy.period
