@@ -45,7 +45,10 @@ periods as (
         returns.gross_exposure,
         returns.net_exposure,
         returns.turnover,
-        returns.costs
+        returns.costs,
+        returns.capital,
+        returns.cost_bps,
+        returns.cost_per_trade
     from returns
     cross join lateral (
         values
@@ -141,7 +144,11 @@ session_metrics as (
         avg(gross_exposure order by trade_date) as gross_exposure,
         avg(net_exposure order by trade_date) as net_exposure,
         sum(turnover order by trade_date) as turnover,
-        sum(costs order by trade_date) as costs
+        sum(costs order by trade_date) as costs,
+        -- the parameters the sessions were computed with (a run may have built only some strategies)
+        max(capital) as capital,
+        max(cost_bps) as cost_bps,
+        max(cost_per_trade) as cost_per_trade
     from periods
     group by strategy, period
 
@@ -281,11 +288,9 @@ final as (
         relative.correlation,
         relative.mean_active_return / nullif(relative.tracking_error, 0) * sqrt(252) as information_ratio,
         {{ "'" ~ benchmark ~ "'" if benchmark else 'null' }}::text as benchmark,
-        parameters.capital,
-        parameters.cost_bps,
-        parameters.cost_per_trade,
-        parameters.backtest_start,
-        parameters.backtest_end,
+        session_metrics.capital,
+        session_metrics.cost_bps,
+        session_metrics.cost_per_trade,
         parameters.benchmark as is_benchmark,
         parameters.description
     from session_metrics
