@@ -58,6 +58,20 @@ GOALS: dict[str, Goal] = {
         "signals",
         "engine",
     ),
+    "backtest_vs_pandas": Goal(
+        "Backtest: strategy marts' full build (dbt nodes) / numpy reference (read + compute)",
+        "<=",
+        1.0,
+        "dbt",
+        "numpy",
+    ),
+    "backtest_increment_vs_full": Goal(
+        "Backtest: one new session / the strategy marts' full build (dbt nodes)",
+        "<=",
+        0.05,
+        "increment",
+        "full",
+    ),
 }
 
 # key -> (numerator, denominator) measurements
@@ -73,6 +87,8 @@ PAIRS: dict[str, tuple[str, str]] = {
     "increment_speedup_vs_seed_style_10x": ("seed_style_increment_10x", "dbt_increment_10x"),
     "increment_noop_vs_dbt_floor": ("dbt_increment_noop", "dbt_floor"),
     "signals_vs_engine_many_symbols": ("signals_many_symbols", "engine_many_symbols"),
+    "backtest_vs_pandas": ("backtest_full", "backtest_pandas"),
+    "backtest_increment_vs_full": ("backtest_increment", "backtest_full"),
 }
 
 
