@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from ingest.db import transaction
+from lib.backtest import COLUMNS
 
 PLOTLY_JS = "plotly.min.js"
 CHART_ID = "chart"
@@ -560,21 +561,7 @@ def symbol_html(series: SymbolSeries, generated: datetime) -> str:
 
 STRATEGIES_PAGE = "strategies.html"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-PERFORMANCE_COLUMNS = (
-    ("total_return", "Total", "+.1%"),
-    ("cagr", "CAGR", "+.1%"),
-    ("annual_volatility", "Vol", ".1%"),
-    ("sharpe_ratio", "Sharpe", ".2f"),
-    ("sortino_ratio", "Sortino", ".2f"),
-    ("max_drawdown", "Max DD", ".1%"),
-    ("calmar_ratio", "Calmar", ".2f"),
-    ("trades", "Trades", "d"),
-    ("trade_win_rate", "Win", ".0%"),
-    ("profit_factor", "PF", ".2f"),
-    ("average_gross_exposure", "Exposure", ".0%"),
-    ("beta", "Beta", ".2f"),
-    ("alpha", "Alpha", "+.1%"),
-)
+PERFORMANCE_COLUMNS = tuple(c for c in COLUMNS if c[0] != "strategy")  # as `mdw backtest` shows
 
 
 def strategy_id(name: str) -> str:
