@@ -843,19 +843,19 @@ def built_at(url: URL) -> dict[str, object]:
 def test_new_sessions_are_appended_exactly_and_a_changed_declaration_recomputes_only_it(
     warehouse_copy,
 ):
+    """KO stops trading on 2017-05-31 (stale: its positions close at its last bar); the last
+    three sessions land one at a time; then the same warehouse from scratch."""
     url = warehouse_copy
     run = ("run", "--exclude", "path:models/marts/quality")
-    full = snapshot(url)
-    last_days = ("2018-02-05", "2018-02-06", "2018-02-07")
+    last_days = ["2018-02-05", "2018-02-06", "2018-02-07"]
     with transaction(url) as cur:
+        cur.execute("delete from raw.daily_bars where symbol = 'KO' and trade_date > '2017-05-31'")
         cur.execute(
             "create table public.held_back as"
             " select * from raw.daily_bars where trade_date::text = any(%s)",
-            (list(last_days),),
+            (last_days,),
         )
-        cur.execute(
-            "delete from raw.daily_bars where trade_date::text = any(%s)", (list(last_days),)
-        )
+        cur.execute("delete from raw.daily_bars where trade_date::text = any(%s)", (last_days,))
     assert dbt(url, *run, "--full-refresh").success
     for day in last_days:  # one session at a time, as the daily pipeline lands them
         with transaction(url) as cur:
@@ -881,7 +881,15 @@ def test_new_sessions_are_appended_exactly_and_a_changed_declaration_recomputes_
         # every strategy computed the new session, and only it
         assert set(recomputed["strategy"]) == set(SHIPPED)
         assert all(list(sessions) == [day] for sessions in recomputed["sessions"]), recomputed
-    assert_same(full, snapshot(url))
+    appended = snapshot(url)
+    assert dbt(url, *run, "--full-refresh").success
+    assert_same(appended, snapshot(url))
+    # the stale symbol's positions closed at its last bar, as the reference closes them
+    marts = read_marts(url)
+    stale = marts["trades"][marts["trades"]["symbol"] == "KO"]
+    assert (stale["exit_reason"] == "last_bar").any() and not stale["is_open"].any()
+    assert (stale.loc[stale["exit_reason"] == "last_bar", "exit_date"] == date(2017, 5, 31)).all()
+    assert assert_matches_reference(url, read_inputs(url), marts) > 50_000
     # a changed declaration: only that strategy is recomputed
     stamps = built_at(url)
     strategies = declared()["strategies"]
@@ -889,6 +897,37 @@ def test_new_sessions_are_appended_exactly_and_a_changed_declaration_recomputes_
     assert dbt(url, *run, "--vars", yaml.safe_dump({"strategies": strategies})).success
     changed = {name for name, at in built_at(url).items() if at != stamps[name]}
     assert changed == {"rsi_reversion"}
+
+
+# --- the flow ----------------------------------------------------------------------------------
+
+
+def test_the_backtest_flow_builds_the_asked_strategies_and_leaves_the_table(
+    prefect_api, warehouse_copy, monkeypatch
+):
+    from flows.backtest import ARTIFACT_KEY, backtest
+    from tests.integration.test_ingest_files_flow import artifact
+
+    monkeypatch.setenv("WAREHOUSE_URL", warehouse_copy.render_as_string(hide_password=False))
+    state = backtest(["sma_trend"], start="2015-01-02", cost_bps=10.0, return_state=True)
+    assert state.is_completed(), state.message
+    shown = [r["strategy"] for r in state.result()]
+    assert shown == ["sma_trend", "buy_and_hold_benchmark", "equal_weight_universe"]
+    markdown = artifact(state, ARTIFACT_KEY)
+    assert "# Backtest (costs 10 bps per side)" in markdown and "| sma_trend |" in markdown
+    assert "rsi_reversion" not in markdown
+    perf = query(
+        warehouse_copy,
+        "select strategy, first_date, cost_bps from marts.fct_strategy_performance"
+        " where period = 'all'",
+    ).set_index("strategy")
+    assert perf.at["sma_trend", "first_date"] == date(2015, 1, 2)
+    assert perf.at["sma_trend", "cost_bps"] == 10
+    assert perf.at["equal_weight_universe", "first_date"] == date(2015, 1, 2)
+    assert perf.at["equal_weight_universe", "cost_bps"] == 0  # benchmarks: no costs
+    # the strategies not asked for are as they were
+    assert perf.at["rsi_reversion", "first_date"] == date(2013, 2, 8)
+    assert perf.at["rsi_reversion", "cost_bps"] == 5
 
 
 # --- declarations ------------------------------------------------------------------------------
