@@ -47,11 +47,25 @@
 {%- set capped = strategies | selectattr('sizing.max_positions') | list -%}
 {%- set uncapped = strategies | rejectattr('sizing.max_positions') | list -%}
 {%- set ranked = strategies | selectattr('rank_by') | list -%}
+{%- set early = namespace(ok=ranked | length > 0) -%}
+{%- for s in ranked -%}
+    {%- if 'previous_' in s.rank_by or (s.universe.kind == 'where' and 'previous_' in s.universe.where) -%}
+        {%- set early.ok = false -%}
+    {%- endif -%}
+{%- endfor -%}
+{%- set rank_early = early.ok -%}
 {%- set stale_after = var('stale_after_sessions', 5) -%}
 {%- set stored_columns = [] -%}
 {%- for s in strategies -%}{%- for leg in s.legs -%}
     {%- do stored_columns.append(s.name ~ '__stored_target_' ~ leg.side) -%}
     {%- do stored_columns.append(s.name ~ '__stored_side_' ~ leg.side) -%}
+{%- endfor -%}{%- endfor -%}
+{%- set carried_columns = ['symbol', 'trade_date', 'bar_number', 'is_anchor', 'is_processed',
+    'session_number', 'next_bar_session_number', 'stale_last', 'open', 'high', 'low', 'close',
+    'dividend_factor', 'overnight_return', 'intraday_return', 'close_return'] -%}
+{%- for s in strategies -%}{%- for leg in s.legs -%}
+    {%- do carried_columns.append(s.name ~ '__stored_side_' ~ leg.side) -%}
+    {%- if s not in capped -%}{%- do carried_columns.append(s.name ~ '__decided_' ~ leg.side) -%}{%- endif -%}
 {%- endfor -%}{%- endfor -%}
 
 {{ G }}sessions as (
@@ -200,6 +214,12 @@
 
 ),
 
+{#- ranks across a session need their own sort by date: before the symbol-ordered window
+    passes when rank_by and the universe filter read no previous bar (one sort fewer) -#}
+{%- if rank_early %}
+{{ strategy_rank_ctes(G, ranked, G ~ 'rows') }}
+{%- endif %}
+
 {{ G }}lagged as (
 
     select
@@ -210,43 +230,13 @@
         lag(bar_rows.total_return_close) over by_bar as previous_total_return_close,
         lead(bar_rows.trade_date) over by_bar as next_bar_date,
         lead(bar_rows.session_number) over by_bar as next_bar_session_number
-    from {{ G }}rows as bar_rows
+    from {{ G }}{{ 'ranked' if rank_early else 'rows' }} as bar_rows
     window by_bar as (partition by bar_rows.symbol order by bar_rows.trade_date)
 
 ),
 
-{%- if ranked %}
-
-{{ G }}evaluated as (
-
-    select
-        *
-        {%- for s in ranked %},
-        ({{ s.rank_by }})::float8 as {{ s.name }}__rank_value,
-        {{ strategy_in_universe(s) }} as {{ s.name }}__ranked
-        {%- endfor %}
-    from {{ G }}lagged
-
-),
-
-{{ G }}ranked as (
-
-    -- rank_pct: percent rank of rank_by across the session's universe
-    select
-        *
-        {%- for s in ranked %},
-        case when is_processed and {{ s.name }}__ranked and {{ s.name }}__rank_value is not null then
-            percent_rank() over (
-                partition by
-                    trade_date, is_processed and {{ s.name }}__ranked and {{ s.name }}__rank_value is not null
-                order by {{ s.name }}__rank_value
-            )
-        end as {{ s.name }}__rank_pct
-        {%- endfor %}
-    from {{ G }}evaluated
-
-),
-
+{%- if ranked and not rank_early %}
+{{ strategy_rank_ctes(G, ranked, G ~ 'lagged') }}
 {%- endif %}
 
 {{ G }}events as (
@@ -290,7 +280,7 @@
         {%- endif %}
         {%- endif %}
         {%- endfor %}
-    from {{ G }}{{ 'ranked' if ranked else 'lagged' }}
+    from {{ G }}{{ 'ranked' if ranked and not rank_early else 'lagged' }}
 
 ),
 
@@ -405,11 +395,15 @@
 
 {{ G }}slotted as (
 
-    -- a capped leg's decided side: the latest slot taken or freed up to the bar
+    -- a capped leg's decided side: the latest slot taken or freed up to the bar (and only the
+    -- columns used from here on: narrower rows through the window passes)
     select
-        *
-        {%- for s in capped %},
+        {%- for c in carried_columns %}
+        {{ c }},
+        {%- endfor %}
+        {%- for s in capped %}
         coalesce(max({{ s.name }}__slot_code) over running % 2, 0) as {{ s.name }}__decided_{{ s.legs[0].side }}
+        {{- "," if not loop.last }}
         {%- endfor %}
     from (
         select
@@ -438,7 +432,13 @@
     -- executed: decided at the previous bar (held after this bar's execution point); overnight:
     -- held into this bar (the previous bar's executed side; after an anchor, its stored one)
     select
+        {%- if capped %}
         *
+        {%- else %}
+        {%- for c in carried_columns %}
+        {{ c }}{{ "," if not loop.last }}
+        {%- endfor %}
+        {%- endif %}
         {%- for s in strategies %}{%- for leg in s.legs %},
         coalesce(lag({{ s.name }}__decided_{{ leg.side }}) over by_bar, 0) as {{ s.name }}__executed_{{ leg.side }},
         {%- if full %}
@@ -459,53 +459,55 @@
 
     -- one row per strategy and leg with a decision or a position: the bars of the sessions,
     -- and the anchors' stored books (from which the gap sessions are carried)
+    {%- for s in strategies %}{%- set outer = loop %}{%- for leg in s.legs %}
+    {%- set L = s.name ~ '__' %}
     select
-        legs.strategy,
-        legs.side,
-        held.symbol,
-        held.trade_date,
-        held.is_anchor,
-        held.bar_number,
-        held.session_number,
-        held.next_bar_session_number,
-        held.stale_last,
-        held.open,
-        held.high,
-        held.low,
-        held.close,
-        held.dividend_factor,
-        held.overnight_return,
-        held.intraday_return,
-        held.close_return,
-        legs.next_open,
-        legs.target,
-        legs.overnight,
-        case when legs.next_open then legs.executed else legs.overnight end as intraday,
-        legs.end_side
-    from {{ G }}executed as held
-    cross join lateral (
-        values
-        {%- for s in strategies %}{%- set outer = loop %}{%- for leg in s.legs %}
-            (
-                '{{ s.name }}',
-                '{{ leg.side }}',
-                {{ 'true' if s.execution == 'next_open' else 'false' }},
-                case when held.stale_last then 0 else held.{{ s.name }}__decided_{{ leg.side }} end,
-                held.{{ s.name }}__overnight_{{ leg.side }},
-                held.{{ s.name }}__executed_{{ leg.side }},
-                case
-                    when held.is_anchor then held.{{ s.name }}__stored_side_{{ leg.side }}
-                    when held.stale_last then 0
-                    else held.{{ s.name }}__executed_{{ leg.side }}
-                end
-            ){{ "," if not (loop.last and outer.last) }}
-        {%- endfor %}{%- endfor %}
-    ) as legs (strategy, side, next_open, target, overnight, executed, end_side)
-    where (held.is_processed or held.is_anchor)
+        '{{ s.name }}' as strategy,
+        '{{ leg.side }}' as side,
+        symbol,
+        trade_date,
+        is_anchor,
+        bar_number,
+        session_number,
+        next_bar_session_number,
+        stale_last,
+        open,
+        high,
+        low,
+        close,
+        dividend_factor,
+        overnight_return,
+        intraday_return,
+        close_return,
+        {{ 'true' if s.execution == 'next_open' else 'false' }} as next_open,
+        case when stale_last then 0 else {{ L }}decided_{{ leg.side }} end as target,
+        {{ L }}overnight_{{ leg.side }} as overnight,
+        {{ L }}{{ 'executed' if s.execution == 'next_open' else 'overnight' }}_{{ leg.side }} as intraday,
+        case
+            when is_anchor then {{ L }}stored_side_{{ leg.side }}
+            when stale_last then 0
+            else {{ L }}executed_{{ leg.side }}
+        end as end_side
+    from {{ G }}executed
+    where (is_processed or is_anchor)
+        -- a decision, or a side held overnight, from the open (next_open) or at the close
         and (
-            legs.target <> 0 or legs.overnight <> 0 or legs.end_side <> 0
-            or (legs.next_open and legs.executed <> 0)
+            (not stale_last and {{ L }}decided_{{ leg.side }} <> 0)
+            or {{ L }}overnight_{{ leg.side }} <> 0
+            {%- if s.execution == 'next_open' %}
+            or {{ L }}executed_{{ leg.side }} <> 0
+            {%- else %}
+            or (not is_anchor and not stale_last and {{ L }}executed_{{ leg.side }} <> 0)
+            {%- endif %}
+            {%- if not full %}
+            or (is_anchor and {{ L }}stored_side_{{ leg.side }} <> 0)
+            {%- endif %}
         )
+    {%- if not (loop.last and outer.last) %}
+
+    union all
+    {%- endif %}
+    {%- endfor %}{%- endfor %}
 
 ),
 
@@ -606,39 +608,43 @@
 
 ),
 
-{{ G }}sizing as (
-
-    select *
-    from (
-        values
-        {%- for s in strategies %}
-            ('{{ s.name }}', {{ s.sizing.fraction if s.sizing.method == 'fixed_fraction' else 'null' }}::float8){{ "," if not loop.last }}
-        {%- endfor %}
-    ) as declared (strategy, fraction)
-
-),
-
+{%- set fixed = strategies | selectattr('sizing.method', 'equalto', 'fixed_fraction') | list %}
+{%- set equal = strategies | selectattr('sizing.method', 'equalto', 'equal_weight') | list %}
+{%- set sign = "(case carried.side when 'short' then -1 else 1 end)" %}
 {{ G }}weighted as (
 
+    {%- if fixed %}
+    -- fixed_fraction: each position is the declared fraction of equity
     select
         carried.*,
-        {%- set sign = "(case carried.side when 'short' then -1 else 1 end)" %}
+        ({{ sign }} * carried.overnight) * fraction.value as overnight_weight,
+        ({{ sign }} * carried.intraday) * fraction.value as intraday_weight,
+        ({{ sign }} * carried.end_side) * fraction.value as weight
+    from {{ G }}carried as carried
+    inner join (
+        values
+        {%- for s in fixed %}
+            ('{{ s.name }}', {{ s.sizing.fraction }}::float8){{ "," if not loop.last }}
+        {%- endfor %}
+    ) as fraction (strategy, value) on carried.strategy = fraction.strategy
+    {%- endif %}
+    {%- if fixed and equal %}
+
+    union all
+    {%- endif %}
+    {%- if equal %}
+    -- equal_weight: each position is 1/n of equity, n the positions of its side
+    select
+        carried.*,
+        coalesce(({{ sign }} * carried.overnight)::float8 / nullif(previous_counts.end_positions, 0), 0)
+            as overnight_weight,
         case
-            when sizing.fraction is not null then ({{ sign }} * carried.overnight) * sizing.fraction
-            else coalesce(({{ sign }} * carried.overnight)::float8 / nullif(previous_counts.end_positions, 0), 0)
-        end as overnight_weight,
-        case
-            when sizing.fraction is not null then ({{ sign }} * carried.intraday) * sizing.fraction
             when carried.next_open
                 then coalesce(({{ sign }} * carried.intraday)::float8 / nullif(counts.intraday_positions, 0), 0)
             else coalesce(({{ sign }} * carried.intraday)::float8 / nullif(previous_counts.end_positions, 0), 0)
         end as intraday_weight,
-        case
-            when sizing.fraction is not null then ({{ sign }} * carried.end_side) * sizing.fraction
-            else coalesce(({{ sign }} * carried.end_side)::float8 / nullif(counts.end_positions, 0), 0)
-        end as weight
+        coalesce(({{ sign }} * carried.end_side)::float8 / nullif(counts.end_positions, 0), 0) as weight
     from {{ G }}carried as carried
-    inner join {{ G }}sizing as sizing on carried.strategy = sizing.strategy
     inner join {{ G }}sessions as sessions on carried.trade_date = sessions.trade_date
     left join {{ G }}counts as counts
         on carried.strategy = counts.strategy
@@ -648,6 +654,8 @@
         on carried.strategy = previous_counts.strategy
         and sessions.previous_session = previous_counts.trade_date
         and carried.side = previous_counts.side
+    where carried.strategy in ({{ strategy_name_list(equal | map(attribute='name') | list) }})
+    {%- endif %}
 
 ),
 
@@ -762,4 +770,37 @@
 {%- macro strategy_universe_filter(alias, symbols, end) -%}
     {%- if symbols is not none %} and {{ alias }}.symbol in ({{ strategy_symbol_list(symbols) }}){%- endif -%}
     {%- if end %} and {{ alias }}.trade_date <= '{{ end }}'::date{%- endif -%}
+{%- endmacro -%}
+
+{#- rank_pct of each ranked strategy: percent rank of rank_by across the session's universe -#}
+{%- macro strategy_rank_ctes(G, ranked, source) -%}
+{{ G }}evaluated as (
+
+    select
+        *
+        {%- for s in ranked %},
+        ({{ s.rank_by }})::float8 as {{ s.name }}__rank_value,
+        {{ strategy_in_universe(s) }} as {{ s.name }}__ranked
+        {%- endfor %}
+    from {{ source }}
+
+),
+
+{{ G }}ranked as (
+
+    -- rank_pct: percent rank of rank_by across the session's universe
+    select
+        *
+        {%- for s in ranked %},
+        case when is_processed and {{ s.name }}__ranked and {{ s.name }}__rank_value is not null then
+            percent_rank() over (
+                partition by
+                    trade_date, is_processed and {{ s.name }}__ranked and {{ s.name }}__rank_value is not null
+                order by {{ s.name }}__rank_value
+            )
+        end as {{ s.name }}__rank_pct
+        {%- endfor %}
+    from {{ G }}evaluated
+
+),
 {%- endmacro -%}

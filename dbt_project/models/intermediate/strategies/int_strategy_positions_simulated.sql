@@ -6,14 +6,17 @@
   strategy_positions_sql() for the rules of the simulation and strategy_plan() for what a run
   recomputes: per strategy everything (new or changed declaration, restated input), only the new
   sessions, or nothing. The cash rows carry each strategy's fingerprint and watermarks.
+  Hooks: work_mem for the in-memory sorts of a full build, and hash joins (the CTEs' row
+  estimates are far off; merge joins sorted ~800k rows for nothing: -2 s of 16 on 505 symbols).
 -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook=["set work_mem = '256MB'", "{{ strategy_positions_delete() }}"],
-        post_hook="reset work_mem",
+        pre_hook=["set work_mem = '256MB'", "set enable_mergejoin = off",
+                  "{{ strategy_positions_delete() }}"],
+        post_hook=["reset work_mem", "reset enable_mergejoin"],
         indexes=[{'columns': ['strategy', 'symbol', 'side', 'trade_date'], 'unique': True},
                  {'columns': ['strategy', 'trade_date']}],
     )
