@@ -26,8 +26,11 @@
         }}) -%}
     {%- endfor -%}
     {%- set out = {'strategies': plan, 'removed': [], 'watermark': none} -%}
-    {%- if not execute -%}{{ return(out) }}{%- endif -%}
     {%- set bars = ref('fct_daily_bars') -%}
+    {#- parsing, or compiling before the bars exist (e.g. `dbt docs generate` on a new database) -#}
+    {%- if not execute or adapter.get_relation(bars.database, bars.schema, bars.identifier) is none -%}
+        {{ return(out) }}
+    {%- endif -%}
     {%- set newest = run_query("select max(source_loaded_at)::text from " ~ bars) -%}
     {%- do out.update({'watermark': newest.columns[0].values()[0]}) -%}
     {%- if not is_incremental() -%}{{ return(out) }}{%- endif -%}
@@ -137,7 +140,8 @@
         {%- if s.universe.kind == 'symbols' -%}
             {%- do out.update({s.name: s.universe.symbols}) -%}
         {%- elif s.universe.kind == 'first_of' -%}
-            {%- if execute -%}
+            {%- set bars = ref('fct_daily_bars') -%}
+            {%- if execute and adapter.get_relation(bars.database, bars.schema, bars.identifier) is not none -%}
                 {%- set query -%}
                     select wanted.symbol
                     from unnest(array[{{ strategy_symbol_list(s.universe.symbols) }}])
