@@ -3,7 +3,7 @@
   position or a decision, plus one cash row per session: the weights held overnight (into the
   session), intraday (from its open) and at its close, the entry and exit executions, and the
   returns of the symbol's bar. Built from var('strategies') (macros/strategies/); see
-  strategy_positions_sql() for the rules of the simulation and strategy_plan() for what a run
+  strategy_group_sql() for the rules of the simulation and strategy_plan() for what a run
   recomputes: per strategy everything (new or changed declaration, restated input), only the new
   sessions, or nothing. The cash rows carry each strategy's fingerprint and watermarks.
   Hooks: work_mem for the in-memory sorts of a full build, and hash joins (the CTEs' row
