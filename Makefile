@@ -26,6 +26,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip check
 	@$(STEP) "installing this project (editable)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e . $(QUIET)
+	# empyrical-reloaded 0.7.1, the tests' metric reference (test-only): it declares peewee<3.17.4
+	# and bottleneck for its data downloads, which the lock's peewee 4.5.3 (yfinance) contradicts,
+	# and pip resolves the lock to 0.5.9, which fails on numpy 2. Its metric functions need only
+	# numpy, pandas and scipy: installed without dependencies into .venv/test-only, outside
+	# site-packages, so `pip check` stays clean; tests/integration/test_strategies.py imports it.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --upgrade \
+		--target $(VENV)/test-only empyrical-reloaded==0.7.1 $(QUIET)
 	@$(STEP) "checking that everything imports"
 	cd / && $(CURDIR)/$(BIN)/python -c "import settings, mdw.cli, ingest.files, flows.pipeline, expectations.suites, talib"
 	test -x $(BIN)/mdw

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from bench import baselines, data, landing, peers, pipeline, report, statements, verify
+from bench import backtest, baselines, data, landing, peers, pipeline, report, statements, verify
 from bench.statements import StatementLog
 from bench.warehouse import Dbt, DbtRun, Server, bench_server, execute, machine, scalar
 from ingest.db import connect, migrate
@@ -453,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
                 dbt = Dbt(server.url, server.home / "dbt")
                 try:
                     full_history(run, server, dbt, files)
+                    backtest.full(run, server, dbt)  # the strategy marts (bench/backtest.py)
                     increment(run, server, dbt, files)
+                    backtest.increment(run, server, dbt)
                     if args.scale > 1:
                         scale(run, server, dbt, args.scale)
                 except BudgetExceeded as exc:

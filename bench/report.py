@@ -72,6 +72,20 @@ GOALS: dict[str, Goal] = {
         "landing",
         "lean upsert",
     ),
+    "backtest_vs_pandas": Goal(
+        "Backtest: strategy marts' full build (dbt nodes) / numpy reference (read + compute)",
+        "<=",
+        1.0,
+        "dbt",
+        "numpy",
+    ),
+    "backtest_increment_vs_full": Goal(
+        "Backtest: one new session / the strategy marts' full build (dbt nodes)",
+        "<=",
+        0.05,
+        "increment",
+        "full",
+    ),
 }
 
 # key -> (numerator, denominator) measurements
@@ -90,6 +104,8 @@ PAIRS: dict[str, tuple[str, str]] = {
     "pipeline_vs_parts": ("pipeline_server_run", "pipeline_parts"),
     # rows/s over rows/s of the same file: the other side's seconds over the landing's
     "landing_vs_upsert": ("landing_upsert", "landing_ingest_file"),
+    "backtest_vs_pandas": ("backtest_full", "backtest_pandas"),
+    "backtest_increment_vs_full": ("backtest_increment", "backtest_full"),
 }
 LANDING = {  # the rows/s figures, as their "measured" column shows them: (landing, other)
     "landing_vs_upsert": ("landing_ingest_file", "landing_upsert"),

@@ -1,5 +1,6 @@
 """`daily-report` (after the daily pipeline): one markdown artifact of the day - what landed per
-source, what failed, data-quality findings by severity, the day's signals, links to docs."""
+source, what failed, data-quality findings by severity, the day's signals, each strategy's
+last-session P&L and open positions, links to docs."""
 
 from __future__ import annotations
 
@@ -53,7 +54,41 @@ def report_facts(settings: Settings, since: datetime) -> dict[str, list[tuple]]:
             facts["signals"] = cur.fetchall()
             cur.execute("select max(trade_date) from marts.fct_signals")
             facts["signal_day"] = [cur.fetchone()]
+        facts["strategies"] = []
+        if _exists(cur, "marts.fct_strategy_returns"):
+            cur.execute(STRATEGIES_SQL)
+            facts["strategies"] = cur.fetchall()
     return facts
+
+
+# each strategy's last session: its P&L and return, equity, and the positions it holds
+STRATEGIES_SQL = """
+select
+    returns.strategy,
+    returns.trade_date,
+    returns.net_pnl,
+    returns.net_return,
+    returns.equity,
+    returns.drawdown,
+    returns.open_positions,
+    coalesce((
+        select string_agg(
+            positions.symbol || case when positions.side = 'short' then ' (short)' else '' end,
+            ', ' order by positions.symbol
+        )
+        from marts.fct_strategy_positions as positions
+        where positions.strategy = returns.strategy
+            and positions.trade_date = returns.trade_date
+            and positions.symbol <> '$CASH'
+            and positions.weight <> 0
+    ), '') as held
+from marts.fct_strategy_returns as returns
+inner join (
+    select strategy, max(trade_date) as trade_date from marts.fct_strategy_returns group by strategy
+) as last_session
+    on returns.strategy = last_session.strategy and returns.trade_date = last_session.trade_date
+order by returns.strategy
+"""
 
 
 def report_markdown(facts: dict[str, list[tuple]], since: datetime, links: list[str]) -> str:
@@ -81,6 +116,18 @@ def report_markdown(facts: dict[str, list[tuple]], since: datetime, links: list[
         lines += [f"| {s} | {sig} | {d} | {c} |" for s, sig, d, c in facts["signals"]]
     else:
         lines.append("No signals.")
+    lines += ["", "## Strategies (last session)", ""]
+    if facts.get("strategies"):
+        lines += ["| strategy | session | net P&L | return | equity | drawdown | open | held |"]
+        lines += ["|---|---|---:|---:|---:|---:|---:|---|"]
+        for name, day, pnl, ret, equity, dd, n, held in facts["strategies"]:
+            shown = held if len(held) <= 200 else held[:200] + "..."
+            lines.append(
+                f"| {name} | {day} | {pnl:+,.2f} | {ret:+.2%} | {equity:,.2f} | {dd:.1%} | {n} "
+                f"| {shown} |"
+            )
+    else:
+        lines.append("No strategy marts (marts.fct_strategy_returns).")
     lines += ["", "## Links", "", *[f"- {link}" for link in links]]
     return "\n".join(lines)
 

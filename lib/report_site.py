@@ -1,9 +1,12 @@
 """The report site: static pages a trader would look at, read from the marts with SQL only.
 
 `write_site` writes `index.html` (one row per symbol: last close, change, RSI, distance to the
-SMA 200, the day's signals, open data-quality findings) and one page per symbol with stacked,
+SMA 200, the day's signals, open data-quality findings), one page per symbol with stacked,
 date-aligned, zoomable panels (candlesticks + SMA 20/50/200 + Bollinger bands, volume, RSI 14,
-MACD, signal markers). Every number comes from marts.* as stored; nothing is computed here.
+MACD, signal markers, the strategies' entries and exits) and, where the strategy marts exist,
+`strategies.html`: the performance table and, per strategy, its equity against both benchmarks
+(log scale), its drawdown (underwater), its monthly returns and its trades. Every number comes
+from marts.* (SQL only); nothing is computed here.
 The pages work offline: Plotly's JavaScript is copied next to them (`plotly.min.js`).
 """
 
@@ -21,6 +24,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL
 
 from ingest.db import transaction
+from lib.backtest import COLUMNS
 
 PLOTLY_JS = "plotly.min.js"
 CHART_ID = "chart"
@@ -82,6 +86,57 @@ where symbol = %(symbol)s
 order by trade_date, signal
 """
 
+STRATEGY_TABLE = "marts.fct_strategy_performance"
+# a symbol's round trips, for its entry and exit marks
+SYMBOL_TRADES_SQL = """
+select strategy, side, entry_date, entry_price, exit_date, exit_price, exit_reason
+from marts.fct_strategy_trades
+where symbol = %(symbol)s
+order by strategy, entry_date
+"""
+
+PERFORMANCE_SQL = """
+select strategy, description, is_benchmark, total_return, cagr, annual_volatility, sharpe_ratio,
+    sortino_ratio, max_drawdown, max_drawdown_peak_date, max_drawdown_trough_date,
+    max_drawdown_recovery_date, calmar_ratio, trades, open_trades, trade_win_rate, profit_factor,
+    average_gross_exposure, beta, alpha, first_date, last_date
+from marts.fct_strategy_performance
+where period = 'all'
+order by is_benchmark, strategy
+"""
+
+# equity as growth of the capital, and the drawdown, per strategy and session
+CURVES_SQL = """
+select strategy, trade_date, equity / capital as growth, drawdown
+from marts.fct_strategy_returns
+order by strategy, trade_date
+"""
+
+# each calendar month's return: its last equity over the equity it started with
+MONTHLY_SQL = """
+select
+    strategy,
+    extract(year from trade_date)::int as year,
+    extract(month from trade_date)::int as month,
+    (array_agg(equity order by trade_date desc))[1]
+    / (array_agg(previous_equity order by trade_date))[1] - 1 as monthly_return
+from marts.fct_strategy_returns
+group by strategy, year, month
+order by strategy, year, month
+"""
+
+TRADES_SHOWN = 50  # the latest round trips per strategy on the strategies page
+TRADES_SQL = """
+select strategy, symbol, side, entry_date, entry_price, exit_date, exit_price, exit_reason,
+    holding_sessions, net_return, net_pnl
+from (
+    select *, row_number() over (partition by strategy order by entry_date desc, symbol) as latest
+    from marts.fct_strategy_trades
+) as numbered
+where latest <= %(shown)s
+order by strategy, entry_date desc, symbol
+"""
+
 
 @dataclass(frozen=True)
 class IndexRow:
@@ -104,17 +159,41 @@ class Signal:
     close: float | None
 
 
+@dataclass(frozen=True)
+class Trade:
+    strategy: str
+    side: str
+    entry_date: date
+    entry_price: float | None
+    exit_date: date | None
+    exit_price: float | None
+    exit_reason: str
+
+
 @dataclass
 class SymbolSeries:
     symbol: str
     columns: dict[str, list] = field(default_factory=dict)
     signals: list[Signal] = field(default_factory=list)
+    trades: list[Trade] = field(default_factory=list)
+
+
+@dataclass
+class Strategies:
+    """What the strategies page shows, as read from the strategy marts."""
+
+    performance: list[dict] = field(default_factory=list)
+    curves: dict[str, dict[str, list]] = field(default_factory=dict)
+    monthly: dict[str, list[tuple[int, int, float]]] = field(default_factory=dict)
+    trades: dict[str, list[dict]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Site:
     index: Path
     pages: int
+    unknown: tuple[str, ...] = ()  # symbols asked for that the marts do not have
+    strategies: Path | None = None
 
     @property
     def url(self) -> str:
@@ -163,7 +242,12 @@ def _float(value: object) -> float | None:
     return None if value is None else float(value)
 
 
-def read_series(cur, symbol: str) -> SymbolSeries:
+def has_strategies(cur) -> bool:
+    cur.execute("select to_regclass(%s) is not null", (STRATEGY_TABLE,))
+    return cur.fetchone()[0]
+
+
+def read_series(cur, symbol: str, strategies: bool = False) -> SymbolSeries:
     cur.execute(SERIES_SQL, {"symbol": symbol})
     rows = cur.fetchall()
     series = SymbolSeries(symbol)
@@ -171,7 +255,39 @@ def read_series(cur, symbol: str) -> SymbolSeries:
         series.columns[column.name] = [_plain(row[i]) for row in rows]
     cur.execute(SIGNALS_SQL, {"symbol": symbol})
     series.signals = [Signal(d, s, direction, _float(c)) for d, s, direction, c in cur.fetchall()]
+    if strategies:
+        cur.execute(SYMBOL_TRADES_SQL, {"symbol": symbol})
+        series.trades = [
+            Trade(name, side, entry, _float(ep), exit_, _float(xp), reason)
+            for name, side, entry, ep, exit_, xp, reason in cur.fetchall()
+        ]
     return series
+
+
+def _records(cur) -> list[dict]:
+    names = [c.name for c in cur.description]
+    return [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+
+
+def read_strategies(cur) -> Strategies:
+    found = Strategies()
+    cur.execute(PERFORMANCE_SQL)
+    found.performance = _records(cur)
+    cur.execute(CURVES_SQL)
+    for row in _records(cur):
+        curve = found.curves.setdefault(row["strategy"], {"date": [], "growth": [], "drawdown": []})
+        curve["date"].append(row["trade_date"])
+        curve["growth"].append(row["growth"])
+        curve["drawdown"].append(row["drawdown"])
+    cur.execute(MONTHLY_SQL)
+    for row in _records(cur):
+        found.monthly.setdefault(row["strategy"], []).append(
+            (row["year"], row["month"], row["monthly_return"])
+        )
+    cur.execute(TRADES_SQL, {"shown": TRADES_SHOWN})
+    for row in _records(cur):
+        found.trades.setdefault(row["strategy"], []).append(row)
+    return found
 
 
 # --- rendering -----------------------------------------------------------------------------
@@ -286,6 +402,7 @@ def symbol_figure(series: SymbolSeries) -> dict:
                 "yaxis": "y",
             }
         )
+    traces += trade_marks(series.trades)
     grey = "rgba(100,100,100,0.55)"
     traces += [
         {"type": "bar", "x": x, "y": c["volume"], "name": "Volume", "marker": {"color": grey},
@@ -297,6 +414,51 @@ def symbol_figure(series: SymbolSeries) -> dict:
         _line(x, c["macd_signal"], "MACD signal", "#ff7f0e", 4),
     ]  # fmt: skip
     return {"data": traces, "layout": panel_layout()}
+
+
+STRATEGY_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+def trade_marks(trades: list[Trade]) -> list[dict]:
+    """Per strategy: its entries (triangles) and exits (crosses) at their execution prices."""
+    traces = []
+    names = sorted({t.strategy for t in trades})
+    for n, name in enumerate(names):
+        colour = STRATEGY_COLOURS[n % len(STRATEGY_COLOURS)]
+        mine = [t for t in trades if t.strategy == name]
+        closed = [t for t in mine if t.exit_reason != "open"]
+        for kind, picked, x, y, marker in (
+            ("entries", mine, [t.entry_date for t in mine], [t.entry_price for t in mine],
+             "triangle-right"),
+            ("exits", closed, [t.exit_date for t in closed], [t.exit_price for t in closed],
+             "x-thin-open"),
+        ):  # fmt: skip
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "x": [d.isoformat() for d in x],
+                    "y": y,
+                    "text": [
+                        f"{name} {t.side} {kind[:-2] if kind == 'exits' else 'entry'}"
+                        + (f" ({t.exit_reason})" if kind == "exits" else "")
+                        for t in picked
+                    ],  # fmt: skip
+                    "name": f"{name} {kind}",
+                    "legendgroup": name,
+                    "visible": "legendonly",  # a click on the legend shows a strategy's marks
+                    "marker": {
+                        "symbol": marker,
+                        "size": 9,
+                        "color": colour,
+                        "line": {"width": 2, "color": colour},
+                    },  # fmt: skip
+                    "hovertemplate": "%{x}<br>%{text}<br>at %{y}<extra></extra>",
+                    "xaxis": "x",
+                    "yaxis": "y",
+                }
+            )
+    return traces
 
 
 STYLE = """
@@ -325,7 +487,9 @@ def _num(value: float | None, fmt: str, signed: bool = False) -> str:
     return f"<td{css}>{format(value, fmt)}</td>"
 
 
-def index_html(rows: list[IndexRow], quality: dict | None, generated: datetime) -> str:
+def index_html(
+    rows: list[IndexRow], quality: dict | None, generated: datetime, strategies: bool = False
+) -> str:
     has_quality = quality is not None
     header = (
         "<tr><th>Symbol</th><th class='text'>Date</th><th>Close</th><th>Change</th>"
@@ -352,8 +516,14 @@ def index_html(rows: list[IndexRow], quality: dict | None, generated: datetime) 
     if quality and quality.get(None):
         feed = f"<p>{quality[None]} open feed-level data-quality finding(s).</p>"
     note = "" if has_quality else "<p class='muted'>No data-quality table in this warehouse.</p>"
+    link = (
+        f"<p><a id='strategies-link' href='{STRATEGIES_PAGE}'>Strategies and backtests</a></p>"
+        if strategies
+        else ""
+    )
     body = (
         "<h1>Market data warehouse</h1>"
+        f"{link}"
         f"<p class='muted'>{len(rows)} symbols, from the marts; generated "
         f"{generated:%Y-%m-%d %H:%M} UTC. Change is against the previous close; "
         "vs SMA 200 is close / SMA 200 - 1.</p>"
@@ -380,12 +550,188 @@ def symbol_html(series: SymbolSeries, generated: datetime) -> str:
     body = (
         f"<p><a href='index.html'>&larr; all symbols</a></p><h1>{symbol}</h1>"
         f"<p class='muted'>Daily bars {span} ({len(days)} days), split-adjusted; "
-        f"{len(series.signals)} signals. Drag to zoom, double-click to reset; all panels share "
+        f"{len(series.signals)} signals; click a strategy's entries or exits in the legend to mark "
+        "them. Drag to zoom, double-click to reset; all panels share "
         f"the date axis. Generated {generated:%Y-%m-%d %H:%M} UTC.</p>{chart}"
     )
     return _page(
         f"{series.symbol} - market data warehouse", body, f"<script src='{PLOTLY_JS}'></script>"
     )
+
+
+STRATEGIES_PAGE = "strategies.html"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+PERFORMANCE_COLUMNS = tuple(c for c in COLUMNS if c[0] != "strategy")  # as `mdw backtest` shows
+
+
+def strategy_id(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)
+
+
+@cache
+def _template() -> dict:
+    import plotly.io as pio
+
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def equity_figure(name: str, strategies: Strategies, benchmarks: list[str]) -> dict:
+    """Growth of the capital (log scale) against the benchmarks, and the drawdown below it."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.06, row_heights=[0.7, 0.3],
+        subplot_titles=("Equity / capital (log scale)", "Drawdown (underwater)"),
+    )  # fmt: skip
+    layout = fig.to_plotly_json()["layout"]
+    layout.update(
+        height=560,
+        margin={"l": 60, "r": 20, "t": 50, "b": 30},
+        hovermode="x unified",
+        template=_template(),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.06, "x": 0},
+    )
+    layout["yaxis"].update(type="log", title={"text": "growth"})
+    layout["yaxis2"].update(tickformat=".0%", title={"text": "drawdown"})
+    curve = strategies.curves.get(name, {"date": [], "growth": [], "drawdown": []})
+    traces = [
+        {"type": "scatter", "mode": "lines", "x": curve["date"], "y": curve["growth"],
+         "name": name, "line": {"width": 2, "color": "#1f77b4"}, "xaxis": "x", "yaxis": "y"},
+    ]  # fmt: skip
+    for n, bench in enumerate(b for b in benchmarks if b != name):
+        other = strategies.curves.get(bench, {"date": [], "growth": []})
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": other["date"],
+                "y": other["growth"],
+                "name": bench,
+                "line": {"width": 1.3, "dash": "dot", "color": ("#ff7f0e", "#7f7f7f")[n % 2]},
+                "xaxis": "x",
+                "yaxis": "y",
+            }  # fmt: skip
+        )
+    traces.append(
+        {"type": "scatter", "mode": "lines", "x": curve["date"], "y": curve["drawdown"],
+         "name": f"{name} drawdown", "fill": "tozeroy", "line": {"width": 1, "color": "#d62728"},
+         "fillcolor": "rgba(214,39,40,0.25)", "xaxis": "x2", "yaxis": "y2", "showlegend": False}
+    )  # fmt: skip
+    return {"data": traces, "layout": layout}
+
+
+def monthly_figure(name: str, strategies: Strategies) -> dict:
+    """Monthly returns: a year x month heat map (the marts' monthly compounding)."""
+    months = strategies.monthly.get(name, [])
+    years = sorted({y for y, _, _ in months})
+    z = [[None] * 12 for _ in years]
+    for y, m, r in months:
+        z[years.index(y)][m - 1] = r
+    text = [["" if v is None else f"{v:+.1%}" for v in row] for row in z]
+    return {
+        "data": [
+            {"type": "heatmap", "x": list(MONTHS), "y": [str(y) for y in years], "z": z,
+             "text": text, "texttemplate": "%{text}", "zmid": 0,
+             "colorscale": [[0, "#c62828"], [0.5, "#f7f7f7"], [1, "#1a7f37"]],
+             "hovertemplate": "%{y} %{x}: %{text}<extra></extra>", "showscale": False}
+        ],
+        "layout": {"height": 60 + 34 * max(len(years), 1), "template": _template(),
+                   "margin": {"l": 60, "r": 20, "t": 10, "b": 30},
+                   "yaxis": {"autorange": "reversed", "type": "category"}},
+    }  # fmt: skip
+
+
+def _chart(figure: dict, div_id: str) -> str:
+    import plotly.io as pio
+
+    return pio.to_html(
+        figure,
+        validate=False,
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def _performance_table(rows: list[dict]) -> str:
+    header = "<tr><th>Strategy</th>" + "".join(f"<th>{h}</th>" for _, h, _ in PERFORMANCE_COLUMNS)
+    body = []
+    for r in rows:
+        name = html.escape(r["strategy"])
+        label = f"<a href='#strategy-{strategy_id(r['strategy'])}'>{name}</a>"
+        if r["is_benchmark"]:
+            label += " <span class='muted'>(benchmark)</span>"
+        cells = []
+        for column, _, fmt in PERFORMANCE_COLUMNS:
+            value = r[column]
+            if fmt == "d":
+                cells.append(f"<td>{'-' if value is None else int(value)}</td>")
+            else:
+                cells.append(_num(_float(value), fmt, signed=fmt.startswith("+")))
+        body.append(f"<tr data-strategy='{name}'><td>{label}</td>{''.join(cells)}</tr>")
+    rows_html = "".join(body)
+    return f"<table id='performance'><thead>{header}</tr></thead><tbody>{rows_html}</tbody></table>"
+
+
+def _trades_table(name: str, trades: list[dict]) -> str:
+    header = (
+        "<tr><th>Symbol</th><th class='text'>Side</th><th class='text'>Entry</th><th>Price</th>"
+        "<th class='text'>Exit</th><th>Price</th><th class='text'>Reason</th><th>Sessions</th>"
+        "<th>Net return</th><th>Net P&amp;L</th></tr>"
+    )
+    rows = []
+    for t in trades:
+        rows.append(
+            f"<tr><td>{html.escape(t['symbol'])}</td><td class='text'>{html.escape(t['side'])}</td>"
+            f"<td class='text'>{t['entry_date']}</td>{_num(_float(t['entry_price']), '.2f')}"
+            f"<td class='text'>{t['exit_date'] or ''}</td>{_num(_float(t['exit_price']), '.2f')}"
+            f"<td class='text'>{html.escape(t['exit_reason'])}</td><td>{t['holding_sessions']}</td>"
+            f"{_num(_float(t['net_return']), '+.2%', signed=True)}"
+            f"{_num(_float(t['net_pnl']), '+,.2f', signed=True)}</tr>"
+        )
+    return (
+        f"<table class='trades' id='trades-{strategy_id(name)}'><thead>{header}</thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def strategies_html(strategies: Strategies, generated: datetime) -> str:
+    benchmarks = [r["strategy"] for r in strategies.performance if r["is_benchmark"]]
+    sections = []
+    for r in strategies.performance:
+        name, sid = r["strategy"], strategy_id(r["strategy"])
+        peak = r["max_drawdown_peak_date"] or "the start"
+        recovered = r["max_drawdown_recovery_date"] or "not yet"
+        dd = (
+            f"max drawdown {_fmt(r['max_drawdown'], '.1%')} from {peak} to "
+            f"{r['max_drawdown_trough_date'] or '-'}, recovered {recovered}"
+        )
+        shown = strategies.trades.get(name, [])
+        total = (r["trades"] or 0) + (r["open_trades"] or 0)
+        sections.append(
+            f"<section id='strategy-{sid}'><h2>{html.escape(name)}</h2>"
+            f"<p>{html.escape(r['description'] or '')}</p>"
+            f"<p class='muted'>{r['first_date']} to {r['last_date']}; {dd}.</p>"
+            f"{_chart(equity_figure(name, strategies, benchmarks), f'equity-{sid}')}"
+            f"<h3>Monthly returns</h3>{_chart(monthly_figure(name, strategies), f'monthly-{sid}')}"
+            f"<h3>Trades</h3><p class='muted'>The latest {len(shown)} of {total} round trips "
+            f"({r['open_trades']} still open; all of them: marts.fct_strategy_trades).</p>"
+            f"{_trades_table(name, shown)}"
+            "</section>"
+        )
+    body = (
+        "<p><a href='index.html'>&larr; all symbols</a></p><h1>Strategies and backtests</h1>"
+        f"<p class='muted'>The declared strategies (dbt_project.yml) from the strategy marts, "
+        f"net of costs; benchmarks: {', '.join(html.escape(b) for b in benchmarks) or 'none'}. "
+        f"Generated {generated:%Y-%m-%d %H:%M} UTC.</p>"
+        f"{_performance_table(strategies.performance)}{''.join(sections)}"
+    )
+    return _page("Strategies - market data warehouse", body, f"<script src='{PLOTLY_JS}'></script>")
+
+
+def _fmt(value: object, fmt: str) -> str:
+    return "-" if value is None else format(float(value), fmt)
 
 
 def write_plotly_js(output: Path) -> None:
@@ -403,10 +749,18 @@ def write_site(url: URL, output: Path, symbols: Sequence[str] | None = None) -> 
     generated = datetime.now(UTC)
     with transaction(url) as cur:
         rows, quality = read_index(cur, symbols)
-        series = [read_series(cur, r.symbol) for r in rows]
+        with_strategies = has_strategies(cur)
+        series = [read_series(cur, r.symbol, with_strategies) for r in rows]
+        strategies = read_strategies(cur) if with_strategies else None
     write_plotly_js(output)
     for s in series:
         (output / page_name(s.symbol)).write_text(symbol_html(s, generated), encoding="utf-8")
+    strategies_page = None
+    if strategies is not None:
+        strategies_page = output / STRATEGIES_PAGE
+        strategies_page.write_text(strategies_html(strategies, generated), encoding="utf-8")
     index = output / "index.html"
-    index.write_text(index_html(rows, quality, generated), encoding="utf-8")
-    return Site(index, len(series))
+    index.write_text(index_html(rows, quality, generated, strategies is not None), encoding="utf-8")
+    known = {r.symbol for r in rows}
+    unknown = tuple(dict.fromkeys(s for s in symbols or () if s not in known))
+    return Site(index, len(series), unknown, strategies_page)

@@ -7,4 +7,4 @@ Raise `mdw.errors.UserError` for anything the user can fix; `mdw.cli` prints it 
 
 from __future__ import annotations
 
-GROUPS = ["stack", "ingest", "validate", "ops", "analyst", "report"]
+GROUPS = ["stack", "ingest", "validate", "ops", "analyst", "report", "backtest"]

@@ -8,7 +8,7 @@ from typing import Annotated
 import psycopg2
 import typer
 
-from mdw.console import out
+from mdw.console import err, out
 from mdw.errors import STACK_DOWN, UserError
 from mdw.options import Symbols
 from settings import get_settings
@@ -41,9 +41,27 @@ def cmd_report(
             "the marts are not built", first, "run the pipeline first (`mdw demo`)"
         ) from None
     if site.pages == 0:
-        wanted = f" for {','.join(symbols)}" if symbols else ""
-        raise UserError(f"no symbol in the marts{wanted}", "nothing to chart", "check --symbols")
-    out.print(f"report site: {site.pages} symbol pages, open {site.url}")
+        if symbols:
+            raise UserError(
+                f"none of the symbols is in the marts: {named(site.unknown)}",
+                "nothing to chart",
+                "check --symbols (`mdw status` lists what landed)",
+            )
+        raise UserError("no symbol in the marts", "nothing to chart", "run the pipeline first")
+    if site.unknown:
+        err.print(
+            f"not in the marts, no page: {named(site.unknown)} ({len(site.unknown)} of "
+            f"{len(set(symbols or ()))} symbols asked for)",
+            markup=False,
+        )
+    strategies = f" and the strategies page ({site.strategies.name})" if site.strategies else ""
+    out.print(f"report site: {site.pages} symbol pages{strategies}, open {site.url}")
+
+
+def named(symbols: tuple[str, ...], shown: int = 10) -> str:
+    """The symbols, the first `shown` of them when there are more."""
+    text = ", ".join(symbols[:shown])
+    return text + (f" and {len(symbols) - shown:,} more" if len(symbols) > shown else "")
 
 
 def register(app: typer.Typer) -> None:

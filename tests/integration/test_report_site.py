@@ -61,8 +61,9 @@ def test_every_symbol_has_a_page_and_no_page_points_anywhere_remote(site, built_
     with transaction(built_warehouse) as cur:
         cur.execute("select distinct symbol from marts.fct_daily_indicators")
         symbols = {r[0] for r in cur.fetchall()}
-    pages = {p.stem for p in site.glob("*.html")} - {"index"}
+    pages = {p.stem for p in site.glob("*.html")} - {"index", "strategies"}
     assert pages == symbols
+    assert (site / "strategies.html").exists()
     assert (site / "plotly.min.js").stat().st_size > 1_000_000
     for page in site.glob("*.html"):
         assert not REMOTE.search(page.read_text()), page
@@ -162,3 +163,138 @@ def test_hostile_symbols_reach_sql_only_as_parameters(built_warehouse, tmp_path)
     with transaction(built_warehouse) as cur:
         cur.execute("select count(*) from marts.fct_signals")
         assert cur.fetchone()[0] > 0
+
+
+# --- strategies -------------------------------------------------------------------------------
+
+CHARTS_READY = (
+    "document.querySelectorAll('.js-plotly-plot').length > 0 && Array.from("
+    "document.querySelectorAll('.js-plotly-plot')).every(d => d.querySelector('.main-svg'))"
+)
+
+
+def test_the_strategies_page_shows_the_marts_equity_drawdown_months_and_trades(
+    site, browser, built_warehouse, tmp_path
+):
+    from tests.integration.conftest import query
+
+    browser.open((site / "strategies.html").as_uri(), ready=CHARTS_READY)
+    requested = browser.requested_urls()
+    assert requested and all(u.startswith("file://") for u in requested), requested
+    assert browser.distinct_colours(browser.screenshot(tmp_path / "strategies.png")) > 100
+    performance = query(
+        built_warehouse,
+        "select strategy, total_return, sharpe_ratio, max_drawdown, is_benchmark"
+        " from marts.fct_strategy_performance where period = 'all'",
+    ).set_index("strategy")
+    table = browser.evaluate(
+        "Array.from(document.querySelectorAll('#performance tbody tr')).map(tr =>"
+        " [tr.dataset.strategy, Array.from(tr.cells).map(c => c.textContent)])"
+    )
+    assert sorted(name for name, _ in table) == sorted(performance.index)
+    for name, cells in table:
+        row = performance.loc[name]
+        assert (
+            cells[1] == f"{row['total_return']:+.1%}" and cells[6] == f"{row['max_drawdown']:.1%}"
+        )
+    returns = query(
+        built_warehouse,
+        "select strategy, trade_date, equity, capital, drawdown, net_return"
+        " from marts.fct_strategy_returns order by strategy, trade_date",
+    )
+    benchmarks = sorted(performance.index[performance["is_benchmark"]])
+    trades = query(built_warehouse, "select * from marts.fct_strategy_trades")
+    for name in performance.index:
+        mine = returns[returns["strategy"] == name]
+        chart = browser.evaluate(
+            f"(() => {{ const d = document.getElementById('equity-{name}');"
+            " return {data: d.data.map(t => ({name: t.name, x: Array.from(t.x), y: Array.from(t.y),"
+            " yaxis: t.yaxis})), type: d._fullLayout.yaxis.type}; })()"
+        )
+        assert chart["type"] == "log"
+        traces = {t["name"]: t for t in chart["data"]}
+        assert {name, *benchmarks} <= set(traces)
+        equity = traces[name]
+        assert equity["x"] == [d.isoformat() for d in mine["trade_date"]]
+        assert equity["y"] == list(mine["equity"] / mine["capital"])
+        assert traces[f"{name} drawdown"]["y"] == list(mine["drawdown"])
+        # the heat map's months are the returns compounded within each month
+        heat = browser.evaluate(
+            f"(() => {{ const t = document.getElementById('monthly-{name}').data[0];"
+            " return {y: Array.from(t.y), z: t.z.map(r => Array.from(r))}; })()"
+        )
+        years = [d.year for d in mine["trade_date"]]
+        months = [d.month for d in mine["trade_date"]]
+        monthly = (1 + mine["net_return"]).groupby([years, months]).prod() - 1
+        assert len(monthly) > 12
+        for (year, month), value in monthly.items():
+            shown = heat["z"][heat["y"].index(str(year))][month - 1]
+            assert abs(shown - value) <= 1e-9 * max(1, abs(value)), (name, year, month, shown)
+        # the trades table lists the strategy's latest round trips, newest first
+        shown = browser.evaluate(
+            f"Array.from(document.querySelectorAll('#trades-{name} tbody tr')).map(tr =>"
+            " [tr.cells[0].textContent, tr.cells[2].textContent, tr.cells[6].textContent])"
+        )
+        expected = trades[trades["strategy"] == name].sort_values(
+            ["entry_date", "symbol"], ascending=[False, True]
+        )[:50]
+        assert shown == [
+            [t.symbol, t.entry_date.isoformat(), t.exit_reason] for t in expected.itertuples()
+        ]
+
+
+def test_a_symbol_page_marks_each_strategys_entries_and_exits(site, browser, built_warehouse):
+    from tests.integration.conftest import query
+
+    browser.open((site / f"{SYMBOL}.html").as_uri(), ready=CHART_READY)
+    marks = browser.evaluate(
+        "document.getElementById('chart').data.filter(t => / (entries|exits)$/.test(t.name))"
+        ".map(t => [t.name, Array.from(t.x), Array.from(t.y)])"
+    )
+    trades = query(
+        built_warehouse,
+        f"select * from marts.fct_strategy_trades where symbol = '{SYMBOL}'"
+        " order by strategy, entry_date",
+    )
+    assert {name.rsplit(" ", 1)[0] for name, _, _ in marks} == set(trades["strategy"])
+    for name, x, y in marks:
+        strategy, kind = name.rsplit(" ", 1)
+        mine = trades[trades["strategy"] == strategy]
+        if kind == "exits":
+            mine = mine[mine["exit_reason"] != "open"]
+            assert x == [d.isoformat() for d in mine["exit_date"]] and y == list(mine["exit_price"])
+        else:
+            assert x == [d.isoformat() for d in mine["entry_date"]] and y == list(
+                mine["entry_price"]
+            )
+
+
+def test_report_names_unknown_symbols_and_fails_when_none_is_known(
+    built_warehouse, tmp_path, capsys
+):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WAREHOUSE_URL", built_warehouse.render_as_string(hide_password=False))
+        mp.setenv("MDW_HOME", str(tmp_path / "home"))
+        unknown = [f"ZZ{i:03d}" for i in range(12)]
+        assert (
+            main(
+                [
+                    "report",
+                    "--output",
+                    str(tmp_path / "a"),
+                    "--symbols",
+                    ",".join(["AAPL", *unknown]),
+                ]
+            )
+            == 0
+        )
+        printed = capsys.readouterr()
+        assert "ZZ000" in printed.err and "and 2 more" in printed.err and "12 of 13" in printed.err
+        assert sorted(p.name for p in (tmp_path / "a").glob("*.html")) == [
+            "AAPL.html",
+            "index.html",
+            "strategies.html",
+        ]
+        assert main(["report", "--output", str(tmp_path / "b"), "--symbols", "ZZZZ,QQQQ"]) == 1
+        printed = capsys.readouterr()
+        assert "none of the symbols is in the marts: ZZZZ, QQQQ" in printed.err

@@ -1,13 +1,17 @@
 {#-
-  Trading signals, one row per symbol, trading day and signal:
-    golden_cross / death_cross          SMA 50 crosses above / below SMA 200
-    rsi_crosses_above_30 / _below_30    RSI 14 leaves / enters oversold
-    rsi_crosses_above_70 / _below_70    RSI 14 enters / leaves overbought
-    macd_crosses_above_signal / _below  MACD line crosses its signal line
-    close_above_upper_band / _below_lower_band   close outside the Bollinger bands (each day)
-  A cross needs both days' values (no signal in warm-up rows). Incremental from each symbol's
-  first changed bar.
+  Trading signals, one row per symbol, trading day and signal that fired: the signals declared in
+  var('signals') (dbt_project.yml), each a rule over the day's indicator and bar columns and
+  previous_<column> (the symbol's previous bar), with its direction and the value behind it.
+  A rule reading the previous bar needs both days' values (no signal in warm-up rows). Adding a
+  signal is a declaration, not an edit here. Incremental from each symbol's first changed bar.
 -#}
+{%- set signals = signal_declarations() %}
+{%- set columns = [] %}
+{%- set lags = [] %}
+{%- for signal in signals %}
+    {%- for c in signal.columns if c not in columns %}{%- do columns.append(c) %}{%- endfor %}
+    {%- for c in signal.lags if c not in lags %}{%- do lags.append(c) %}{%- endfor %}
+{%- endfor %}
 {{
     config(
         materialized='incremental',
@@ -76,22 +80,16 @@ with_previous as (
         trade_date,
         bar_number,
         close,
-        sma_50,
-        sma_200,
-        rsi_14,
-        macd,
-        macd_signal,
-        bb_upper,
-        bb_lower,
+        {%- for c in columns if c not in ['symbol', 'trade_date', 'bar_number', 'close'] %}
+        {{ c }},
+        {%- endfor %}
         source_loaded_at,
         {%- if is_incremental() %}
             restart_date,
         {%- endif %}
-        lag(sma_50) over by_date as previous_sma_50,
-        lag(sma_200) over by_date as previous_sma_200,
-        lag(rsi_14) over by_date as previous_rsi_14,
-        lag(macd) over by_date as previous_macd,
-        lag(macd_signal) over by_date as previous_macd_signal,
+        {%- for c in lags %}
+        lag({{ c }}) over by_date as previous_{{ c }},
+        {%- endfor %}
         lag(trade_date) over by_date as previous_trade_date
     from indicators
     window by_date as (partition by symbol order by trade_date)
@@ -99,7 +97,7 @@ with_previous as (
 ),
 
 -- The lateral values list reads the outer row's columns (one row per signal): qualifying each
--- of them would bury the signal table, so RF02 is off for this CTE only.
+-- of them would bury the declared rules, so RF02 is off for this CTE only.
 -- noqa: disable=RF02
 candidates as (
 
@@ -117,28 +115,12 @@ candidates as (
     cross join
         lateral (
             values
+            {%- for signal in signals %}
             (
-                'golden_cross', 'bullish', sma_50 - sma_200,
-                previous_sma_50 <= previous_sma_200 and sma_50 > sma_200
-            ),
-            (
-                'death_cross', 'bearish', sma_50 - sma_200,
-                previous_sma_50 >= previous_sma_200 and sma_50 < sma_200
-            ),
-            ('rsi_crosses_above_30', 'bullish', rsi_14, previous_rsi_14 <= 30 and rsi_14 > 30),
-            ('rsi_crosses_below_30', 'bearish', rsi_14, previous_rsi_14 >= 30 and rsi_14 < 30),
-            ('rsi_crosses_above_70', 'bullish', rsi_14, previous_rsi_14 <= 70 and rsi_14 > 70),
-            ('rsi_crosses_below_70', 'bearish', rsi_14, previous_rsi_14 >= 70 and rsi_14 < 70),
-            (
-                'macd_crosses_above_signal', 'bullish', macd - macd_signal,
-                previous_macd <= previous_macd_signal and macd > macd_signal
-            ),
-            (
-                'macd_crosses_below_signal', 'bearish', macd - macd_signal,
-                previous_macd >= previous_macd_signal and macd < macd_signal
-            ),
-            ('close_above_upper_band', 'bearish', close - bb_upper, close > bb_upper),
-            ('close_below_lower_band', 'bullish', close - bb_lower, close < bb_lower)
+                '{{ signal.name }}', '{{ signal.direction }}', ({{ signal.value }})::float8,
+                coalesce(({{ signal.when }}), false)
+            ){{ "," if not loop.last }}
+            {%- endfor %}
         ) as s (signal, direction, value, fired)
     {% if is_incremental() -%}
         where with_previous.trade_date >= with_previous.restart_date
