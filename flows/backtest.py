@@ -3,10 +3,12 @@ performance table as a markdown artifact (`mdw backtest` runs it through `backte
 
 from __future__ import annotations
 
+import shlex
+
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.dbt_build import one_build_at_a_time
+from flows.build_slot import build_slot
 from flows.tasks import dbt_invoke
 from lib.backtest import (
     Performance,
@@ -40,8 +42,8 @@ def backtest(
         cost_bps: costs per side in basis points for these strategies (default: as declared).
     """
     vars_ = backtest_vars(strategies, start, end, cost_bps)
-    with one_build_at_a_time():
-        dbt_invoke(dbt_args(vars_))
+    with build_slot():  # the `dbt-build` concurrency slot (flows/build_slot.py)
+        dbt_invoke(shlex.join(dbt_args(vars_)))
     result = performance(strategies)
     title = "Backtest" + (f" (costs {cost_bps:g} bps per side)" if cost_bps is not None else "")
     create_markdown_artifact(

@@ -17,7 +17,7 @@ CONFIG = yaml.safe_load((PROJECT_ROOT / "prefect.yaml").read_text())
 
 def test_every_deployment_has_a_pool_tags_and_zoned_schedules():
     deployments = CONFIG["deployments"]
-    assert len(deployments) == 14
+    assert len(deployments) == 15
     for d in deployments:
         assert d["work_pool"]["name"] in services.POOLS, d["name"]
         assert d["tags"] and d["description"] and ":" in d["entrypoint"]
