@@ -1,19 +1,40 @@
-"""`python -m bench.columns [--check]`: the dbt YAML of the indicator models, from the registry.
+"""`python -m bench.columns [--check]`: the files generated from the indicator registry.
 
-Writes the column entries of int_daily_indicators_computed, fct_daily_indicators and
-fct_hourly_indicators (one doc block per registry column, shared by the three models, and its
-warm-up test). `--check` only compares and exits 1 when a file is out of date (the unit test
-tests/unit/test_indicator_registry.py does the same).
+First the catalogue (dbt_project/seeds/golden/talib_golden_columns.csv): the families'
+declarations (dbt_project/macros/indicators/) rendered by dbt itself (`dbt compile --inline`, no
+database needed), one row per output column. Then, from the catalogue, the column entries of
+int_daily_indicators_computed, fct_daily_indicators and fct_hourly_indicators (one doc block per
+registry column, shared by the three models, and its warm-up test). `--check` only compares the
+files made from the catalogue and exits 1 when one is out of date (the unit test
+tests/unit/test_indicator_registry.py does the same; the dbt test
+assert_indicator_catalog_is_current checks the catalogue against the declarations).
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sys
+import tempfile
+from contextlib import redirect_stdout
 from pathlib import Path
 
-from bench.indicators import Column, registry
+from bench.indicators import CATALOG, Column, read_catalog, registry
 
-MODELS = Path(__file__).resolve().parent.parent / "dbt_project" / "models"
+DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+MODELS = DBT_PROJECT / "models"
+CATALOG_FIELDS = (
+    "column_name",
+    "family",
+    "first_bar",
+    "talib",
+    "relative_tolerance",
+    "absolute_tolerance",
+    "tolerance_scale",
+    "description",
+    "notes",
+)
 HEADER = "# Generated from the indicator registry by `python -m bench.columns`: do not edit.\n"
 
 
@@ -195,6 +216,40 @@ def marts() -> str:
     return "\n".join(lines) + "\n"
 
 
+def rendered_catalog() -> str:
+    """The catalogue as the declarations give it: `indicator_catalog()` rendered by dbt."""
+    from dbt.cli.main import dbtRunner
+
+    shown = io.StringIO()  # compile --inline prints what it rendered: not ours to show
+    with tempfile.TemporaryDirectory(prefix="mdw-catalog-") as scratch, redirect_stdout(shown):
+        result = dbtRunner().invoke(
+            [
+                "compile",
+                "--inline",
+                "{{ tojson(indicator_catalog()) }}",
+                "--no-populate-cache",
+                "--project-dir",
+                str(DBT_PROJECT),
+                "--profiles-dir",
+                str(DBT_PROJECT.parent),
+                "--target-path",
+                f"{scratch}/target",
+                "--log-path",
+                f"{scratch}/logs",
+                "--quiet",
+            ]
+        )
+    if not result.success:
+        raise RuntimeError(f"dbt could not render the indicator catalogue: {result.exception}")
+    rows = json.loads(result.result.results[0].node.compiled_code)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CATALOG_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if row[k] is None else str(row[k]) for k in CATALOG_FIELDS})
+    return buffer.getvalue()
+
+
 def generated() -> dict[Path, str]:
     """Every generated file and the content it must have."""
     return {
@@ -214,6 +269,9 @@ def main(argv: list[str]) -> int:
         for path in out_of_date:
             print(f"{path}: out of date with vars.indicators; run `python -m bench.columns`")
         return 1 if out_of_date else 0
+    CATALOG.write_text(rendered_catalog())
+    print(f"wrote {CATALOG} ({len(read_catalog())} columns)")
+    registry.cache_clear()
     for path, text in generated().items():
         path.write_text(text)
         print(f"wrote {path}")
