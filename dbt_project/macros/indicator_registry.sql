@@ -68,36 +68,36 @@
     {{ return(indicator_engine().output_names) }}
 {%- endmacro %}
 
-{% macro indicator_stored_columns() -%}
+{% macro indicator_stored_columns(engine=none) -%}
     {#- what an incremental run reads back from the stored row it continues from (and the rows
         before it): running sums, read-back outputs, state, carried series, recurrence states -#}
-    {{ return(indicator_engine().stored) }}
+    {{ return((engine or indicator_engine()).stored) }}
 {%- endmacro %}
 
-{% macro indicator_fetched_lags() -%}
+{% macro indicator_fetched_lags(engine=none) -%}
     {#- the mean periods longer than the window reach: an incremental run fetches the stored
         running_close of the bar that many bars back through the (symbol, bar_number) index -#}
-    {{ return(indicator_engine().fetched_lags) }}
+    {{ return((engine or indicator_engine()).fetched_lags) }}
 {%- endmacro %}
 
-{% macro indicator_fetched_columns() -%}
+{% macro indicator_fetched_columns(engine=none) -%}
     {#- the columns an incremental run fetches by bar number for each output row (null elsewhere) -#}
     {%- set fetched = [] -%}
-    {%- for p in indicator_fetched_lags() -%}{%- do fetched.append('lagged_running_close_' ~ p) -%}{%- endfor -%}
+    {%- for p in indicator_fetched_lags(engine) -%}{%- do fetched.append('lagged_running_close_' ~ p) -%}{%- endfor -%}
     {{ return(fetched) }}
 {%- endmacro %}
 
-{% macro indicator_window_reach() -%}
+{% macro indicator_window_reach(engine=none) -%}
     {#- stored rows an incremental run reads (through the engine's windows) before the first
         changed bar: the longest reach the families declare -#}
-    {{ return(indicator_engine().reach) }}
+    {{ return((engine or indicator_engine()).reach) }}
 {%- endmacro %}
 
-{% macro indicator_lookback() -%}
+{% macro indicator_lookback(engine=none) -%}
     {#- stored bars a symbol needs before its first changed bar to continue incrementally (past
         every seed; at least `indicator_lookback_bars`); symbols with fewer are recomputed from
         their first bar -#}
-    {{ return(indicator_engine().lookback) }}
+    {{ return((engine or indicator_engine()).lookback) }}
 {%- endmacro %}
 
 {% macro indicator_tolerances() -%}

@@ -48,10 +48,11 @@
   the floating-point operations of a full refresh: the results are bit-identical.
 -#}
 
-{% macro indicator_no_carried_state() -%}
+{% macro indicator_no_carried_state(engine=none) -%}
     {#- the input columns of a series computed from its first bar: nothing carried -#}
+    {%- set engine = engine or indicator_engine() %}
     0::bigint as state_bar_number,
-    {%- for c in indicator_stored_columns() + indicator_fetched_columns() %}
+    {%- for c in indicator_stored_columns(engine) + indicator_fetched_columns(engine) %}
     null::float8 as {{ c }}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
@@ -105,11 +106,11 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro ti_fetched_mean(p, carried) -%}
+{% macro ti_fetched_mean(p, carried, fetched_lags) -%}
     {#- the mean close of the last p bars; an incremental run reads the running sum p bars back
         from its rows when they reach that far, else from the value fetched by bar number, else
         (before the first bar) 0 -#}
-    {%- if carried and p in indicator_fetched_lags() -%}
+    {%- if carried and p in fetched_lags -%}
     (running_close - coalesce(lag(running_close, {{ p }}) over w_time,
                               lagged_running_close_{{ p }}, 0::float8)) / {{ p }}
     {%- else -%}
@@ -140,8 +141,10 @@
     {%- do exceptions.raise_compiler_error('indicator series ' ~ name ~ ' is not computed on the recursion side') -%}
 {%- endmacro %}
 
-{% macro technical_indicators(input, order_by='trade_date', carried=true) %}
-{%- set engine = indicator_engine() %}
+{% macro technical_indicators(input, order_by='trade_date', carried=true, engine=none) %}
+{#- engine: indicator_engine(), when the caller has it (it is computed from every family's
+    declaration) -#}
+{%- set engine = engine or indicator_engine() %}
 {%- set passes = engine.passes %}
 {%- set stored_sums = ['anchor_close'] + (engine.running_sums.keys() | list) %}
 {%- set in_time = 'partition by symbol order by ti_block, bar_number' %}
@@ -164,7 +167,7 @@ ti_base as (
         {%- for name in stored_sums + engine.reads_back + (engine.state.keys() | list) + (engine.series.keys() | list) %}
         {{ name }} as stored_{{ name }},
         {%- endfor %}
-        {%- for c in indicator_fetched_columns() %}
+        {%- for c in indicator_fetched_columns(engine) %}
         {{ c }},
         {%- endfor %}
         {%- for q in engine.recursions %}
@@ -243,7 +246,7 @@ ti_windows as (
         *,
         state_bar_number as state_step,
         {%- for p in engine.means_of_close | sort %}
-        anchor_close + {{ ti_fetched_mean(p, carried) }} as mean_close_{{ p }},
+        anchor_close + {{ ti_fetched_mean(p, carried, engine.fetched_lags) }} as mean_close_{{ p }},
         {%- endfor %}
         {%- for name, sql in engine.windows.items() %}
         {{ sql }} as {{ name }},
