@@ -7,6 +7,8 @@
   zero), or a registry column the golden rows lack.
 -#}
 
+{%- set engine = indicator_engine() %}
+
 with
 
 golden_input as (
@@ -21,14 +23,14 @@ golden_input as (
         close,
         volume,
         now() as source_loaded_at,
-        {{ indicator_no_carried_state() }}
+        {{ indicator_no_carried_state(engine) }}
     from {{ ref('talib_golden_input') }}
 
 ),
 
 computed as (
 
-    {{ technical_indicators('golden_input', carried=false) }}
+    {{ technical_indicators('golden_input', carried=false, engine=engine) }}
 
 ),
 
@@ -38,13 +40,13 @@ computed_long as (
         computed.symbol,
         computed.trade_date,
         computed.close,
-        {{ 'computed.ad' if 'ad' in indicator_columns() else 'null::float8' }} as ad,
+        {{ 'computed.ad' if 'ad' in engine.output_names else 'null::float8' }} as ad,
         by_indicator.indicator,
         by_indicator.value
     from computed
     cross join lateral (
         values
-        {% for c in indicator_columns() %}
+        {% for c in engine.output_names %}
             ('{{ c }}', computed.{{ c }}){{ "," if not loop.last }}
         {% endfor %}
     ) as by_indicator (indicator, value)
@@ -62,7 +64,7 @@ tolerances as (
 
     select * from (
         values
-        {% for c in indicator_engine().outputs %}
+        {% for c in engine.outputs %}
             ('{{ c.name }}', '{{ c.tolerance }}'){{ "," if not loop.last }}
         {% endfor %}
     ) as declared (indicator, tolerance)
@@ -73,7 +75,7 @@ declared_columns as (
 
     select * from (
         values
-        {% for c in indicator_columns() %}
+        {% for c in engine.output_names %}
             ('{{ c }}'){{ "," if not loop.last }}
         {% endfor %}
     ) as declared (indicator)
