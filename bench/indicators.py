@@ -46,6 +46,7 @@ class Column:
     tolerance_scale: str  # '' (points), 'close' or 'ad': what the absolute tolerance is times
     description: str
     notes: str
+    checks: tuple[str, ...]  # its family's range checks (SQL), given with its first column
 
     @property
     def talib_call(self) -> str:
@@ -69,6 +70,7 @@ def read_catalog(path: Path = CATALOG) -> tuple[Column, ...]:
                 tolerance_scale=row["tolerance_scale"],
                 description=row["description"],
                 notes=row["notes"],
+                checks=tuple(json.loads(row["checks"])),
             )
             for row in csv.DictReader(fh)
         )

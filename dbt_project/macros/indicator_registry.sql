@@ -115,7 +115,8 @@
 
 {% macro indicator_catalog() -%}
     {#- one row per output column: what the Python side reads (the TA-Lib call, first bar,
-        tolerance, descriptions), as seeds/golden/talib_golden_columns.csv holds it -#}
+        tolerance, descriptions; the family's range checks with its first column), as
+        seeds/golden/talib_golden_columns.csv holds it -#}
     {%- set tolerances = indicator_tolerances() -%}
     {%- set rows = [] -%}
     {%- for family in indicator_families() -%}
@@ -123,9 +124,10 @@
             {%- set tolerance = tolerances[c.tolerance] -%}
             {%- do rows.append({
                 'column_name': c.name, 'family': c.family, 'first_bar': c.first_bar,
-                'talib': tojson(c.talib, sort_keys=true), 'relative_tolerance': tolerance.relative,
+                'talib': tojson(c.talib), 'relative_tolerance': tolerance.relative,
                 'absolute_tolerance': tolerance.absolute, 'tolerance_scale': tolerance.scale or '',
                 'description': c.description, 'notes': family.notes,
+                'checks': tojson(family.checks if loop.first else []),
             }) -%}
         {%- endfor -%}
     {%- endfor -%}

@@ -13,7 +13,7 @@
 {% macro indicator_declaration(
     columns=none, parts=none, lookback=0, reach=0, steps=none, terms=none, running_sums=none,
     seed_sums=none, means_of_close=none, windows=none, scans=none, state=none, reads_back=none,
-    recursions=none, derived=none, after_pass=none, series=none, notes=''
+    recursions=none, derived=none, after_pass=none, series=none, checks=none, notes=''
 ) %}
     {#- columns: indicator_column(...) entries, in the order the marts show them.
         lookback: bars a symbol must have stored before an incremental run may continue it (its
@@ -34,12 +34,13 @@
         after_pass: {pass: {name: SQL}} window expressions after pass `pass` (one pass).
         series: {name: k} values from the recursion side whose last k values the next run needs
           (stored; <name>_lag_1 .. <name>_lag_k are given after the pass that computes them).
+        checks: SQL conditions every row of the marts meets (their ranges: dbt tests).
         notes: TA-Lib's definition and quirks, for the docs. -#}
     {%- set declaration = {
         'columns': [], 'lookback': lookback, 'reach': reach, 'steps': {}, 'terms': {},
         'running_sums': {}, 'seed_sums': {}, 'means_of_close': [], 'windows': {}, 'scans': {},
         'state': {}, 'reads_back': [], 'recursions': [], 'derived': {}, 'after_pass': {},
-        'series': {}, 'notes': notes,
+        'series': {}, 'checks': [], 'notes': notes,
     } -%}
     {%- for part in (parts or []) + [{
         'columns': columns or [], 'steps': steps or {}, 'terms': terms or {},
@@ -47,6 +48,7 @@
         'means_of_close': means_of_close or [], 'windows': windows or {}, 'scans': scans or {},
         'state': state or {}, 'reads_back': reads_back or [], 'recursions': recursions or [],
         'derived': derived or {}, 'after_pass': after_pass or {}, 'series': series or {},
+        'checks': checks or [],
     }] -%}
         {%- do indicator_merge(declaration, part) -%}
     {%- endfor -%}
@@ -83,8 +85,10 @@
     {%- for p in part.get('means_of_close', []) if p not in into.means_of_close -%}
         {%- do into.means_of_close.append(p) -%}
     {%- endfor -%}
-    {%- for c in part.get('reads_back', []) if c not in into.reads_back -%}
-        {%- do into.reads_back.append(c) -%}
+    {%- for key in ['reads_back', 'checks'] -%}
+        {%- for item in part.get(key, []) if item not in into[key] -%}
+            {%- do into[key].append(item) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {%- do into.columns.extend(part.get('columns', [])) -%}
     {%- for q in part.get('recursions', []) -%}

@@ -63,6 +63,7 @@
         windows={'plus_dm_seed_' ~ n: 'seed_sum_plus_dm', 'minus_dm_seed_' ~ n: 'seed_sum_minus_dm',
                  'true_range_seed_' ~ n: 'running_true_range'},
         recursions=recursions,
+        checks=['adx_' ~ n ~ ' between -1e-9 and 100 + 1e-9 and plus_di_' ~ n ~ ' >= 0 and minus_di_' ~ n ~ ' >= 0'],
         derived={1: [{'plus_di_raw_' ~ n: plus_di, 'minus_di_raw_' ~ n: minus_di}, {'dx_' ~ n: dx}]},
         notes='+DM/-DM/TR are seeded with the **sum** (not the mean) of bars 2..n and smoothed'
             ~ ' `x - x/n + new`; ADX seeds on the mean of the first n DX (bars n+1..2n); DI is 0 when'

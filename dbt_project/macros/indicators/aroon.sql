@@ -27,5 +27,6 @@
     {%- endfor -%}
     {{ return(indicator_declaration(
         columns=columns, reach=period + 1, windows=windows, scans=scans,
+        checks=['aroon_up_' ~ period ~ ' between 0 and 100 and aroon_down_' ~ period ~ ' between 0 and 100'],
         notes='over n + 1 bars; when the extreme repeats, the latest one counts')) }}
 {% endmacro %}

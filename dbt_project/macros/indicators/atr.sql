@@ -8,6 +8,7 @@
             talib={'function': 'ATR', 'inputs': ['high', 'low', 'close'], 'parameters': {'timeperiod': period}},
             description='Average true range, Wilder smoothing.')],
         parts=[indicator_atr_part(period)],
+        checks=['atr_' ~ period ~ ' >= 0'],
         notes='true range needs the previous close (none on bar 1); seeded with the mean of TR on bars 2..n+1')) }}
 {% endmacro %}
 

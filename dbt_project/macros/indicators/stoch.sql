@@ -26,6 +26,7 @@
         parts=[indicator_extremes_part(fastk)],
         reach=fastk + slowk - 1 + slowd - 1,
         scans={'stoch_slowk_raw': slow_k, 'stoch_slowd_raw': slow_d},
+        checks=['stoch_slowk between -1e-9 and 100 + 1e-9 and stoch_slowd between -1e-9 and 100 + 1e-9'],
         notes='fast %K is 0 on a window without range (TA-Lib 0.8.2 as installed)')) }}
 {% endmacro %}
 

@@ -30,5 +30,6 @@
         terms={'buying_pressure': buying_pressure},
         running_sums={'running_buying_pressure': 'buying_pressure'},
         windows=windows,
+        checks=['ultosc between -1e-9 and 100 + 1e-9'],
         notes='a window\'s term counts 0 when its true-range sum is 0')) }}
 {% endmacro %}

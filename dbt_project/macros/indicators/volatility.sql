@@ -22,5 +22,6 @@
         reach=period + 1, steps={'log_return': log_return},
         running_sums={'running_return': 'log_return', 'running_return_sq': 'log_return * log_return'},
         windows={'variance_return_' ~ period: variance},
+        checks=['volatility_' ~ period ~ ' >= 0'],
         notes='sample sigma of n log returns (TA-Lib\'s population STDDEV x sqrt(n/(n-1))), annualised')) }}
 {% endmacro %}

@@ -8,7 +8,7 @@
 -#}
 
 {%- set fields = ['column_name', 'family', 'first_bar', 'talib', 'relative_tolerance',
-                   'absolute_tolerance', 'tolerance_scale', 'description', 'notes'] %}
+                   'absolute_tolerance', 'tolerance_scale', 'description', 'notes', 'checks'] %}
 
 with
 
@@ -39,7 +39,8 @@ committed as (
         absolute_tolerance,
         coalesce(tolerance_scale, '') as tolerance_scale,
         description,
-        coalesce(notes, '') as notes
+        coalesce(notes, '') as notes,
+        checks
     from {{ ref('talib_golden_columns') }}
 
 ),
