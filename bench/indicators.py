@@ -47,6 +47,7 @@ class Column:
     description: str
     notes: str
     checks: tuple[str, ...]  # its family's range checks (SQL), given with its first column
+    arguments: dict[str, str]  # its family macro's arguments (name: description), likewise
 
     @property
     def talib_call(self) -> str:
@@ -71,6 +72,7 @@ def read_catalog(path: Path = CATALOG) -> tuple[Column, ...]:
                 description=row["description"],
                 notes=row["notes"],
                 checks=tuple(json.loads(row["checks"])),
+                arguments=json.loads(row["arguments"]),
             )
             for row in csv.DictReader(fh)
         )

@@ -115,8 +115,8 @@
 
 {% macro indicator_catalog() -%}
     {#- one row per output column: what the Python side reads (the TA-Lib call, first bar,
-        tolerance, descriptions; the family's range checks with its first column), as
-        seeds/golden/talib_golden_columns.csv holds it -#}
+        tolerance, descriptions; the family's range checks and macro arguments with its first
+        column), as seeds/golden/talib_golden_columns.csv holds it -#}
     {%- set tolerances = indicator_tolerances() -%}
     {%- set rows = [] -%}
     {%- for family in indicator_families() -%}
@@ -128,6 +128,7 @@
                 'absolute_tolerance': tolerance.absolute, 'tolerance_scale': tolerance.scale or '',
                 'description': c.description, 'notes': family.notes,
                 'checks': tojson(family.checks if loop.first else []),
+                'arguments': tojson(family.arguments if loop.first else {}),
             }) -%}
         {%- endfor -%}
     {%- endfor -%}

@@ -13,7 +13,8 @@
 {% macro indicator_declaration(
     columns=none, parts=none, lookback=0, reach=0, steps=none, terms=none, running_sums=none,
     seed_sums=none, means_of_close=none, windows=none, scans=none, state=none, reads_back=none,
-    recursions=none, derived=none, after_pass=none, series=none, checks=none, notes=''
+    recursions=none, derived=none, after_pass=none, series=none, checks=none, notes='',
+    arguments=none
 ) %}
     {#- columns: indicator_column(...) entries, in the order the marts show them.
         lookback: bars a symbol must have stored before an incremental run may continue it (its
@@ -35,12 +36,14 @@
         series: {name: k} values from the recursion side whose last k values the next run needs
           (stored; <name>_lag_1 .. <name>_lag_k are given after the pass that computes them).
         checks: SQL conditions every row of the marts meets (their ranges: dbt tests).
-        notes: TA-Lib's definition and quirks, for the docs. -#}
+        notes: TA-Lib's definition and quirks, for the docs.
+        arguments: {name: description} of the family macro's arguments (its generated macro
+          docs, macros/indicators/_families__macros.yml). -#}
     {%- set declaration = {
         'columns': [], 'lookback': lookback, 'reach': reach, 'steps': {}, 'terms': {},
         'running_sums': {}, 'seed_sums': {}, 'means_of_close': [], 'windows': {}, 'scans': {},
         'state': {}, 'reads_back': [], 'recursions': [], 'derived': {}, 'after_pass': {},
-        'series': {}, 'checks': [], 'notes': notes,
+        'series': {}, 'checks': [], 'notes': notes, 'arguments': arguments or {},
     } -%}
     {%- for part in (parts or []) + [{
         'columns': columns or [], 'steps': steps or {}, 'terms': terms or {},

@@ -5,6 +5,7 @@
             talib={'function': 'AD', 'inputs': ['high', 'low', 'close', 'volume'], 'parameters': {}},
             description='Chaikin accumulation/distribution line (0 added on a bar without range).')],
         parts=[indicator_ad_part()],
+        arguments={},
         notes='a bar without range adds 0')) }}
 {% endmacro %}
 

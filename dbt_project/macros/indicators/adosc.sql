@@ -18,5 +18,6 @@
             description='Chaikin oscillator: EMA ' ~ fast ~ ' - EMA ' ~ slow ~ ' of AD, both seeded with the first bar\'s AD.')],
         parts=[indicator_ad_part()],
         recursions=recursions,
+        arguments={'fast': "the fast EMA's period (3)", 'slow': "the slow EMA's period (10)"},
         notes='both EMAs seeded with the first bar\'s AD (not an SMA)')) }}
 {% endmacro %}

@@ -65,6 +65,7 @@
         recursions=recursions,
         checks=['adx_' ~ n ~ ' between -1e-9 and 100 + 1e-9 and plus_di_' ~ n ~ ' >= 0 and minus_di_' ~ n ~ ' >= 0'],
         derived={1: [{'plus_di_raw_' ~ n: plus_di, 'minus_di_raw_' ~ n: minus_di}, {'dx_' ~ n: dx}]},
+        arguments={'period': "the Wilder period n"},
         notes='+DM/-DM/TR are seeded with the **sum** (not the mean) of bars 2..n and smoothed'
             ~ ' `x - x/n + new`; ADX seeds on the mean of the first n DX (bars n+1..2n); DI is 0 when'
             ~ ' the smoothed TR is exactly 0, DX when +DI + -DI is; TA-Lib leaves ADX unchanged on a bar'

@@ -28,5 +28,6 @@
     {{ return(indicator_declaration(
         columns=columns, reach=period + 1, windows=windows, scans=scans,
         checks=['aroon_up_' ~ period ~ ' between 0 and 100 and aroon_down_' ~ period ~ ' between 0 and 100'],
+        arguments={'period': "the period n (the window is n + 1 bars)"},
         notes='over n + 1 bars; when the extreme repeats, the latest one counts')) }}
 {% endmacro %}

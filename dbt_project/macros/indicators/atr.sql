@@ -9,6 +9,7 @@
             description='Average true range, Wilder smoothing.')],
         parts=[indicator_atr_part(period)],
         checks=['atr_' ~ period ~ ' >= 0'],
+        arguments={'period': "the Wilder period n"},
         notes='true range needs the previous close (none on bar 1); seeded with the mean of TR on bars 2..n+1')) }}
 {% endmacro %}
 

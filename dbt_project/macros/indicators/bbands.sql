@@ -40,6 +40,7 @@
         running_sums={'running_close_sq': square, 'running_abs_change': 'abs(change)'},
         windows={'variance_close_' ~ period: variance, 'flat_close_' ~ period: flat},
         checks=['bb_lower <= bb_middle and bb_middle <= bb_upper'],
+        arguments={'period': "the window (20)", 'nbdev_up': "sigmas above (2)", 'nbdev_down': "sigmas below (2)"},
         notes='**population** sigma; 0 when the variance is not positive, and on a window of equal'
             ~ ' closes (the bands collapse onto the mean, as TA-Lib\'s do; the running sums\' rounding'
             ~ ' would leave ~1e-6 there)')) }}

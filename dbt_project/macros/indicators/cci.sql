@@ -25,6 +25,7 @@
         parts=[indicator_typical_price_part()], reach=period,
         windows={'mean_typical_price_' ~ period: mean},
         scans={'mean_deviation_' ~ period: deviation},
+        arguments={'period': "the window n"},
         notes='typical price (h+l+c)/3, mean absolute deviation over the same n bars; 0 when the'
             ~ ' deviation or the distance to the mean is within 1e-14 of the mean')) }}
 {% endmacro %}

@@ -35,6 +35,7 @@
         windows={'kama_smoothing_' ~ period: smoothing, 'kama_initial_' ~ period: initial},
         scans={'kama_scanned_' ~ period: scan},
         reads_back=['kama_' ~ period],
+        arguments={'period': "the efficiency ratio's window n"},
         notes='starts from the close of bar n; efficiency ratio 1 when the n-bar move is at least the'
             ~ ' path (or the path is 0)')) }}
 {% endmacro %}

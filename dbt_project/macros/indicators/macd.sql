@@ -42,6 +42,7 @@
                                 ti_impulse(first_bar, signal_seed, indicator_ema_factor(signal), 'macd_line')),
         ],
         derived={1: [{'macd_line': macd_line}]},
+        arguments={'fast': "the fast EMA's period (12)", 'slow': "the slow EMA's period (26)", 'signal': "the signal EMA's period (9)"},
         notes='the fast EMA is seeded on the ' ~ fast ~ ' closes ending at bar ' ~ slow ~ ' (not bar ' ~ fast
             ~ '); the signal seeds on the first ' ~ signal ~ ' MACD values')) }}
 {% endmacro %}

@@ -32,6 +32,7 @@
         windows={'money_flow_up_' ~ period: ti_moving_sum('running_money_flow_up', period),
                  'money_flow_down_' ~ period: ti_moving_sum('running_money_flow_down', period)},
         checks=['mfi_' ~ period ~ ' between -1e-9 and 100 + 1e-9'],
+        arguments={'period': "the window n"},
         notes='a move of the typical price within 1e-14 of the two prices\' magnitude is a tie (no'
             ~ ' flow, TA-Lib\'s `TA_IS_ZERO_SCALED`); 0 when both flows are 0')) }}
 {% endmacro %}

@@ -8,5 +8,6 @@
             talib={'function': 'NATR', 'inputs': ['high', 'low', 'close'], 'parameters': {'timeperiod': period}},
             description='ATR ' ~ period ~ ' / close x 100.')],
         parts=[indicator_atr_part(period)],
+        arguments={'period': "the Wilder period n"},
         notes='ATR n / close x 100')) }}
 {% endmacro %}

@@ -14,5 +14,6 @@
             description="Running signed volume, starting at the first bar's volume.")],
         parts=[indicator_change_part()],
         terms={'obv_step': step}, running_sums={'obv': 'obv_step'},
+        arguments={},
         notes="starts at the first bar's volume")) }}
 {% endmacro %}

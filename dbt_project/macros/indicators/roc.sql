@@ -10,6 +10,7 @@
             talib={'function': 'ROC', 'inputs': ['close'], 'parameters': {'timeperiod': period}},
             description='Rate of change over ' ~ period ~ ' bars, in percent.')],
         parts=[indicator_close_lag_part(period)],
+        arguments={'period': "the bars back n"},
         notes='`(close/close[-n] - 1) x 100`; 0 when the old close is 0')) }}
 {% endmacro %}
 

@@ -7,6 +7,7 @@
             description='RSI ' ~ period ~ ', Wilder smoothing; 0 when there was no move.')],
         parts=[indicator_wilder_gains_part(period)],
         checks=['rsi_' ~ period ~ ' between 0 and 100'],
+        arguments={'period': "the Wilder period n"},
         notes='Wilder smoothing seeded with the mean of the first n gains/losses; 0 when both averages'
             ~ ' are exactly 0 (TA-Lib 0.8\'s zero tests are exact: after a long flat stretch the'
             ~ ' averages decay to ~1e-14 and still give their ratio)')) }}

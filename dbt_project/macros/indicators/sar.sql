@@ -21,6 +21,7 @@
         reach=1, windows={'sar_carried': carried}, scans={'sar_state': scan},
         state={'state_sar_is_long': 'sar_state[1]', 'state_sar_value': 'sar_state[2]',
                'state_sar_ep': 'sar_state[3]', 'state_sar_af': 'sar_state[4]'},
+        arguments={'acceleration': "the acceleration factor step (0.02)", 'maximum': "the acceleration factor's maximum (0.2)"},
         notes='the first direction comes from MINUS_DM of bars 1-2 (short when positive); the initial'
             ~ ' SAR is bar 1\'s low (long) or high (short), and the first step treats bar 2 as its own'
             ~ ' previous bar')) }}

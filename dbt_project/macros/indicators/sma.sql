@@ -7,5 +7,6 @@
             'sma_' ~ period, first_bar=period, value=value,
             talib={'function': 'SMA', 'inputs': ['close'], 'parameters': {'timeperiod': period}},
             description='Simple moving average of the last ' ~ period ~ ' closes.')],
-        means_of_close=[period], reach=0)) }}
+        means_of_close=[period], reach=0,
+        arguments={'period': "the number of closes n"})) }}
 {% endmacro %}

@@ -27,6 +27,7 @@
         reach=fastk + slowk - 1 + slowd - 1,
         scans={'stoch_slowk_raw': slow_k, 'stoch_slowd_raw': slow_d},
         checks=['stoch_slowk between -1e-9 and 100 + 1e-9 and stoch_slowd between -1e-9 and 100 + 1e-9'],
+        arguments={'fastk': "fast %K's window (14)", 'slowk': "slow %K's SMA (3)", 'slowd': "slow %D's SMA (3)"},
         notes='fast %K is 0 on a window without range (TA-Lib 0.8.2 as installed)')) }}
 {% endmacro %}
 

@@ -8,5 +8,6 @@
             talib={'function': 'TEMA', 'inputs': ['close'], 'parameters': {'timeperiod': period}},
             description='Triple EMA ' ~ period ~ ': 3 EMA - 3 EMA(EMA) + EMA(EMA(EMA)).')],
         parts=[indicator_ema_chain_part(period, 3)],
+        arguments={'period': "the EMAs' period n"},
         notes='same seeding as DEMA, three EMAs')) }}
 {% endmacro %}

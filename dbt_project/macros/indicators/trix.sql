@@ -17,5 +17,6 @@
             description='1-bar rate of change of the triple EMA ' ~ period ~ ', percent.')],
         parts=[indicator_ema_chain_part(period, 3)],
         after_pass={3: {'previous_ema3_' ~ period: previous}},
+        arguments={'period': "the EMAs' period n"},
         notes='1-bar ROC of the triple EMA')) }}
 {% endmacro %}

@@ -31,5 +31,6 @@
         running_sums={'running_buying_pressure': 'buying_pressure'},
         windows=windows,
         checks=['ultosc between -1e-9 and 100 + 1e-9'],
+        arguments={'period1': "the shortest window (7)", 'period2': "the middle window (14)", 'period3': "the longest window (28)"},
         notes='a window\'s term counts 0 when its true-range sum is 0')) }}
 {% endmacro %}

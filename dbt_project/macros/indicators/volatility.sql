@@ -23,5 +23,6 @@
         running_sums={'running_return': 'log_return', 'running_return_sq': 'log_return * log_return'},
         windows={'variance_return_' ~ period: variance},
         checks=['volatility_' ~ period ~ ' >= 0'],
+        arguments={'period': "the log returns in the window (20)", 'periods_per_year': "the annualisation (252)"},
         notes='sample sigma of n log returns (TA-Lib\'s population STDDEV x sqrt(n/(n-1))), annualised')) }}
 {% endmacro %}

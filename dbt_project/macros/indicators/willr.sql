@@ -13,5 +13,6 @@
             description='Williams %R over ' ~ period ~ ' bars (0 on a flat window).')],
         parts=[indicator_extremes_part(period)],
         checks=['willr_' ~ period ~ ' between -100 - 1e-9 and 1e-9'],
+        arguments={'period': "the window n"},
         notes='0 on a window without range')) }}
 {% endmacro %}

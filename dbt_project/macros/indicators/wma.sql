@@ -9,5 +9,6 @@
             talib={'function': 'WMA', 'inputs': ['close'], 'parameters': {'timeperiod': period}},
             description='Linearly weighted moving average of the last ' ~ period ~ ' closes.')],
         reach=period, windows={'wma_' ~ period: wma},
+        arguments={'period': "the window n"},
         notes='weights 1..n, newest heaviest')) }}
 {% endmacro %}

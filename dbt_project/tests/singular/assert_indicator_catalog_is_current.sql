@@ -8,7 +8,8 @@
 -#}
 
 {%- set fields = ['column_name', 'family', 'first_bar', 'talib', 'relative_tolerance',
-                   'absolute_tolerance', 'tolerance_scale', 'description', 'notes', 'checks'] %}
+                   'absolute_tolerance', 'tolerance_scale', 'description', 'notes', 'checks',
+                   'arguments'] %}
 
 with
 
@@ -40,7 +41,8 @@ committed as (
         coalesce(tolerance_scale, '') as tolerance_scale,
         description,
         coalesce(notes, '') as notes,
-        checks
+        checks,
+        arguments
     from {{ ref('talib_golden_columns') }}
 
 ),
