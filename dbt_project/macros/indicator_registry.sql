@@ -104,11 +104,13 @@
     {#- How far an engine value may be from TA-Lib's: `relative` of the value, or `absolute` (times
         the reference row's `scale` column, when given) if that is larger. Values that sit at or
         cross zero have no meaningful relative error: the oscillators get 1e-12 points, the
-        differences of prices 1e-12 of the price level, ADOSC 1e-12 of |AD|. -#}
+        differences of prices 1e-12 of the price level (in percent of a price: 1e-10 points),
+        ADOSC 1e-12 of |AD|. -#}
     {{ return({
         'relative': {'relative': 1e-9, 'absolute': 0, 'scale': none},
         'points': {'relative': 1e-9, 'absolute': 1e-12, 'scale': none},
         'price': {'relative': 1e-9, 'absolute': 1e-12, 'scale': 'close'},
+        'percent': {'relative': 1e-9, 'absolute': 1e-10, 'scale': none},
         'ad': {'relative': 1e-9, 'absolute': 1e-12, 'scale': 'ad'},
     }) }}
 {%- endmacro %}
