@@ -105,12 +105,16 @@
         the reference row's `scale` column, when given) if that is larger. Values that sit at or
         cross zero have no meaningful relative error: the oscillators get 1e-12 points, the
         differences of prices 1e-12 of the price level (in percent of a price: 1e-10 points),
-        ADOSC 1e-12 of |AD|. -#}
+        ADOSC 1e-12 of |AD|. `rescaled`: an oscillator's own range stretched to 0..100 (the
+        stochastic RSI): the last digits of RSI - which differ between TA-Lib and the engine, and
+        between TA-Lib on one CPU and another - come out multiplied by 100 / that range, so
+        1e-9 points. -#}
     {{ return({
         'relative': {'relative': 1e-9, 'absolute': 0, 'scale': none},
         'points': {'relative': 1e-9, 'absolute': 1e-12, 'scale': none},
         'price': {'relative': 1e-9, 'absolute': 1e-12, 'scale': 'close'},
         'percent': {'relative': 1e-9, 'absolute': 1e-10, 'scale': none},
+        'rescaled': {'relative': 1e-9, 'absolute': 1e-9, 'scale': none},
         'ad': {'relative': 1e-9, 'absolute': 1e-12, 'scale': 'ad'},
     }) }}
 {%- endmacro %}
