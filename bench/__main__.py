@@ -18,7 +18,18 @@ from typing import Any
 
 from sqlalchemy.engine import URL
 
-from bench import backtest, baselines, data, landing, peers, pipeline, report, statements, verify
+from bench import (
+    backtest,
+    baselines,
+    cores,
+    data,
+    landing,
+    peers,
+    pipeline,
+    report,
+    statements,
+    verify,
+)
 from bench.statements import StatementLog
 from bench.warehouse import Dbt, DbtRun, Server, bench_server, execute, machine, scalar
 from ingest.db import connect, migrate
@@ -187,12 +198,32 @@ def full_history(run: Run, server: Server, dbt: Dbt, files: data.BenchFiles) -> 
         )
     )
     run.check(asyncio.run(verify.full_build_agrees(server.dsn)))
+    split_over_cores(run, server, dbt)
     compare_peers(run, server)
     # the floor of any dbt invocation: one trivial view model, the same invocation style (its
     # definition unchanged, so kept, as the no-op run keeps its views)
     run.dbt(dbt, "dbt_floor", "run", "--select", WARM_UP_SELECTION)
     # the signals exist before the increments (their incremental time is measured at 10x)
     run.dbt(dbt, "dbt_signals_1x", "run", "--select", SIGNALS)
+
+
+def split_over_cores(run: Run, server: Server, dbt: Dbt) -> None:
+    """The same full build in one statement: the split one (dbt_full_1x) must equal it. Compared
+    by the engine node's seconds (a run with other --vars parses the project again)."""
+    run.extra["engine_buckets_1x"] = cores.buckets_used(dbt.work_dir / "target" / "compiled")
+    run.seconds["engine_full_1x"] = cores.engine_seconds(run.nodes["dbt_full_1x"])
+    split = cores.table_digest(server.url)
+    run.dbt(
+        dbt,
+        "dbt_full_1x_one_statement",
+        *("run", "--full-refresh", "--select", SELECTION, "--vars", cores.ONE_STATEMENT),
+    )
+    run.seconds["engine_full_1x_one_statement"] = cores.engine_seconds(
+        run.nodes["dbt_full_1x_one_statement"]
+    )
+    run.check(cores.same_tables_check(split, cores.table_digest(server.url)))
+    # back to the project's vars: dbt parses the project again, here rather than in a timed step
+    run.dbt(dbt, "dbt_warmup_again", "run", "--select", WARM_UP_SELECTION)
 
 
 def compare_peers(run: Run, server: Server) -> None:

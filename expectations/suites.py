@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from pathlib import Path
 
 import great_expectations.expectations as gxe
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
-WARM_UP = {"sma_20": 20, "sma_50": 50, "sma_200": 200}
+# the indicator catalogue (generated from the families' declarations: first bar per column)
+INDICATOR_CATALOG = (
+    Path(__file__).resolve().parent.parent / "dbt_project/seeds/golden/talib_golden_columns.csv"
+)
+
+
+def first_bars(columns: tuple[str, ...]) -> dict[str, int]:
+    """The first bar with a value of each indicator column (null before it)."""
+    with INDICATOR_CATALOG.open(newline="") as fh:
+        declared = {row["column_name"]: int(row["first_bar"]) for row in csv.DictReader(fh)}
+    return {c: declared[c] for c in columns}
+
+
+WARM_UP = first_bars(("sma_20", "sma_50", "sma_200"))
 
 
 @dataclass(frozen=True)

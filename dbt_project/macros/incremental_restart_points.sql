@@ -40,12 +40,18 @@
   restarting symbol, its restart_date, the bar_number of its last stored row before it
   (state_bar_number, 0 when none) and the `carried` expressions of that row (over alias
   `stored`). The last row is found through the model's (symbol, trade_date) index, one probe per
-  symbol, instead of sorting the stored table. Emits `restarts as (...), last_stored as (...),`.
+  symbol, instead of sorting the stored table. `symbols` (an SQL array expression): only those
+  symbols (a bucket of over_symbol_buckets). Emits `restarts as (...), last_stored as (...),`.
 -#}
-{% macro incremental_restart_scaffold(upstream, carried={}, events=none) %}
+{% macro incremental_restart_scaffold(upstream, carried={}, events=none, symbols=none) %}
 restarts as (
 
+    {%- if symbols %}
+    select * from ({{ incremental_restart_points(upstream, this, events) }}) as points
+    where symbol = any({{ symbols }})
+    {%- else %}
     {{ incremental_restart_points(upstream, this, events) }}
+    {%- endif %}
 
 ),
 

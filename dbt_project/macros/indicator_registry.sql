@@ -1,198 +1,151 @@
 {#-
-  The indicator registry: var('indicators') in dbt_project.yml is the one declaration of what the
-  engine computes. Each family maps to a list of periods (one column per period, named
-  <family>_<period>, or several for multi-output families) or to `true` for the families whose
-  parameters are fixed (their column names carry none). Everything else is derived from it here:
-  the output columns (marts' column lists, golden test), the recursive quantities the engine
-  evaluates and stores for incremental runs, and the look-back an incremental run reads.
-  The Python side (bench/indicators.py) reads the same vars for TA-Lib's reference values, the
-  generated YAML column entries (python -m bench.columns) and the golden rows (python -m bench.golden).
+  The indicator registry: var('indicators') in dbt_project.yml says which families the engine
+  computes and with which parameters; each family is one file, macros/indicators/<family>.sql,
+  whose macro indicator_<family> declares its columns and what they need
+  (macros/indicators/_declaration.sql). A family maps to a list of periods (one declaration per
+  period), a period, a mapping of named parameters, or `true` (its defaults).
+
+  Everything else is derived here, once: the output columns (the marts' column lists, the golden
+  test), what an incremental run stores, reads back and fetches, how far back it reads, and the
+  catalogue the Python side reads (python -m bench.columns writes it to
+  seeds/golden/talib_golden_columns.csv; the singular test assert_indicator_catalog_is_current
+  fails when it is stale).
 -#}
 
-{% macro indicator_family(name) -%}
-    {#- the periods declared for a family ([] when absent; [true] for a fixed-parameter family) -#}
-    {%- set declared = var('indicators', {}).get(name) -%}
-    {%- if declared is none or declared is false -%}
-        {{ return([]) }}
-    {%- elif declared is true -%}
-        {{ return([true]) }}
-    {%- elif declared is iterable -%}
-        {{ return(declared | list) }}
-    {%- else -%}
-        {{ return([declared]) }}
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro indicator_has(name) -%}
-    {{ return(indicator_family(name) | length > 0) }}
-{%- endmacro %}
-
-{% macro indicator_union(names) -%}
-    {#- sorted distinct periods over several families (e.g. the EMAs that DEMA/TEMA/TRIX share) -#}
-    {%- set periods = [] -%}
-    {%- for name in names -%}
-        {%- for p in indicator_family(name) if p not in periods -%}
-            {%- do periods.append(p) -%}
+{% macro indicator_families() -%}
+    {#- one declaration per family and parameter set, in the registry's order -#}
+    {%- set families = [] -%}
+    {%- for family, declared in var('indicators', {}).items() if declared is not none and declared is not false -%}
+        {%- set declare = context.get('indicator_' ~ family) -%}
+        {%- if declare is none -%}
+            {%- do exceptions.raise_compiler_error('vars.indicators: no family ' ~ family ~ ' (macros/indicators/' ~ family ~ '.sql)') -%}
+        {%- endif -%}
+        {%- if declared is true -%}
+            {%- set calls = [{}] -%}
+        {%- elif declared is mapping -%}
+            {%- set calls = [declared] -%}
+        {%- elif declared is iterable and declared is not string -%}
+            {%- set calls = [] -%}
+            {%- for period in declared -%}{%- do calls.append({'period': period}) -%}{%- endfor -%}
+        {%- else -%}
+            {%- set calls = [{'period': declared}] -%}
+        {%- endif -%}
+        {%- for parameters in calls -%}
+            {%- set declaration = declare(**parameters) -%}
+            {%- for column in declaration.columns -%}{%- do column.update({'family': family}) -%}{%- endfor -%}
+            {%- do families.append(declaration) -%}
         {%- endfor -%}
     {%- endfor -%}
-    {{ return(periods | sort) }}
+    {{ return(families) }}
+{%- endmacro %}
+
+{% macro indicator_engine() -%}
+    {#- the registry's declarations merged into one (indicator_declaration's keys), plus what
+        follows from them: outputs (column entries in order), passes (recursions by pass),
+        stored, fetched_lags -#}
+    {%- set engine = indicator_declaration(
+        parts=indicator_families(), lookback=var('indicator_lookback_bars', 200), reach=1,
+        running_sums={'running_close': 'close_f - anchor_close'}) -%}
+    {%- set passes = [] -%}
+    {%- for q in engine.recursions -%}
+        {%- for _ in range(passes | length, q.pass) -%}{%- do passes.append([]) -%}{%- endfor -%}
+        {%- do passes[q.pass - 1].append(q) -%}
+    {%- endfor -%}
+    {%- set outputs = engine.columns | map(attribute='name') | list -%}
+    {%- set stored = ['anchor_close'] + (engine.running_sums.keys() | list) + engine.reads_back
+        + (engine.state.keys() | list) + (engine.series.keys() | list) -%}
+    {%- for q in engine.recursions -%}
+        {%- do stored.extend(['state_' ~ q.name ~ '_prefix', 'state_' ~ q.name ~ '_anchor']) -%}
+    {%- endfor -%}
+    {%- set fetched_lags = engine.means_of_close | select('gt', engine.reach) | sort -%}
+    {%- do engine.update({'outputs': engine.columns, 'output_names': outputs, 'passes': passes,
+                          'stored': stored | unique | list, 'fetched_lags': fetched_lags | list}) -%}
+    {{ return(engine) }}
 {%- endmacro %}
 
 {% macro indicator_columns() -%}
-    {#- the output columns, in declaration order -#}
-    {%- set fixed = {
-        'macd': ['macd', 'macd_signal', 'macd_hist'],
-        'bbands': ['bb_upper', 'bb_middle', 'bb_lower'],
-        'obv': ['obv'],
-        'volatility': ['volatility_20'],
-        'stoch': ['stoch_slowk', 'stoch_slowd'],
-        'ultosc': ['ultosc'],
-        'sar': ['sar'],
-        'ad': ['ad'],
-        'adosc': ['adosc'],
-    } -%}
-    {%- set multi = {
-        'aroon': ['aroon_up', 'aroon_down'],
-        'adx': ['adx', 'plus_di', 'minus_di'],
-    } -%}
-    {%- set columns = [] -%}
-    {%- for family, declared in var('indicators', {}).items() if declared -%}
-        {%- if family in fixed -%}
-            {%- for c in fixed[family] -%}{%- do columns.append(c) -%}{%- endfor -%}
-        {%- else -%}
-            {%- for p in indicator_family(family) -%}
-                {%- for prefix in multi.get(family, [family]) -%}
-                    {%- do columns.append(prefix ~ '_' ~ p) -%}
-                {%- endfor -%}
-            {%- endfor -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {{ return(columns) }}
+    {#- the output columns, in the registry's order (the marts list them) -#}
+    {{ return(indicator_engine().output_names) }}
 {%- endmacro %}
 
-{% macro indicator_ema_decay(p) -%}({{ p - 1 }}::float8 / {{ p + 1 }}){%- endmacro %}
-{% macro indicator_wilder_decay(n) -%}({{ n - 1 }}::float8 / {{ n }}){%- endmacro %}
-
-{% macro indicator_recursion_passes() -%}
-    {#- the recursive quantities, by pass: a pass's impulses read the values of the passes before -#}
-    {%- set first = [] -%}
-    {%- set second = [] -%}
-    {%- set third = [] -%}
-    {%- for p in indicator_union(['ema', 'dema', 'tema', 'trix']) -%}
-        {%- do first.append({'name': 'ema_' ~ p, 'decay': indicator_ema_decay(p)}) -%}
-    {%- endfor -%}
-    {%- if indicator_has('macd') -%}
-        {%- do first.append({'name': 'macd_fast_ema', 'decay': indicator_ema_decay(12)}) -%}
-        {%- do second.append({'name': 'macd_signal', 'decay': indicator_ema_decay(9)}) -%}
-    {%- endif -%}
-    {%- for n in indicator_family('rsi') -%}
-        {%- do first.append({'name': 'avg_gain_' ~ n, 'decay': indicator_wilder_decay(n)}) -%}
-        {%- do first.append({'name': 'avg_loss_' ~ n, 'decay': indicator_wilder_decay(n)}) -%}
-    {%- endfor -%}
-    {%- for n in indicator_union(['atr', 'natr']) -%}
-        {%- do first.append({'name': 'atr_' ~ n, 'decay': indicator_wilder_decay(n)}) -%}
-    {%- endfor -%}
-    {%- for n in indicator_family('adx') -%}
-        {%- do first.append({'name': 'plus_dm_' ~ n, 'decay': indicator_wilder_decay(n)}) -%}
-        {%- do first.append({'name': 'minus_dm_' ~ n, 'decay': indicator_wilder_decay(n)}) -%}
-        {%- do first.append({'name': 'tr_sum_' ~ n, 'decay': indicator_wilder_decay(n)}) -%}
-        {%- do second.append({'name': 'adx_' ~ n, 'decay': indicator_wilder_decay(n)}) -%}
-    {%- endfor -%}
-    {%- if indicator_has('adosc') -%}
-        {%- do first.append({'name': 'adosc_fast', 'decay': '(1 - 2::float8 / 4)'}) -%}
-        {%- do first.append({'name': 'adosc_slow', 'decay': '(1 - 2::float8 / 11)'}) -%}
-    {%- endif -%}
-    {%- for p in indicator_union(['dema', 'tema', 'trix']) -%}
-        {%- do second.append({'name': 'ema_ema_' ~ p, 'decay': indicator_ema_decay(p)}) -%}
-    {%- endfor -%}
-    {%- for p in indicator_union(['tema', 'trix']) -%}
-        {%- do third.append({'name': 'ema_ema_ema_' ~ p, 'decay': indicator_ema_decay(p)}) -%}
-    {%- endfor -%}
-    {{ return([first, second, third]) }}
+{% macro indicator_stored_columns(engine=none) -%}
+    {#- what an incremental run reads back from the stored row it continues from (and the rows
+        before it): running sums, read-back outputs, state, carried series, recurrence states -#}
+    {{ return((engine or indicator_engine()).stored) }}
 {%- endmacro %}
 
-{% macro indicator_recursions() -%}
-    {%- set names = [] -%}
-    {%- for pass in indicator_recursion_passes() -%}
-        {%- for q in pass -%}{%- do names.append(q.name) -%}{%- endfor -%}
-    {%- endfor -%}
-    {{ return(names) }}
-{%- endmacro %}
-
-{% macro indicator_running_sums() -%}
-    {#- running sums carried from row to row: name -> the term added on each bar -#}
-    {%- set sums = {'anchor_close': none, 'running_close': 'close_f - anchor_close',
-                    'running_close_sq': '(close_f - anchor_close) * (close_f - anchor_close)',
-                    'running_return': 'log_return', 'running_return_sq': 'log_return * log_return',
-                    'running_gain': 'gain', 'running_loss': 'loss',
-                    'running_true_range': 'true_range'} -%}
-    {#- the moving sums of the short windows are differences of running sums too: one window
-        pass for all of them instead of one per frame length -#}
-    {%- if indicator_has('bbands') or indicator_has('kama') -%}
-        {%- do sums.update({'running_abs_change': 'abs(change)'}) -%}
-    {%- endif -%}
-    {%- if indicator_has('mfi') -%}
-        {%- do sums.update({'running_money_flow_up': 'money_flow_up',
-                            'running_money_flow_down': 'money_flow_down'}) -%}
-    {%- endif -%}
-    {%- if indicator_has('ultosc') -%}
-        {%- do sums.update({'running_buying_pressure': 'buying_pressure'}) -%}
-    {%- endif -%}
-    {%- if indicator_has('obv') -%}{%- do sums.update({'obv': 'obv_step'}) -%}{%- endif -%}
-    {%- if indicator_has('ad') or indicator_has('adosc') -%}
-        {%- do sums.update({'ad': 'ad_step'}) -%}
-    {%- endif -%}
-    {{ return(sums) }}
-{%- endmacro %}
-
-{% macro indicator_lookback() -%}
-    {#- stored bars a symbol needs before its first changed bar to continue incrementally: the
-        longest window or seed of the registry (an incremental run continues only past every
-        seed); symbols with fewer are recomputed from their first bar -#}
-    {%- set reach = [var('indicator_lookback_bars', 200)] -%}
-    {%- for f in ['sma', 'ema', 'wma', 'willr', 'cci'] -%}
-        {%- for p in indicator_family(f) -%}{%- do reach.append(p) -%}{%- endfor -%}
-    {%- endfor -%}
-    {%- for f in ['mom', 'roc', 'rsi', 'atr', 'natr', 'mfi', 'aroon', 'kama'] -%}
-        {%- for p in indicator_family(f) -%}{%- do reach.append(p + 1) -%}{%- endfor -%}
-    {%- endfor -%}
-    {%- for p in indicator_family('adx') + indicator_family('dema') -%}
-        {%- do reach.append(2 * p) -%}
-    {%- endfor -%}
-    {%- for p in indicator_union(['tema', 'trix']) -%}{%- do reach.append(3 * p + 1) -%}{%- endfor -%}
-    {{ return(reach | max) }}
-{%- endmacro %}
-
-{% macro indicator_mean_periods() -%}
-    {#- the periods of the moving means of the close (differences of the running sum
-        running_close): SMAs, the SMA seeds of the EMA family and MACD, the Bollinger mean -#}
-    {%- set periods = indicator_union(['sma', 'ema', 'dema', 'tema', 'trix'])
-        + ([12] if indicator_has('macd') else []) + ([20] if indicator_has('bbands') else []) -%}
-    {{ return(periods | unique | sort) }}
-{%- endmacro %}
-
-{% macro indicator_window_reach() -%}
-    {#- stored rows an incremental run reads (through the engine's windows) before the first
-        changed bar: the longest short window - lags, frames and the smoothing of their results -
-        over the registry. Longer reaches (the running sum of the close 50 or 200 bars back) are
-        not read as rows but fetched by bar number (indicator_fetched_lags). -#}
-    {%- set reach = [21] -%}  {#- the 20-bar sums of squares and log returns (BBANDS, volatility) -#}
-    {%- for f in ['wma', 'willr', 'cci', 'mom', 'roc'] -%}
-        {%- for p in indicator_family(f) -%}{%- do reach.append(p) -%}{%- endfor -%}
-    {%- endfor -%}
-    {%- for f in ['rsi', 'atr', 'natr', 'mfi', 'aroon', 'kama'] -%}
-        {%- for p in indicator_family(f) -%}{%- do reach.append(p + 1) -%}{%- endfor -%}
-    {%- endfor -%}
-    {%- if indicator_has('stoch') -%}{%- do reach.append(14 + 4) -%}{%- endif -%}
-    {%- if indicator_has('ultosc') -%}{%- do reach.append(28 + 1) -%}{%- endif -%}
-    {{ return(reach | max) }}
-{%- endmacro %}
-
-{% macro indicator_fetched_lags() -%}
+{% macro indicator_fetched_lags(engine=none) -%}
     {#- the mean periods longer than the window reach: an incremental run fetches the stored
         running_close of the bar that many bars back through the (symbol, bar_number) index -#}
-    {%- set reach = indicator_window_reach() -%}
-    {%- set lags = [] -%}
-    {%- for p in indicator_mean_periods() if p > reach -%}{%- do lags.append(p) -%}{%- endfor -%}
-    {{ return(lags) }}
+    {{ return((engine or indicator_engine()).fetched_lags) }}
+{%- endmacro %}
+
+{% macro indicator_fetched_columns(engine=none) -%}
+    {#- the columns an incremental run fetches by bar number for each output row (null elsewhere) -#}
+    {%- set fetched = [] -%}
+    {%- for p in indicator_fetched_lags(engine) -%}{%- do fetched.append('lagged_running_close_' ~ p) -%}{%- endfor -%}
+    {{ return(fetched) }}
+{%- endmacro %}
+
+{% macro indicator_window_reach(engine=none) -%}
+    {#- stored rows an incremental run reads (through the engine's windows) before the first
+        changed bar: the longest reach the families declare -#}
+    {{ return((engine or indicator_engine()).reach) }}
+{%- endmacro %}
+
+{% macro indicator_lookback(engine=none) -%}
+    {#- stored bars a symbol needs before its first changed bar to continue incrementally (past
+        every seed; at least `indicator_lookback_bars`); symbols with fewer are recomputed from
+        their first bar -#}
+    {{ return((engine or indicator_engine()).lookback) }}
+{%- endmacro %}
+
+{% macro indicator_tolerances() -%}
+    {#- How far an engine value may be from TA-Lib's: `relative` of the value, or `absolute` (times
+        the reference row's `scale` column, when given) if that is larger. Values that sit at or
+        cross zero have no meaningful relative error: the oscillators get 1e-12 points, the
+        differences of prices 1e-12 of the price level (in percent of a price: 1e-10 points),
+        ADOSC 1e-12 of |AD|. `rescaled`: an oscillator's own range stretched to 0..100 (the
+        stochastic RSI): the last digits of RSI - which differ between TA-Lib and the engine, and
+        between TA-Lib on one CPU and another - come out multiplied by 100 / that range, so
+        1e-9 points. -#}
+    {{ return({
+        'relative': {'relative': 1e-9, 'absolute': 0, 'scale': none},
+        'points': {'relative': 1e-9, 'absolute': 1e-12, 'scale': none},
+        'price': {'relative': 1e-9, 'absolute': 1e-12, 'scale': 'close'},
+        'percent': {'relative': 1e-9, 'absolute': 1e-10, 'scale': none},
+        'rescaled': {'relative': 1e-9, 'absolute': 1e-9, 'scale': none},
+        'ad': {'relative': 1e-9, 'absolute': 1e-12, 'scale': 'ad'},
+    }) }}
+{%- endmacro %}
+
+{% macro indicator_catalog() -%}
+    {#- one row per output column: what the Python side reads (the TA-Lib call, first bar,
+        tolerance, descriptions; the family's range checks and macro arguments with its first
+        column), as seeds/golden/talib_golden_columns.csv holds it -#}
+    {%- set tolerances = indicator_tolerances() -%}
+    {%- set rows = [] -%}
+    {%- for family in indicator_families() -%}
+        {%- for c in family.columns -%}
+            {%- set tolerance = tolerances[c.tolerance] -%}
+            {%- do rows.append({
+                'column_name': c.name, 'family': c.family, 'first_bar': c.first_bar,
+                'talib': tojson(c.talib), 'relative_tolerance': tolerance.relative,
+                'absolute_tolerance': tolerance.absolute, 'tolerance_scale': tolerance.scale or '',
+                'description': c.description, 'notes': family.notes,
+                'checks': tojson(family.checks if loop.first else []),
+                'arguments': tojson(family.arguments if loop.first else {}),
+            }) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(rows) }}
+{%- endmacro %}
+
+{% macro indicator_allowed_error(tolerance, expected, close, ad) -%}
+    {#- SQL: how far an engine value may be from TA-Lib's `expected`, for a tolerance kind of
+        indicator_tolerances(), given the reference row's close and AD -#}
+    {%- set rule = indicator_tolerances()[tolerance] -%}
+    {%- set scales = {'close': close, 'ad': ad} -%}
+    greatest({{ rule.relative }} * abs({{ expected }}), {{ rule.absolute }}
+        {%- if rule.scale %} * abs({{ scales[rule.scale] }}){% endif %})
 {%- endmacro %}

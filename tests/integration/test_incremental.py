@@ -1,5 +1,8 @@
 """Incremental dbt runs equal a full refresh: history landed in uneven chunks, a restated bar,
-a new split. Compared bit for bit (the engine is built to be exact, not merely close)."""
+a new split. Compared bit for bit (the engine is built to be exact, not merely close). The
+incremental runs split the engine's statement over two parallel workers (symbol buckets,
+macros/symbol_buckets.sql), the full refreshes run it as one statement: the same rows either
+way."""
 
 from __future__ import annotations
 
@@ -14,11 +17,14 @@ from ingest.actions import CorporateAction, land_actions
 from ingest.db import migrate, transaction
 from ingest.landing import ingest_file
 from tests.conftest import SAMPLE
-from tests.integration.conftest import create_database, dbt, drop_database, query
+from tests.integration.conftest import DBT_PROJECT, create_database, dbt, drop_database, query
 
 # The engine and its marts; what reads seeds or snapshots (the data-quality marts, the symbol
 # dimension), which `dbt run` alone does not build, is not what these tests compare.
 RUN = ("run", "--exclude", "resource_type:seed+", "resource_type:snapshot+")
+# the engine's statement in two buckets of symbols, run by parallel workers (the sample's 20
+# symbols are below the default threshold of a split)
+SPLIT = ("--vars", "{indicator_build_workers: 2, indicator_split_min_symbols: 2}")
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +76,7 @@ def chunked_warehouse(pg_server, tmp_path):
     for i, end in enumerate(CHUNK_ENDS):
         chunk = [r for r in rows if start < r[1] <= end]
         ingest_file(url, write_chunk(chunk, tmp_path / f"chunk{i}.csv"))
-        result = dbt(url, *RUN)
+        result = dbt(url, *RUN, *SPLIT)
         assert result.success, result.exception
         start = end
     yield url
@@ -93,7 +99,7 @@ def test_uneven_chunks_restatements_and_splits_equal_a_full_refresh(chunked_ware
             " loaded_at = now() where symbol = 'MSFT' and trade_date = '2015-03-02'"
         )
     before = snapshot(url)
-    assert dbt(url, *RUN).success
+    assert dbt(url, *RUN, *SPLIT).success
     restated = snapshot(url)
     ind = "intermediate.int_daily_indicators_computed"
     changed = changed_rows(before[ind], restated[ind])
@@ -110,7 +116,7 @@ def test_uneven_chunks_restatements_and_splits_equal_a_full_refresh(chunked_ware
             source="files",
             load_run_id=uuid.uuid4(),
         )
-    assert dbt(url, *RUN).success
+    assert dbt(url, *RUN, *SPLIT).success
     after_split = snapshot(url)
     assert set(changed_rows(restated[ind], after_split[ind])["symbol"]) == {"KO"}
     bars = after_split["marts.fct_daily_bars"]
@@ -138,3 +144,24 @@ def test_a_daily_increment_reads_a_bounded_look_back(chunked_warehouse):
     after = query(url, sql)
     diff = after["obv"] - before["obv"]
     assert (diff.iloc[:-1] == 0).all() and diff.iloc[-1] in (1.0, -1.0)
+
+
+def test_a_full_build_split_over_cores_equals_one_statement(warehouse_copy):
+    """The full build with the symbols in buckets run by parallel workers stores the same table,
+    to the bit, as the one-statement build of the shared warehouse (the sample is below the
+    default threshold of a split)."""
+    url = warehouse_copy
+    table = "intermediate.int_daily_indicators_computed"
+    one_statement = query(url, f"select * from {table} order by symbol, trade_date")
+    result = dbt(url, "run", "--full-refresh", "--select", "int_daily_indicators_computed", *SPLIT)
+    assert result.success, result.exception
+    split = query(url, f"select * from {table} order by symbol, trade_date")
+    pd.testing.assert_frame_equal(one_statement, split, check_exact=True)
+    # the split ran: its bucket function existed during the build and was dropped after it
+    compiled = (DBT_PROJECT / "target" / "compiled").rglob("int_daily_indicators_computed.sql")
+    assert any("__bucket(array[" in path.read_text() for path in compiled)
+    # by its exact name: in LIKE, '_' matches any character, so '%__bucket' also counts
+    # pg_catalog's three width_bucket functions
+    bucket = "int_daily_indicators_computed__bucket"
+    left = query(url, f"select count(*) as n from pg_proc where proname = '{bucket}'")
+    assert left["n"][0] == 0

@@ -84,6 +84,19 @@ def test_goals_have_a_direction(key, value, met):
     assert report.GOALS[key].met(value) is met
 
 
+def test_the_cores_speedup_goal_scales_with_the_machines_cores():
+    goal = report.GOALS["full_build_cores_speedup"]
+    assert goal.met(1.6, cores=2) is True and goal.met(1.59, cores=2) is False
+    assert goal.met(1.6, cores=16) is False  # 0.8 x 16 = 12.8
+    doc = result(seconds={**SECONDS, "engine_full_1x": 4.0, "engine_full_1x_one_statement": 7.0})
+    assert doc["full_build_cores_speedup"] == pytest.approx(1.75)
+    assert (
+        doc["goals"]["full_build_cores_speedup"] == ">= 1.6"
+        and doc["met"]["full_build_cores_speedup"]
+    )
+    assert "| >= 1.6 | yes | one statement 7.00 s / split 4.00 s |" in report.to_markdown(doc)
+
+
 def test_the_json_has_the_figures_at_the_top_and_what_they_came_from():
     doc = json.loads(report.to_json(result()))
     for key in (

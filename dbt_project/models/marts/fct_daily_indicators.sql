@@ -1,4 +1,5 @@
-{#- The indicators analysts query; computed (and kept incrementally) in int_daily_indicators_computed. -#}
+{#- The indicators analysts query; computed (and kept incrementally) in
+    int_daily_indicators_computed. -#}
 {{ config(materialized='view') }}
 
 with
@@ -16,9 +17,9 @@ final as (
         trade_date,
         bar_number,
         close,
-        {%- for c in indicator_columns() %}
+    {%- for c in indicator_columns() %}
         {{ c }}{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
 
     from computed
 

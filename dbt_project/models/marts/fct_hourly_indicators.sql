@@ -10,7 +10,7 @@
         indexes=[{'columns': ['symbol', 'bar_start'], 'unique': True}],
     )
 }}
-
+{%- set engine = indicator_engine() %}
 
 with
 
@@ -26,22 +26,24 @@ hourly_input as (
         close,
         volume,
         loaded_at as source_loaded_at,
-        {{ indicator_no_carried_state() }}
+        {{ indicator_no_carried_state(engine) }}
     from {{ ref('int_hourly_bars_adjusted') }}
 
 ),
 
 computed as (
 
-    select * from (
-        {{ technical_indicators('hourly_input', order_by='bar_start', carried=false) }}
-    ) as indicators
+    {{ technical_indicators('hourly_input', order_by='bar_start', carried=false, engine=engine) }}
 
 ),
 
 trading_days as (
 
-    select symbol, bar_start, trade_date from {{ ref('int_hourly_bars_adjusted') }}
+    select
+        symbol,
+        bar_start,
+        trade_date
+    from {{ ref('int_hourly_bars_adjusted') }}
 
 ),
 
@@ -53,12 +55,12 @@ final as (
         trading_days.trade_date,
         computed.bar_number,
         computed.close,
-        {%- for c in indicator_columns() %}
+    {%- for c in engine.output_names %}
         computed.{{ c }}{{ "," if not loop.last }}
-        {%- endfor %}
+    {%- endfor %}
     from computed
     inner join trading_days
-        on trading_days.symbol = computed.symbol and trading_days.bar_start = computed.bar_start
+        on computed.symbol = trading_days.symbol and computed.bar_start = trading_days.bar_start
 
 )
 

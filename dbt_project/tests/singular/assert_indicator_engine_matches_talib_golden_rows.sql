@@ -2,11 +2,12 @@
   The indicator engine (macros/technical_indicators.sql) on fixed real series must reproduce
   TA-Lib's values (seeds/golden, written by `python -m bench.golden` for every registry column) -
   independent of what the warehouse holds, so `dbt test` alone catches a regression. Rows
-  returned are failures: a wrong null, or a value off by more than 1e-9 relative (values that
-  cross zero: MACD-family 1e-12 of the price level, TRIX and the bounded oscillators 1e-12
-  points, ADOSC 1e-12 of |AD|),
-  or a registry column the golden rows lack.
+  returned are failures: a wrong null, a value further from TA-Lib's than its family's tolerance
+  (indicator_tolerances(): 1e-9 relative, with an absolute floor for values that sit at or cross
+  zero), or a registry column the golden rows lack.
 -#}
+
+{%- set engine = indicator_engine() %}
 
 with
 
@@ -22,14 +23,14 @@ golden_input as (
         close,
         volume,
         now() as source_loaded_at,
-        {{ indicator_no_carried_state() }}
+        {{ indicator_no_carried_state(engine) }}
     from {{ ref('talib_golden_input') }}
 
 ),
 
 computed as (
 
-    select * from ({{ technical_indicators('golden_input', carried=false) }}) as indicators
+    {{ technical_indicators('golden_input', carried=false, engine=engine) }}
 
 ),
 
@@ -39,21 +40,45 @@ computed_long as (
         computed.symbol,
         computed.trade_date,
         computed.close,
-        {{ 'computed.ad' if 'ad' in indicator_columns() else 'null::float8' }} as ad,
-        v.indicator,
-        v.value
+        {{ 'computed.ad' if 'ad' in engine.output_names else 'null::float8' }} as ad,
+        by_indicator.indicator,
+        by_indicator.value
     from computed
-    cross join lateral (values
-        {%- for c in indicator_columns() %}
-        ('{{ c }}', computed.{{ c }}){{ "," if not loop.last }}
-        {%- endfor %}
-    ) as v (indicator, value)
+    cross join lateral (
+        values
+        {% for c in engine.output_names %}
+            ('{{ c }}', computed.{{ c }}){{ "," if not loop.last }}
+        {% endfor %}
+    ) as by_indicator (indicator, value)
 
 ),
 
 expected as (
 
     select * from {{ ref('talib_golden_expected') }}
+
+),
+
+-- each registry column's tolerance kind (indicator_tolerances(), declared by its family)
+tolerances as (
+
+    select * from (
+        values
+        {% for c in engine.outputs %}
+            ('{{ c.name }}', '{{ c.tolerance }}'){{ "," if not loop.last }}
+        {% endfor %}
+    ) as declared (indicator, tolerance)
+
+),
+
+declared_columns as (
+
+    select * from (
+        values
+        {% for c in engine.output_names %}
+            ('{{ c }}'){{ "," if not loop.last }}
+        {% endfor %}
+    ) as declared (indicator)
 
 ),
 
@@ -66,39 +91,56 @@ compared as (
         expected.expected_value,
         computed_long.value as engine_value,
         computed_long.close,
-        computed_long.ad
+        computed_long.ad,
+        tolerances.tolerance
     from expected
     left join computed_long
-        on computed_long.symbol = expected.symbol
-        and computed_long.trade_date = expected.trade_date
-        and computed_long.indicator = expected.indicator
+        on expected.symbol = computed_long.symbol
+        and expected.trade_date = computed_long.trade_date
+        and expected.indicator = computed_long.indicator
+    left join tolerances on expected.indicator = tolerances.indicator
+
+),
+
+failures as (
+
+    select
+        symbol,
+        trade_date,
+        indicator,
+        expected_value,
+        engine_value,
+        close,
+        ad
+    from compared
+    where
+        close is null
+        or (expected_value is null) <> (engine_value is null)
+        or abs(engine_value - expected_value) > case tolerance
+            {% for kind in indicator_tolerances() %}
+                when '{{ kind }}'
+                    then {{ indicator_allowed_error(kind, 'expected_value', 'close', 'ad') }}
+            {% endfor %}
+        end
+
+),
+
+-- a registry column without golden rows: regenerate them (python -m bench.golden)
+missing as (
+
+    select
+        'no golden rows' as symbol,
+        null::date as trade_date,
+        indicator,
+        null::float8 as expected_value,
+        null::float8 as engine_value,
+        null::float8 as close,
+        null::float8 as ad
+    from declared_columns
+    where indicator not in (select expected.indicator from expected)
 
 )
 
-select *
-from compared
-where close is null
-    or (expected_value is null) <> (engine_value is null)
-    or abs(engine_value - expected_value) > greatest(
-        1e-9 * abs(expected_value),
-        case
-            when indicator in ('macd', 'macd_signal', 'macd_hist') then 1e-12 * close::float8
-            -- TRIX and the bounded oscillators: 1e-12 points (bench/indicators.py)
-            when split_part(indicator, '_', 1) in ('trix', 'rsi', 'stoch', 'willr', 'cci', 'adx',
-                                                 'plus', 'minus', 'mfi', 'aroon', 'ultosc')
-                then 1e-12
-            when indicator = 'adosc' then 1e-12 * abs(ad)
-            else 0
-        end)
+select * from failures
 union all
--- a registry column without golden rows: regenerate them (python -m bench.golden)
-select
-    'no golden rows' as symbol, null::date as trade_date, declared.indicator,
-    null::float8 as expected_value, null::float8 as engine_value, null::float8 as close,
-    null::float8 as ad
-from (values
-    {%- for c in indicator_columns() %}
-    ('{{ c }}'){{ "," if not loop.last }}
-    {%- endfor %}
-) as declared (indicator)
-where declared.indicator not in (select expected.indicator from expected)
+select * from missing
