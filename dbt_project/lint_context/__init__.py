@@ -6,7 +6,12 @@ engine and the models that call it render for the linter as dbt renders them."""
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import itertools
+import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import yaml
@@ -32,3 +37,11 @@ class _Context:
 
 
 context = _Context()
+
+
+# dbt's `modules` (the Python modules its Jinja context exposes) and `local_md5`
+modules = SimpleNamespace(re=re, datetime=datetime, itertools=itertools)
+
+
+def local_md5(value: str) -> str:
+    return hashlib.md5(value.encode(), usedforsecurity=False).hexdigest()
