@@ -325,7 +325,8 @@ def stack() -> Iterator[Stack]:
         s.run("mdw", "down", timeout=180)
         webhook.close()
         smtp.close()
-        shutil.rmtree(home, ignore_errors=True)
+        if not os.environ.get("MDW_E2E_KEEP_HOME"):  # set it to read the logs afterwards
+            shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
