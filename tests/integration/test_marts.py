@@ -19,7 +19,7 @@ from ingest.polygon.client import build_client
 from ingest.polygon.reference import land_ticker_listing, listing_names, reconcile_listing
 from ingest.retry import RetryPolicy
 from ingest.yahoo.client import YahooClient
-from ingest.yahoo.company import land_symbol_company_data
+from ingest.yahoo.company import land_company_data as land_yahoo_company_data
 from ingest.yahoo.session import YahooSession, use_endpoint
 from tests.integration.conftest import create_database, dbt, drop_database, query
 from tests.support.polygon_server import (
@@ -108,7 +108,7 @@ def land_company_data(
     profile_changes: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """Yahoo company data of `symbols` landed as the yahoo-company flow lands it
-    (land_symbol_company_data through yfinance), answered by the Yahoo stand-in from the
+    (ingest.yahoo.company through yfinance), answered by the Yahoo stand-in from the
     recorded answers (early 2025), with `profile_changes` applied to them. The stand-in answers
     today: `as_of` re-dates the landed snapshots to an earlier day (a landing made then)."""
     with YahooServer() as server, use_endpoint(server.endpoint):
@@ -121,9 +121,10 @@ def land_company_data(
             cache_dir=cache_dir,
         )
         for symbol in symbols:
-            landed = land_symbol_company_data(url, client, symbol, load_run_id=uuid.uuid4())
+            [landed] = land_yahoo_company_data(url, client, [symbol], load_run_id=uuid.uuid4())
+            datasets = {name for name, counts in landed.parts if counts.inserted}
             # what the symbol dimension reads (AMZN's recordings have no statements or holders)
-            assert {"company_profile", "key_statistics"} <= set(landed.inserted), landed
+            assert {"company_profile", "key_statistics"} <= datasets, landed
             if as_of is not None:
                 rows(
                     url,
@@ -133,7 +134,7 @@ def land_company_data(
                     as_of,
                     as_of,
                     symbol,
-                    landed.as_of_date,
+                    landed.window_start,
                 )
 
 
