@@ -60,6 +60,13 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS": ui,
         # no 15-minute hold on the alerts of runs in flight across a restart (its docstring)
         "PREFECT_SERVER_EVENTS_CAUSAL_ORDERING": "mdw.event_ordering",
+        # concurrency leases (the `dbt-build` slot, the pools' slots) in files under
+        # PREFECT_HOME, not in the server's memory: a lease outlives a server restart and then
+        # expires as it should; in memory it vanished and its slot stayed taken for good (a
+        # killed server left every later dbt build waiting)
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": (
+            "prefect.server.concurrency.lease_storage.filesystem"
+        ),
     }
     auth = prefect_auth_environment(settings)
     if auth:
