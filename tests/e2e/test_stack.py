@@ -235,7 +235,10 @@ def test_a_killed_worker_leaves_no_run_running_after_up(stack):
                 os.kill(pid, signal.SIGKILL)
         up = stack.run("mdw", "up", timeout=300)
         assert up.returncode == 0, up.stdout + up.stderr
-    assert stack.read_run(run["id"])["state_type"] == "CRASHED"
+        # `mdw up` or the supervisor (whichever judges the run first; the supervisor waits while
+        # `mdw up` works) ends it Crashed, within the two minutes
+        done = stack.wait_run(run["id"], TERMINAL, timeout=120)
+    assert done["state_type"] == "CRASHED", done["state"]
     status = stack.run("mdw", "status")
     assert status.returncode == 0, status.stdout
     assert "crashed run" in status.stdout and run["name"] in status.stdout
