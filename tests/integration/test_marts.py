@@ -66,7 +66,7 @@ def test_every_mart_and_column_is_described_in_the_database(built_warehouse):
     assert undocumented.empty, undocumented[["relname", "attname"]].to_string()
     comment = described.set_index(["relname", "attname"]).column_comment
     rsi = comment["fct_daily_indicators", "rsi_14"]
-    assert rsi.startswith("`talib.RSI(close, 14)`")
+    assert rsi.startswith("`talib.RSI(close, timeperiod=14)`")
     # the wide mart's indicator columns carry the indicator mart's text (no copy in its YAML)
     assert comment["fct_daily_analytics", "rsi_14"] == rsi
     assert comment["fct_daily_analytics", "signals"].startswith("The signals that fired")
