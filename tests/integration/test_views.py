@@ -123,4 +123,4 @@ def test_changed_documentation_rewrites_the_comments_and_keeps_the_view(warehous
             " where attrelid = %s::regclass and attname = 'rsi_14'",
             (mart,),
         )
-        assert cur.fetchone()[0].startswith("`talib.RSI(close, 14)`")
+        assert cur.fetchone()[0].startswith("`talib.RSI(close, timeperiod=14)`")
