@@ -234,6 +234,23 @@ ALLOWED: list[tuple[re.Pattern, str]] = [
         "the end of the run (PrefectHQ/prefect#15102, #19598); the run's final state is "
         "already recorded and the heartbeat automation ignores finished runs",
     ),
+    (
+        re.compile(
+            r"FlowRunCancellingObserver - Consumer task exited with exception"
+            r"(?s:.*)(EOFError|ConnectionClosed|InvalidStatus|ConnectionRefusedError)"
+        ),
+        "a worker shutting down re-raises, in FlowRunCancellingObserver.__aexit__, the failure "
+        "of its cancellation websocket from when the server or its database was away (a kill "
+        "test); the worker had switched to polling then, and stops cleanly now",
+    ),
+    (
+        re.compile(
+            r"Exception in callback FlowRunCancellingObserver\._handle_polling_task_done"
+            r"(?s:.*)asyncio\.exceptions\.CancelledError"
+        ),
+        "the same shutdown: Prefect 3.8.8 calls task.exception() on the polling task it has "
+        "just cancelled (prefect/_internal/observers.py), which raises CancelledError",
+    ),
 ]
 HEADER = re.compile(r"^\d\d:\d\d:\d\d\.\d{3} \| (?P<level>[A-Z]+)\s*\| (?P<source>.*?) - ")
 # A flow or task run's own log (its errors are the tests' business, not the server's health)

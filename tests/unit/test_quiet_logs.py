@@ -39,3 +39,24 @@ def test_only_prefects_own_errors_are_loud(tmp_path):
     start = WORKER.index("12:00:05")
     quiet = [Noise(tmp_path / "worker-maintenance.log", start, len(WORKER), "on purpose")]
     assert loud_records(Home(tmp_path), quiet) == []
+
+
+SHUTDOWN = """\
+12:00:07.000 | WARNING | prefect.FlowRunCancellingObserver - Consumer task exited with exception
+Traceback (most recent call last):
+EOFError: connection closed while reading HTTP status line
+12:00:07.002 | ERROR   | asyncio - Exception in callback \
+FlowRunCancellingObserver._handle_polling_task_done(<Task cancelled>)
+Traceback (most recent call last):
+asyncio.exceptions.CancelledError
+Worker 'mdw-analytics' started!
+12:00:08.000 | WARNING | prefect.FlowRunCancellingObserver - Consumer task exited with exception
+Traceback (most recent call last):
+ValueError: not a lost connection
+"""
+
+
+def test_a_worker_shutdown_after_a_lost_websocket_is_allowed_and_nothing_else(tmp_path):
+    (tmp_path / "worker-analytics.log").write_text(SHUTDOWN)
+    loud = loud_records(Home(tmp_path), [])
+    assert len(loud) == 1 and "not a lost connection" in loud[0]
