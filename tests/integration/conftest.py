@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,10 +51,28 @@ def dbt_environment(url: URL) -> Iterator[None]:
                 os.environ[k] = v
 
 
+# dbt's artifacts of the tests' own calls, outside the repository (see dbt_target)
+DBT_TARGETS = Path(tempfile.mkdtemp(prefix="mdw-test-dbt-"))
+atexit.register(shutil.rmtree, DBT_TARGETS, ignore_errors=True)
+
+
+def dbt_target(url: URL, *args: str) -> Path:
+    """Where `dbt(url, *args)` writes its artifacts: one folder per database and --vars.
+
+    dbt re-parses the whole project (~30 s) when the profile's database or the vars differ from
+    the partial parse it finds in its target; every test has a database of its own, so a shared
+    target meant a full parse per call. Apart, the calls on one database reuse their parse, and
+    parallel workers (pytest-xdist) never write into each other's target."""
+    vars_ = args[args.index("--vars") + 1] if "--vars" in args else ""
+    key = hashlib.sha1(vars_.encode()).hexdigest()[:8] if vars_ else "novars"
+    return DBT_TARGETS / f"{url.database}-{key}"
+
+
 def dbt(url: URL, *args: str):
     """Run dbt in-process (real dbt, real database); returns dbt's result object."""
     from dbt.cli.main import dbtRunner
 
+    target = dbt_target(url, *args)
     with dbt_environment(url):
         return dbtRunner().invoke(
             [
@@ -60,13 +81,17 @@ def dbt(url: URL, *args: str):
                 str(DBT_PROJECT),
                 "--profiles-dir",
                 str(PROJECT_ROOT),
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(target),
                 "--quiet",
             ]
         )
 
 
-def create_database(server: Settings, template: str | None = None) -> URL:
-    name = f"t_{uuid.uuid4().hex[:12]}"
+def create_database(server: Settings, template: str | None = None, name: str = "") -> URL:
+    name = name or f"t_{uuid.uuid4().hex[:12]}"
     admin = postgres._connect(server, "postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
@@ -76,6 +101,7 @@ def create_database(server: Settings, template: str | None = None) -> URL:
                 " where datname = %s and pid <> pg_backend_pid()",
                 (template,),
             )
+        cur.execute(f'drop database if exists "{name}" with (force)')
         cur.execute(f'create database "{name}"' + (f' template "{template}"' if template else ""))
     admin.close()
     return server.embedded_warehouse.set(database=name)
@@ -114,8 +140,10 @@ def built_warehouse(pg_server: Settings) -> Iterator[URL]:
 
 @pytest.fixture
 def warehouse_copy(pg_server: Settings, built_warehouse: URL) -> Iterator[URL]:
-    """A private copy of the built warehouse that a test may corrupt."""
-    url = create_database(pg_server, template=built_warehouse.database)
+    """A private copy of the built warehouse that a test may corrupt. Always the same name in a
+    test process (its tests run one at a time), so dbt's partial parse of it lasts (dbt_target)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = create_database(pg_server, template=built_warehouse.database, name=f"copy_{worker}")
     yield url
     drop_database(pg_server, url)
 

@@ -17,7 +17,13 @@ from ingest.actions import CorporateAction, land_actions
 from ingest.db import migrate, transaction
 from ingest.landing import ingest_file
 from tests.conftest import SAMPLE
-from tests.integration.conftest import DBT_PROJECT, create_database, dbt, drop_database, query
+from tests.integration.conftest import (
+    create_database,
+    dbt,
+    dbt_target,
+    drop_database,
+    query,
+)
 
 # The engine and its marts; what reads seeds or snapshots (the data-quality marts, the symbol
 # dimension), which `dbt run` alone does not build, is not what these tests compare.
@@ -158,7 +164,7 @@ def test_a_full_build_split_over_cores_equals_one_statement(warehouse_copy):
     split = query(url, f"select * from {table} order by symbol, trade_date")
     pd.testing.assert_frame_equal(one_statement, split, check_exact=True)
     # the split ran: its bucket function existed during the build and was dropped after it
-    compiled = (DBT_PROJECT / "target" / "compiled").rglob("int_daily_indicators_computed.sql")
+    compiled = (dbt_target(url, *SPLIT) / "compiled").rglob("int_daily_indicators_computed.sql")
     assert any("__bucket(array[" in path.read_text() for path in compiled)
     # by its exact name: in LIKE, '_' matches any character, so '%__bucket' also counts
     # pg_catalog's three width_bucket functions
