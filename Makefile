@@ -42,8 +42,11 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/mdw demo
 
+# Two pytest-xdist workers (this machine's cores; TEST_WORKERS=1 runs one): the e2e stack and the
+# tests that share dbt_project/target run on one of them, in order (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

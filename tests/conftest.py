@@ -19,6 +19,27 @@ SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "daily_bars_sample.csv"
 
 
+# --- parallel runs: `make test` runs pytest-xdist workers with --dist loadgroup ---------------
+# The e2e stack's flows and the flows a test runs in-process write dbt's artifacts into
+# dbt_project/target (docs, partial parse): they share one group, so one worker runs them in
+# order. Every other module is a group of its own, so its module-scoped fixtures are built once.
+# The tests' own dbt calls (tests/integration/conftest.py `dbt`) keep a target per database.
+SHARED_TARGET = "dbt_project/target"
+
+
+def xdist_group(item: pytest.Item) -> str:
+    path = Path(item.path).relative_to(PROJECT_ROOT / "tests")
+    if path.parts[0] == "e2e" or item.get_closest_marker("shares_dbt_target"):
+        return SHARED_TARGET
+    return path.as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
