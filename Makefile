@@ -46,7 +46,7 @@ demo: $(STAMP)
 # tests that share dbt_project/target run on one of them, in order (tests/conftest.py).
 TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25 tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=25 tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -19,25 +19,35 @@ SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SAMPLE = PROJECT_ROOT / "data" / "sample" / "daily_bars_sample.csv"
 
 
-# --- parallel runs: `make test` runs pytest-xdist workers with --dist loadgroup ---------------
+# --- parallel runs: `make test` runs pytest-xdist workers with --dist loadscope ---------------
 # The e2e stack's flows and the flows a test runs in-process write dbt's artifacts into
-# dbt_project/target (docs, partial parse): they share one group, so one worker runs them in
-# order. Every other module is a group of its own, so its module-scoped fixtures are built once.
+# dbt_project/target (docs, partial parse): they are one scope, so one worker runs them, in
+# order. Every other module is a scope of its own (its module-scoped fixtures are built once).
 # The tests' own dbt calls (tests/integration/conftest.py `dbt`) keep a target per database.
-SHARED_TARGET = "dbt_project/target"
+# (By node id: xdist 3.8's `xdist_group` marks set `Item._nodeid`, which pytest 9 no longer reads.)
+SHARES_DBT_TARGET = (
+    "tests/e2e/",
+    "tests/integration/test_dbt_step.py::",
+    "tests/integration/test_strategies.py::test_the_backtest_flow_",
+)
 
 
-def xdist_group(item: pytest.Item) -> str:
-    path = Path(item.path).relative_to(PROJECT_ROOT / "tests")
-    if path.parts[0] == "e2e" or item.get_closest_marker("shares_dbt_target"):
-        return SHARED_TARGET
-    return path.as_posix()
+def scope_of(nodeid: str) -> str:
+    if nodeid.startswith(SHARES_DBT_TARGET):
+        return "dbt_project/target"
+    return nodeid.split("::", 1)[0]
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the node ids
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(xdist_group(item)))
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedTargetScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return SharedTargetScheduling(config, log)
 
 
 def free_port() -> int:

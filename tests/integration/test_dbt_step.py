@@ -39,8 +39,7 @@ from flows.report import NODES_ARTIFACT
 from ingest.db import transaction
 from settings import PROJECT_ROOT
 
-# the flow runs dbt into dbt_project/target, as the stack's flows do (tests/conftest.py)
-pytestmark = [pytest.mark.integration, pytest.mark.shares_dbt_target]
+pytestmark = pytest.mark.integration
 
 # a cheap build of several nodes: one staging view and its dozen tests
 STAGING = "stg_raw__daily_bars"

@@ -895,7 +895,6 @@ def test_new_sessions_are_appended_exactly_and_a_changed_declaration_recomputes_
 # --- the flow ----------------------------------------------------------------------------------
 
 
-@pytest.mark.shares_dbt_target  # the flow runs dbt into dbt_project/target
 def test_the_backtest_flow_builds_the_asked_strategies_and_leaves_the_table(
     prefect_api, warehouse_copy, monkeypatch
 ):
