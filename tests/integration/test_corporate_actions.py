@@ -85,9 +85,10 @@ def long_histories(pg_server, tmp_path_factory):
     drop_database(pg_server, url)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def all_splits(long_histories):
-    """The histories with the 2020-08-31 splits landed too (idempotent: a no-op when done)."""
+    """The histories with the 2020-08-31 splits landed too, built once for the module (the
+    tests only read it; test_a_new_split_... leaves the same state whenever it runs)."""
     url, late = long_histories
     with transaction(url) as cur:
         land_actions(cur, late, source="files", load_run_id=uuid.uuid4())

@@ -7,6 +7,7 @@ way."""
 from __future__ import annotations
 
 import csv
+import os
 import uuid
 from pathlib import Path
 
@@ -72,8 +73,10 @@ def assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
         pd.testing.assert_frame_equal(left, right, check_exact=True, obj=table)
 
 
-@pytest.fixture
-def chunked_warehouse(pg_server, tmp_path):
+@pytest.fixture(scope="module")
+def chunked_template(pg_server, tmp_path_factory):
+    """The sample landed in uneven chunks, each followed by an incremental run: built once."""
+    tmp_path = tmp_path_factory.mktemp("chunks")
     url = create_database(pg_server)
     migrate(url)
     with SAMPLE.open() as fh:
@@ -85,6 +88,15 @@ def chunked_warehouse(pg_server, tmp_path):
         result = dbt(url, *RUN, *SPLIT)
         assert result.success, result.exception
         start = end
+    yield url
+    drop_database(pg_server, url)
+
+
+@pytest.fixture
+def chunked_warehouse(pg_server, chunked_template):
+    """A private copy of the chunked build (by template), which the test changes."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = create_database(pg_server, template=chunked_template.database, name=f"chunked_{worker}")
     yield url
     drop_database(pg_server, url)
 
