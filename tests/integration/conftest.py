@@ -138,12 +138,17 @@ def built_warehouse(pg_server: Settings) -> Iterator[URL]:
     drop_database(pg_server, url)
 
 
+def copy_database(server: Settings, template: URL, purpose: str) -> URL:
+    """A copy of `template` for one test. Always the same name for a purpose in a test process
+    (its tests run one at a time), so dbt's partial parse of it lasts (dbt_target)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return create_database(server, template=template.database, name=f"{purpose}_{worker}")
+
+
 @pytest.fixture
 def warehouse_copy(pg_server: Settings, built_warehouse: URL) -> Iterator[URL]:
-    """A private copy of the built warehouse that a test may corrupt. Always the same name in a
-    test process (its tests run one at a time), so dbt's partial parse of it lasts (dbt_target)."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    url = create_database(pg_server, template=built_warehouse.database, name=f"copy_{worker}")
+    """A private copy of the built warehouse that a test may corrupt."""
+    url = copy_database(pg_server, built_warehouse, "copy")
     yield url
     drop_database(pg_server, url)
 

@@ -7,7 +7,6 @@ way."""
 from __future__ import annotations
 
 import csv
-import os
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from ingest.db import migrate, transaction
 from ingest.landing import ingest_file
 from tests.conftest import SAMPLE
 from tests.integration.conftest import (
+    copy_database,
     create_database,
     dbt,
     dbt_target,
@@ -95,8 +95,7 @@ def chunked_template(pg_server, tmp_path_factory):
 @pytest.fixture
 def chunked_warehouse(pg_server, chunked_template):
     """A private copy of the chunked build (by template), which the test changes."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    url = create_database(pg_server, template=chunked_template.database, name=f"chunked_{worker}")
+    url = copy_database(pg_server, chunked_template, "chunked")
     yield url
     drop_database(pg_server, url)
 
